@@ -1,0 +1,3 @@
+from sinelstm.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""The experiment's configuration: one frozen dataclass, named presets, validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+MODELS = ("lstm",)
+ENGINES = ("compiled", "predict")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value, named by its field."""
+
+    def __init__(self, field: str, got: object, accepts: str):
+        self.field = field
+        self.got = got
+        self.accepts = accepts
+        super().__init__(f"{field}: got {got!r}; {accepts}")
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.field.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One train-and-forecast job, as the article describes it."""
+
+    # Data: sin(2*pi*x/period) + uniform(-noise, +noise), x = 0 .. length-1.
+    period: float = 100.0  # samples per sine period
+    length: int = 201  # number of observed samples
+    noise: float = 0.05  # half-width of the uniform noise
+    # Windows: `window` consecutive values predict the next one.
+    window: int = 25
+    # Model.
+    model: str = "lstm"  # model kind, one of MODELS
+    hidden: int = 300  # recurrent units
+    # Training, as the article's model.fit call.
+    epochs: int = 100  # upper bound on epochs
+    batch_size: int = 300  # minibatch size
+    patience: int = 20  # EarlyStopping(monitor="val_loss") patience
+    learning_rate: float = 0.001  # Adam learning rate
+    validation_split: float = 0.1  # last fraction of windows held out, as Keras does
+    # Forecast.
+    horizon: int = 400  # autoregressive steps after the observed data
+    engine: str = "compiled"  # rollout engine, one of ENGINES
+    # Reproducibility.
+    seed: int = 0  # seeds data noise, weights and shuffling
+
+    def validate(self) -> ExperimentConfig:
+        """Raise ConfigError for the first invalid field; return self otherwise."""
+        _check_finite(self, "period")
+        if self.period <= 0:
+            raise ConfigError("period", self.period, "expected a number > 0")
+        if self.length < 2:
+            raise ConfigError("length", self.length, "expected an integer >= 2")
+        _check_finite(self, "noise")
+        if self.noise < 0:
+            raise ConfigError("noise", self.noise, "expected a finite number >= 0")
+        if not 1 <= self.window < self.length:
+            raise ConfigError(
+                "window", self.window, f"expected an integer >= 1 and < length ({self.length})"
+            )
+        if self.model not in MODELS:
+            raise ConfigError("model", self.model, f"expected one of {', '.join(MODELS)}")
+        if self.hidden < 1:
+            raise ConfigError("hidden", self.hidden, "expected an integer >= 1")
+        if self.epochs < 1:
+            raise ConfigError("epochs", self.epochs, "expected an integer >= 1")
+        if self.batch_size < 1:
+            raise ConfigError("batch_size", self.batch_size, "expected an integer >= 1")
+        if self.patience < 0:
+            raise ConfigError("patience", self.patience, "expected an integer >= 0")
+        _check_finite(self, "learning_rate")
+        if self.learning_rate <= 0:
+            raise ConfigError("learning_rate", self.learning_rate, "expected a number > 0")
+        _check_finite(self, "validation_split")
+        if not 0 < self.validation_split < 1:
+            raise ConfigError(
+                "validation_split", self.validation_split, "expected a number in (0, 1)"
+            )
+        n_train, n_val = split_sizes(self.n_windows, self.validation_split)
+        if n_train < 1 or n_val < 1:
+            raise ConfigError(
+                "validation_split",
+                self.validation_split,
+                f"it leaves {n_train} training and {n_val} validation windows of "
+                f"{self.n_windows}; both must be >= 1",
+            )
+        if self.horizon < 1:
+            raise ConfigError("horizon", self.horizon, "expected an integer >= 1")
+        if self.engine not in ENGINES:
+            raise ConfigError("engine", self.engine, f"expected one of {', '.join(ENGINES)}")
+        if self.seed < 0:
+            raise ConfigError("seed", self.seed, "expected an integer >= 0")
+        return self
+
+    @property
+    def n_windows(self) -> int:
+        return self.length - self.window
+
+    def replace(self, **changes) -> ExperimentConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def split_sizes(n_windows: int, validation_split: float) -> tuple[int, int]:
+    """Training and validation window counts, split exactly as Keras' validation_split."""
+    n_train = int(math.floor(n_windows * (1.0 - validation_split)))
+    return n_train, n_windows - n_train
+
+
+def _check_finite(cfg: ExperimentConfig, field: str) -> None:
+    value = getattr(cfg, field)
+    if not math.isfinite(value):
+        raise ConfigError(field, value, "expected a finite number")
+
+
+# The article's two runs. The 2020 update called toy_problem(T=300), whose
+# x = 0..600 went into sin(x) with sin's own default T=100: six periods of a
+# period-100 sine. article-2020 reproduces that; pass --period 300 for the
+# corrected variant.
+PRESETS: dict[str, ExperimentConfig] = {
+    "article-2017": ExperimentConfig(period=100.0, length=201, window=25, hidden=300),
+    "article-2020": ExperimentConfig(period=100.0, length=601, window=50, hidden=300),
+}
+
+CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(ExperimentConfig))
+
+
+def preset(name: str) -> ExperimentConfig:
+    if name not in PRESETS:
+        raise ConfigError("preset", name, f"expected one of {', '.join(PRESETS)}")
+    return PRESETS[name]

@@ -1,0 +1,119 @@
+"""One experiment end to end: config -> series -> windows -> model -> forecast -> metrics -> row."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from sinelstm.config import ExperimentConfig
+from sinelstm.data import clean_sine, noisy_sine
+from sinelstm.forecast import rollout
+from sinelstm.metrics import fit_metrics, forecast_metrics
+from sinelstm.models import build_model
+from sinelstm.provenance import provenance
+from sinelstm.results import SCHEMA_VERSION
+from sinelstm.seeding import set_seed
+from sinelstm.train import TrainResult, train
+from sinelstm.windows import make_windows
+
+# Timed forecast rounds after the first (warm-up) call, per engine. The
+# predict engine's one call already takes seconds and is its own sample.
+DEFAULT_FORECAST_ROUNDS = {"compiled": 5, "predict": 0}
+
+
+@dataclass
+class RunResult:
+    config: ExperimentConfig
+    row: dict[str, object]  # the result row: config, metrics, timings, provenance
+    series: np.ndarray  # (length,) the noisy observations
+    fit_predictions: np.ndarray  # (n_windows,) one-step predictions for x = window .. length-1
+    forecast: np.ndarray  # (horizon,) for x = length .. length+horizon-1
+    truth: np.ndarray  # (horizon,) the noise-free continuation
+    training: TrainResult
+    model: object = None  # the trained Keras model, when asked to keep it
+
+
+def forecast_x(cfg: ExperimentConfig) -> np.ndarray:
+    """Positions of the forecast: the first value is for x = length."""
+    return np.arange(cfg.length, cfg.length + cfg.horizon)
+
+
+def time_forecast(model, history: np.ndarray, horizon: int, engine: str, rounds: int):
+    """The forecast, and its warm-up and steady per-call seconds (median) and spread (CV)."""
+    start = time.perf_counter()
+    forecast = rollout(model, history, horizon, engine)
+    warmup_s = time.perf_counter() - start
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        again = rollout(model, history, horizon, engine)
+        samples.append(time.perf_counter() - start)
+        if not np.array_equal(again, forecast, equal_nan=True):
+            raise RuntimeError("the forecast changed between identical calls")
+    if samples:
+        steady = np.asarray(samples)
+        return forecast, warmup_s, float(np.median(steady)), float(steady.std() / steady.mean())
+    return forecast, warmup_s, warmup_s, float("nan")
+
+
+def run_experiment(
+    cfg: ExperimentConfig,
+    *,
+    run_id: str = "",
+    forecast_rounds: int | None = None,
+    keep_model: bool = False,
+) -> RunResult:
+    """Train cfg's model on cfg's data, forecast cfg.horizon steps, and measure it all."""
+    cfg.validate()
+    set_seed(cfg.seed)
+    series = noisy_sine(cfg.length, cfg.period, cfg.noise, cfg.seed)
+    # (n_windows, window, 1), (n_windows, 1)
+    inputs, targets = make_windows(series, cfg.window)
+    model = build_model(cfg)
+    training = train(model, inputs, targets, cfg)
+
+    # (n_windows, 1) -> (n_windows,)
+    fit_predictions = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))[:, 0]
+    fit_x = np.arange(cfg.window, cfg.length)
+
+    rounds = DEFAULT_FORECAST_ROUNDS[cfg.engine] if forecast_rounds is None else forecast_rounds
+    history = series[-cfg.window :]
+    forecast, warmup_s, forecast_s, forecast_cv = time_forecast(
+        model, history, cfg.horizon, cfg.engine, rounds
+    )
+    truth = clean_sine(forecast_x(cfg), cfg.period)
+
+    row: dict[str, object] = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "status": "ok",
+        "error": "",
+        **dataclasses.asdict(cfg),
+        "epochs_run": training.epochs_run,
+        "best_epoch": training.best_epoch,
+        "train_loss": training.train_loss,
+        "val_loss": training.val_loss,
+        **fit_metrics(fit_predictions, clean_sine(fit_x, cfg.period), series[cfg.window :]),
+        **forecast_metrics(forecast, truth, cfg.period),
+        "fit_s": training.fit_s,
+        "fit_warmup_s": training.fit_warmup_s,
+        "s_per_epoch": training.s_per_epoch,
+        "forecast_s": forecast_s,
+        "forecast_warmup_s": warmup_s,
+        "forecast_ms_per_step": forecast_s / cfg.horizon * 1000.0,
+        "forecast_cv": forecast_cv,
+        **provenance(),
+    }
+    return RunResult(
+        config=cfg,
+        row=row,
+        series=series,
+        fit_predictions=fit_predictions,
+        forecast=forecast,
+        truth=truth,
+        training=training,
+        model=model if keep_model else None,
+    )

@@ -1,0 +1,94 @@
+"""Where a result came from: time, code version, software versions, machine."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import platform
+import socket
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+PROVENANCE_COLUMNS = (
+    "utc_time",
+    "git_commit",
+    "git_dirty",
+    "python",
+    "numpy",
+    "tensorflow",
+    "keras",
+    "backend",
+    "cpu",
+    "cpu_count",
+    "threads",
+    "machine",
+    "host",
+)
+
+
+def _git(*args: str) -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_fingerprint(cpu: str, cpu_count: int, threads: int) -> str:
+    """A short hash of what makes timings comparable: CPU model, cores, threads, OS, arch."""
+    text = "|".join([cpu, str(cpu_count), str(threads), platform.system(), platform.machine()])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=1)
+def _static() -> dict[str, object]:
+    import keras
+    import numpy
+
+    try:
+        import tensorflow
+
+        tf_version = tensorflow.__version__
+    except ImportError:
+        tf_version = ""
+    commit = _git("rev-parse", "HEAD")
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else ""
+    cpu = cpu_model()
+    cpu_count = os.cpu_count() or 0
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpu_count
+    return {
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "tensorflow": tf_version,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "cpu": cpu,
+        "cpu_count": cpu_count,
+        "threads": threads,
+        "machine": machine_fingerprint(cpu, cpu_count, threads),
+        "host": socket.gethostname(),
+    }
+
+
+def provenance() -> dict[str, object]:
+    """The provenance columns of a result row, with the current UTC time."""
+    utc = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"utc_time": utc, **_static()}
+

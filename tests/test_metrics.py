@@ -1,0 +1,109 @@
+import math
+
+import numpy as np
+import pytest
+
+from sinelstm.data import clean_sine
+from sinelstm.metrics import (
+    decay_per_period,
+    fit_metrics,
+    forecast_metrics,
+    period_amplitudes,
+    rising_zero_crossings,
+    rmse,
+)
+
+TOL = 1e-9
+
+
+def sine(horizon=400, period=100.0, start=0):
+    return clean_sine(np.arange(start, start + horizon), period)
+
+
+def test_rmse_by_hand():
+    # errors 1, -1, 1, -1 -> mean square 1 -> rmse 1; errors 3, 4 -> sqrt(12.5).
+    assert rmse(np.array([1, 0, 1, 0]), np.array([0, 1, 0, 1])) == 1.0
+    assert rmse(np.array([3.0, 4.0]), np.zeros(2)) == pytest.approx(math.sqrt(12.5), abs=TOL)
+    assert math.isnan(rmse(np.array([]), np.array([])))
+    assert math.isnan(rmse(np.array([np.inf]), np.array([0.0])))
+
+
+def test_pure_sine_has_no_decay_and_its_own_period():
+    metrics = forecast_metrics(sine(), sine(), 100.0)
+    assert metrics["forecast_rmse"] == 0.0 and metrics["forecast_rmse_p1"] == 0.0
+    assert metrics["amp_first"] == pytest.approx(1.0, abs=TOL)
+    assert metrics["amp_ratio"] == pytest.approx(1.0, abs=TOL)
+    assert metrics["decay_per_period"] == pytest.approx(1.0, abs=TOL)
+    assert metrics["period_est"] == pytest.approx(100.0, abs=1e-6)
+    assert metrics["phase_drift"] == pytest.approx(0.0, abs=1e-6)
+    assert metrics["forecast_mean"] == pytest.approx(0.0, abs=TOL)
+    assert metrics["diverged"] is False
+
+
+def test_geometrically_damped_sine_gives_its_factor():
+    # f(x) = 0.8**(x/100) sin(2 pi x/100): period k is 0.8**k times period 0,
+    # so a_k = 0.8**k exactly, decay 0.8 and amp_ratio 0.8**3 over 4 periods.
+    x = np.arange(400)
+    damped = 0.8 ** (x / 100) * clean_sine(x, 100.0)
+    metrics = forecast_metrics(damped, clean_sine(x, 100.0), 100.0)
+    assert metrics["decay_per_period"] == pytest.approx(0.8, abs=TOL)
+    assert metrics["amp_ratio"] == pytest.approx(0.8**3, abs=TOL)
+    np.testing.assert_allclose(
+        period_amplitudes(damped, 100.0) / period_amplitudes(damped, 100.0)[0],
+        [1, 0.8, 0.64, 0.512],
+        atol=TOL,
+    )
+
+
+def test_growing_amplitudes_give_decay_above_one():
+    assert decay_per_period(np.array([1.0, 2.0, 4.0])) == pytest.approx(2.0, abs=TOL)
+
+
+def test_shorter_period_shows_as_negative_drift():
+    # A period-95 forecast judged against period 100 runs ahead 5 steps a period.
+    metrics = forecast_metrics(sine(period=95.0), sine(), 100.0)
+    assert metrics["period_est"] == pytest.approx(95.0, abs=1e-3)
+    assert metrics["phase_drift"] == pytest.approx(-5.0, abs=1e-3)
+
+
+def test_offset_forecast_reports_its_mean_and_keeps_its_period():
+    metrics = forecast_metrics(sine() - 0.3, sine(), 100.0)
+    assert metrics["forecast_mean"] == pytest.approx(-0.3, abs=TOL)
+    assert metrics["period_est"] == pytest.approx(100.0, abs=1e-6)
+
+
+def test_rising_zero_crossings_interpolate():
+    # -1 -> 1 crosses at 0.5; -3 -> 1 at 0.75 of the step from index 2.
+    np.testing.assert_allclose(rising_zero_crossings(np.array([-1.0, 1.0, -3.0, 1.0])), [0.5, 2.75])
+
+
+def test_divergence_and_nan_metrics_do_not_crash():
+    exploding = sine()
+    exploding[-1] = 3.5  # beyond 3x the true amplitude
+    assert forecast_metrics(exploding, sine(), 100.0)["diverged"] is True
+    broken = sine()
+    broken[10] = np.nan
+    metrics = forecast_metrics(broken, sine(), 100.0)
+    assert metrics["diverged"] is True
+    assert math.isnan(metrics["forecast_rmse"]) and math.isnan(metrics["amp_ratio"])
+
+
+def test_short_horizon_leaves_period_metrics_empty():
+    metrics = forecast_metrics(sine(horizon=50), sine(horizon=50), 100.0)
+    assert math.isnan(metrics["amp_first"]) and math.isnan(metrics["amp_ratio"])
+    assert math.isnan(metrics["decay_per_period"]) and math.isnan(metrics["period_est"])
+    assert metrics["forecast_rmse"] == 0.0
+
+
+def test_flat_forecast_has_no_decay_estimate():
+    metrics = forecast_metrics(np.zeros(400), sine(), 100.0)
+    assert metrics["amp_first"] == 0.0
+    assert math.isnan(metrics["amp_ratio"]) and math.isnan(metrics["decay_per_period"])
+    assert metrics["forecast_rmse"] == pytest.approx(math.sqrt(0.5), abs=1e-9)
+
+
+def test_fit_metrics_against_clean_and_noisy():
+    assert fit_metrics(np.zeros(2), np.array([1.0, -1.0]), np.array([2.0, 0.0])) == {
+        "fit_rmse_clean": 1.0,
+        "fit_rmse_noisy": pytest.approx(math.sqrt(2.0)),
+    }
