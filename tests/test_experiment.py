@@ -1,0 +1,103 @@
+"""The whole pipeline on a tiny config: smoke, determinism, engine equivalence."""
+
+import csv
+import dataclasses
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sinelstm.cli import main
+from sinelstm.experiment import run_experiment
+from sinelstm.forecast import rollout
+from sinelstm.results import COLUMNS, METRIC_COLUMNS, SCHEMA_VERSION
+
+pytestmark = pytest.mark.slow
+
+ENGINE_TOL = 1e-5
+
+
+def metric_values(row):
+    return {name: row[name] for name in METRIC_COLUMNS}
+
+
+def same(a, b):
+    return all(
+        (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k]
+        for k in a
+    )
+
+
+def test_run_command_writes_everything(tiny, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["run", "--out", str(out)] + [
+        f"--{name.replace('_', '-')}={value}"
+        for name, value in dataclasses.asdict(tiny).items()
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "forecast_rmse" in printed and "amp_ratio" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["fit.png", "forecast.csv", "forecast.png", "run.csv"]
+    with open(out / "run.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1 and tuple(rows[0]) == COLUMNS
+    row = rows[0]
+    assert row["schema_version"] == str(SCHEMA_VERSION) and row["status"] == "ok"
+    assert row["window"] == "8" and row["hidden"] == "4" and row["seed"] == "0"
+    assert row["keras"] and row["backend"] == "tensorflow" and row["cpu"] and row["machine"]
+    assert 1 <= int(row["epochs_run"]) <= tiny.epochs
+    assert float(row["fit_rmse_clean"]) >= 0 and float(row["forecast_ms_per_step"]) > 0
+    with open(out / "forecast.csv") as handle:
+        forecast = list(csv.DictReader(handle))
+    assert len(forecast) == tiny.horizon and list(forecast[0]) == ["x", "truth", "forecast"]
+    assert forecast[0]["x"] == str(tiny.length)  # the first forecast value is for x = length
+    for name in ("fit.png", "forecast.png"):
+        assert (out / name).stat().st_size > 10_000
+
+
+def test_same_seed_same_metrics_in_one_process(tiny):
+    first = run_experiment(tiny)
+    second = run_experiment(tiny)
+    assert same(metric_values(first.row), metric_values(second.row))
+    np.testing.assert_array_equal(first.forecast, second.forecast)
+    other = run_experiment(tiny.replace(seed=1))
+    assert not np.array_equal(first.forecast, other.forecast)
+
+
+CHILD = """
+import json, sys
+from sinelstm.config import ExperimentConfig
+from sinelstm.experiment import run_experiment
+from sinelstm.results import METRIC_COLUMNS
+row = run_experiment(ExperimentConfig(**json.loads(sys.argv[1]))).row
+print(json.dumps({k: row[k] for k in METRIC_COLUMNS}))
+"""
+
+
+def test_same_seed_same_metrics_across_processes(tiny):
+    config = json.dumps(dataclasses.asdict(tiny))
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", CHILD, config], capture_output=True, text=True, check=True
+        ).stdout.strip().splitlines()[-1]
+        for _ in range(2)
+    ]
+    assert outputs[0] == outputs[1]
+    here = metric_values(run_experiment(tiny).row)
+    assert same(json.loads(outputs[0]), here)
+
+
+def test_predict_and_compiled_engines_agree_on_a_trained_model(tiny):
+    result = run_experiment(tiny.replace(hidden=16, epochs=5), keep_model=True)
+    history = result.series[-tiny.window :]
+    by_predict = rollout(result.model, history, tiny.horizon, "predict")
+    np.testing.assert_allclose(result.forecast, by_predict, atol=ENGINE_TOL, rtol=0)
+    assert np.ptp(by_predict) > 0  # a forecast that moves, not a constant
+
+
+def test_predict_engine_config_runs(tiny):
+    row = run_experiment(tiny.replace(engine="predict", horizon=5)).row
+    assert row["engine"] == "predict" and row["forecast_s"] > 0
