@@ -50,7 +50,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 def _add_backend_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--backend", help=f"Keras backend: {', '.join(BACKENDS)} (default: KERAS_BACKEND or tensorflow)"
+        "--backend",
+        help=f"Keras backend: {', '.join(BACKENDS)} (default: KERAS_BACKEND or tensorflow)",
     )
 
 
@@ -95,7 +96,9 @@ def prepare_out_dir(out: Path) -> bool:
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as error:
-        raise UsageError(f"--out: cannot write to {str(out)!r}: {error.strerror or error}") from None
+        raise UsageError(
+            f"--out: cannot write to {str(out)!r}: {error.strerror or error}"
+        ) from None
     return created
 
 
@@ -108,15 +111,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         from sinelstm.experiment import forecast_x, run_experiment
         from sinelstm.plots import fit_figure, forecast_figure
-        from sinelstm.results import append_rows, ResultsLock
+        from sinelstm.results import ResultsLock, append_rows
         from sinelstm.tables import metrics_table
 
         result = run_experiment(cfg, run_id=f"run-{cfg.seed}")
         append_rows(staging / "run.csv", [result.row])
-        _write_forecast_csv(staging / "forecast.csv", forecast_x(cfg), result.truth, result.forecast)
+        _write_forecast_csv(
+            staging / "forecast.csv", forecast_x(cfg), result.truth, result.forecast
+        )
         fit_figure(cfg, result.series, result.fit_predictions, staging / "fit.png")
         forecast_figure(
-            cfg, result.series, result.fit_predictions, result.forecast, result.truth,
+            cfg,
+            result.series,
+            result.fit_predictions,
+            result.forecast,
+            result.truth,
             staging / "forecast.png",
         )
         with ResultsLock(out / "run.csv"):

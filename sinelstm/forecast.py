@@ -93,7 +93,9 @@ def _wavefront_body(rnn, head, horizon: int):
 
     cell = rnn.cell
     units = cell.units
-    state_sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
+    state_sizes = (
+        cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
+    )
 
     def apply_head(values):
         for layer in head:
@@ -177,4 +179,6 @@ def _compile(body):
         import jax
 
         return jax.jit(body)
-    raise RuntimeError(f"the compiled engine supports the tensorflow and jax backends, not {backend}")
+    raise RuntimeError(
+        f"the compiled engine supports the tensorflow and jax backends, not {backend}"
+    )

@@ -91,4 +91,3 @@ def provenance() -> dict[str, object]:
     """The provenance columns of a result row, with the current UTC time."""
     utc = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"utc_time": utc, **_static()}
-

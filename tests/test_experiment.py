@@ -34,13 +34,17 @@ def same(a, b):
 def test_run_command_writes_everything(tiny, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["run", "--out", str(out)] + [
-        f"--{name.replace('_', '-')}={value}"
-        for name, value in dataclasses.asdict(tiny).items()
+        f"--{name.replace('_', '-')}={value}" for name, value in dataclasses.asdict(tiny).items()
     ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "forecast_rmse" in printed and "amp_ratio" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["fit.png", "forecast.csv", "forecast.png", "run.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "fit.png",
+        "forecast.csv",
+        "forecast.png",
+        "run.csv",
+    ]
     with open(out / "run.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 1 and tuple(rows[0]) == COLUMNS
@@ -82,7 +86,9 @@ def test_same_seed_same_metrics_across_processes(tiny):
     outputs = [
         subprocess.run(
             [sys.executable, "-c", CHILD, config], capture_output=True, text=True, check=True
-        ).stdout.strip().splitlines()[-1]
+        )
+        .stdout.strip()
+        .splitlines()[-1]
         for _ in range(2)
     ]
     assert outputs[0] == outputs[1]
