@@ -96,9 +96,7 @@ def prepare_out_dir(out: Path) -> bool:
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as error:
-        raise UsageError(
-            f"--out: cannot write to {str(out)!r}: {error.strerror or error}"
-        ) from None
+        raise UsageError(f"--out: cannot write to {str(out)!r}: {error.strerror or error}") from None
     return created
 
 
@@ -116,9 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         result = run_experiment(cfg, run_id=f"run-{cfg.seed}")
         append_rows(staging / "run.csv", [result.row])
-        _write_forecast_csv(
-            staging / "forecast.csv", forecast_x(cfg), result.truth, result.forecast
-        )
+        _write_forecast_csv(staging / "forecast.csv", forecast_x(cfg), result.truth, result.forecast)
         fit_figure(cfg, result.series, result.fit_predictions, staging / "fit.png")
         forecast_figure(
             cfg,
@@ -148,6 +144,110 @@ def _write_forecast_csv(path: Path, x, truth, forecast) -> None:
     pd.DataFrame({"x": x, "truth": truth, "forecast": forecast}).to_csv(path, index=False)
 
 
+def default_paths(grid: str) -> tuple[Path, Path]:
+    """(latest run CSV, committed baseline CSV) of a named grid."""
+    suffix = "" if grid == "default" else f"-{grid.split('+')[0]}"
+    return Path(f"results/latest{suffix}.csv"), Path(f"results/baseline{suffix}.csv")
+
+
+def find_gate_config(given: str | None) -> Path:
+    """--gate-config, else the nearest pyproject.toml upwards, else the package's own."""
+    if given:
+        return Path(given)
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "[tool.sinelstm.gate" in candidate.read_text():
+            return candidate
+    return Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+def gate_run(
+    current: Path, baseline: Path, gate_config: str | None, only: set[str] | None = None, echo=print
+) -> int:
+    """Compare, print and write the gate table next to the run; 0 passed, 1 failed."""
+    from sinelstm.gate import compare, gate_markdown, load_gate_config
+
+    result = compare(current, baseline, load_gate_config(find_gate_config(gate_config)), only)
+    markdown = gate_markdown(result, current, baseline)
+    gate_path = current.with_suffix(".gate.md")
+    gate_path.write_text(markdown)
+    echo(markdown)
+    for warning in result.warnings:
+        echo(f"sinelstm: warning: {warning}")
+    for failure in result.failures:
+        echo(f"sinelstm: gate failed: {failure}")
+    verdict = "passed" if result.passed else f"FAILED ({len(result.failures)} failures)"
+    echo(f"gate {verdict}; table in {gate_path}")
+    return 0 if result.passed else 1
+
+
+def grid_from_args(args: argparse.Namespace):
+    from sinelstm.grid import make_grid
+
+    base = None
+    if args.epochs is not None:
+        base = ExperimentConfig(epochs=args.epochs).validate()
+    return make_grid(
+        args.grid,
+        windows=args.windows,
+        lengths=args.lengths,
+        hidden=args.hidden,
+        seeds=args.seeds,
+        base=base,
+    )
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    grid = grid_from_args(args)
+    select_backend(args.backend)
+    latest, baseline = default_paths(grid.name)
+    out = Path(args.out) if args.out else latest
+    baseline = Path(args.baseline) if args.baseline else baseline
+    cells = grid.cells()
+
+    import time
+
+    from tqdm import tqdm
+
+    from sinelstm.executor import EXECUTORS
+    from sinelstm.grid import cell_id
+    from sinelstm.runner import run_grid
+
+    start = time.perf_counter()
+    with tqdm(total=len(cells), desc=f"grid {grid.name}", unit="cell", file=sys.stderr) as bar:
+
+        def on_row(row):
+            bar.set_postfix_str(f"{row['status']} w={row['window']} L={row['length']} h={row['hidden']}")
+            bar.update(1)
+
+        run_grid(
+            cells,
+            out,
+            resume=args.resume,
+            executor=EXECUTORS[args.executor](),
+            speedup_cell=grid.speedup_cell(),
+            on_row=on_row,
+        )
+        bar.total = bar.n
+    wall = time.perf_counter() - start
+    print(f"{len(cells)} cells ({', '.join(cell_id(c) for c in cells[:1])} ...) in {wall:.0f} s -> {out}")
+    if args.no_gate:
+        return 0
+    return gate_run(out, baseline, args.gate_config)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    return gate_run(Path(args.run), Path(args.baseline), args.gate_config)
+
+
+def cmd_baseline_accept(args: argparse.Namespace) -> int:
+    from sinelstm.baseline import accept_baseline
+
+    count = accept_baseline(Path(args.run), Path(args.baseline), args.reason)
+    print(f"{args.baseline}: accepted {count} rows from {args.run} ({args.reason.strip()})")
+    return 0
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="sinelstm", description="The sine-wave LSTM experiment, measured.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -158,6 +258,39 @@ def build_parser() -> Parser:
     _add_backend_flag(run)
     run.add_argument("--out", default="runs/latest", help="output directory (runs/latest)")
     run.set_defaults(handler=cmd_run)
+
+    from sinelstm.executor import EXECUTORS
+    from sinelstm.grid import GRIDS
+
+    bench = commands.add_parser("bench", help="run a grid of cells, then gate it against its baseline")
+    bench.add_argument("--grid", default="default", help=f"named grid: {', '.join(GRIDS)} (default)")
+    bench.add_argument("--windows", help="window axis, e.g. 25,50")
+    bench.add_argument("--lengths", help="data length axis, e.g. 201,601")
+    bench.add_argument("--hidden", help="hidden size axis, e.g. 16,64,300")
+    bench.add_argument("--seeds", help="seed axis, e.g. 0-4 or 0,1,2")
+    bench.add_argument("--epochs", type=int, help="maximum epochs of every cell (100)")
+    bench.add_argument("--out", help="results CSV (results/latest.csv, or latest-GRID.csv)")
+    bench.add_argument("--resume", action="store_true", help="skip the cells already in --out")
+    bench.add_argument("--executor", default="local", choices=sorted(EXECUTORS), help="where cells run")
+    bench.add_argument("--baseline", help="baseline CSV (results/baseline.csv, or baseline-GRID.csv)")
+    bench.add_argument("--no-gate", action="store_true", help="run the grid, skip the gate")
+    bench.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
+    _add_backend_flag(bench)
+    bench.set_defaults(handler=cmd_bench)
+
+    comp = commands.add_parser("compare", help="gate a results CSV against a baseline")
+    comp.add_argument("run", help="results CSV of the run")
+    comp.add_argument("--baseline", default="results/baseline.csv", help="(results/baseline.csv)")
+    comp.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
+    comp.set_defaults(handler=cmd_compare)
+
+    base = commands.add_parser("baseline", help="manage the pinned baseline")
+    base_commands = base.add_subparsers(dest="action", required=True, parser_class=Parser)
+    accept = base_commands.add_parser("accept", help="replace the whole baseline with a run")
+    accept.add_argument("run", help="results CSV to accept")
+    accept.add_argument("--reason", required=True, help="why the baseline changes")
+    accept.add_argument("--baseline", default="results/baseline.csv", help="(results/baseline.csv)")
+    accept.set_defaults(handler=cmd_baseline_accept)
     return parser
 
 

@@ -60,9 +60,7 @@ class ExperimentConfig:
         if self.noise < 0:
             raise ConfigError("noise", self.noise, "expected a finite number >= 0")
         if not 1 <= self.window < self.length:
-            raise ConfigError(
-                "window", self.window, f"expected an integer >= 1 and < length ({self.length})"
-            )
+            raise ConfigError("window", self.window, f"expected an integer >= 1 and < length ({self.length})")
         if self.model not in MODELS:
             raise ConfigError("model", self.model, f"expected one of {', '.join(MODELS)}")
         if self.hidden < 1:
@@ -78,9 +76,7 @@ class ExperimentConfig:
             raise ConfigError("learning_rate", self.learning_rate, "expected a number > 0")
         _check_finite(self, "validation_split")
         if not 0 < self.validation_split < 1:
-            raise ConfigError(
-                "validation_split", self.validation_split, "expected a number in (0, 1)"
-            )
+            raise ConfigError("validation_split", self.validation_split, "expected a number in (0, 1)")
         n_train, n_val = split_sizes(self.n_windows, self.validation_split)
         if n_train < 1 or n_val < 1:
             raise ConfigError(

@@ -59,14 +59,19 @@ def time_forecast(model, history: np.ndarray, horizon: int, engine: str, rounds:
     return forecast, warmup_s, warmup_s, float("nan")
 
 
-def run_experiment(
-    cfg: ExperimentConfig,
-    *,
-    run_id: str = "",
-    forecast_rounds: int | None = None,
-    keep_model: bool = False,
-) -> RunResult:
-    """Train cfg's model on cfg's data, forecast cfg.horizon steps, and measure it all."""
+@dataclass
+class Trained:
+    """A trained model with the data it was trained on."""
+
+    config: ExperimentConfig
+    series: np.ndarray  # (length,) the noisy observations
+    model: object
+    training: TrainResult
+    fit_predictions: np.ndarray  # (n_windows,) one-step predictions for x = window .. length-1
+
+
+def train_phase(cfg: ExperimentConfig) -> Trained:
+    """Seed, build the data and windows, train cfg's model, predict in-sample."""
     cfg.validate()
     set_seed(cfg.seed)
     series = noisy_sine(cfg.length, cfg.period, cfg.noise, cfg.seed)
@@ -74,18 +79,30 @@ def run_experiment(
     inputs, targets = make_windows(series, cfg.window)
     model = build_model(cfg)
     training = train(model, inputs, targets, cfg)
-
     # (n_windows, 1) -> (n_windows,)
     fit_predictions = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))[:, 0]
-    fit_x = np.arange(cfg.window, cfg.length)
+    return Trained(cfg, series, model, training, fit_predictions)
 
-    rounds = DEFAULT_FORECAST_ROUNDS[cfg.engine] if forecast_rounds is None else forecast_rounds
-    history = series[-cfg.window :]
-    forecast, warmup_s, forecast_s, forecast_cv = time_forecast(
-        model, history, cfg.horizon, cfg.engine, rounds
-    )
+
+def history_of(trained: Trained) -> np.ndarray:
+    """The last `window` observed values: where the forecast starts."""
+    return trained.series[-trained.config.window :]
+
+
+def result_of(
+    trained: Trained,
+    forecast: np.ndarray,
+    *,
+    forecast_s: float,
+    forecast_warmup_s: float,
+    forecast_cv: float,
+    run_id: str = "",
+    keep_model: bool = False,
+) -> RunResult:
+    """The result row of a trained model and its timed forecast."""
+    cfg, training = trained.config, trained.training
     truth = clean_sine(forecast_x(cfg), cfg.period)
-
+    fit_x = np.arange(cfg.window, cfg.length)
     row: dict[str, object] = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
@@ -96,13 +113,13 @@ def run_experiment(
         "best_epoch": training.best_epoch,
         "train_loss": training.train_loss,
         "val_loss": training.val_loss,
-        **fit_metrics(fit_predictions, clean_sine(fit_x, cfg.period), series[cfg.window :]),
+        **fit_metrics(trained.fit_predictions, clean_sine(fit_x, cfg.period), trained.series[cfg.window :]),
         **forecast_metrics(forecast, truth, cfg.period),
         "fit_s": training.fit_s,
         "fit_warmup_s": training.fit_warmup_s,
         "s_per_epoch": training.s_per_epoch,
         "forecast_s": forecast_s,
-        "forecast_warmup_s": warmup_s,
+        "forecast_warmup_s": forecast_warmup_s,
         "forecast_ms_per_step": forecast_s / cfg.horizon * 1000.0,
         "forecast_cv": forecast_cv,
         **provenance(),
@@ -110,10 +127,34 @@ def run_experiment(
     return RunResult(
         config=cfg,
         row=row,
-        series=series,
-        fit_predictions=fit_predictions,
+        series=trained.series,
+        fit_predictions=trained.fit_predictions,
         forecast=forecast,
         truth=truth,
         training=training,
-        model=model if keep_model else None,
+        model=trained.model if keep_model else None,
+    )
+
+
+def run_experiment(
+    cfg: ExperimentConfig,
+    *,
+    run_id: str = "",
+    forecast_rounds: int | None = None,
+    keep_model: bool = False,
+) -> RunResult:
+    """Train cfg's model on cfg's data, forecast cfg.horizon steps, and measure it all."""
+    trained = train_phase(cfg)
+    rounds = DEFAULT_FORECAST_ROUNDS[cfg.engine] if forecast_rounds is None else forecast_rounds
+    forecast, warmup_s, forecast_s, forecast_cv = time_forecast(
+        trained.model, history_of(trained), cfg.horizon, cfg.engine, rounds
+    )
+    return result_of(
+        trained,
+        forecast,
+        forecast_s=forecast_s,
+        forecast_warmup_s=warmup_s,
+        forecast_cv=forecast_cv,
+        run_id=run_id,
+        keep_model=keep_model,
     )

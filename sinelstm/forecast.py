@@ -93,9 +93,7 @@ def _wavefront_body(rnn, head, horizon: int):
 
     cell = rnn.cell
     units = cell.units
-    state_sizes = (
-        cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
-    )
+    state_sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
 
     def apply_head(values):
         for layer in head:
@@ -130,15 +128,11 @@ def _wavefront_body(rnn, head, horizon: int):
             for state in new_states:
                 state = ops.reshape(state, (batch, window, -1))
                 fresh = ops.zeros_like(state[:, :1, :])
-                shifted.append(
-                    ops.reshape(ops.concatenate([fresh, state[:, :-1, :]], axis=1), (slots, -1))
-                )
+                shifted.append(ops.reshape(ops.concatenate([fresh, state[:, :-1, :]], axis=1), (slots, -1)))
             return buffer, shifted
 
         # Warm-up: after window - 1 ticks over the history every slot is filled.
-        carry = ops.fori_loop(
-            0, window - 1, lambda t, carry: tick(t, carry, write=False), (buffer, states)
-        )
+        carry = ops.fori_loop(0, window - 1, lambda t, carry: tick(t, carry, write=False), (buffer, states))
         buffer, _ = ops.fori_loop(
             window - 1, window - 1 + horizon, lambda t, carry: tick(t, carry, write=True), carry
         )
@@ -179,6 +173,4 @@ def _compile(body):
         import jax
 
         return jax.jit(body)
-    raise RuntimeError(
-        f"the compiled engine supports the tensorflow and jax backends, not {backend}"
-    )
+    raise RuntimeError(f"the compiled engine supports the tensorflow and jax backends, not {backend}")

@@ -44,6 +44,8 @@ TIMING_COLUMNS = (
     "forecast_warmup_s",
     "forecast_ms_per_step",
     "forecast_cv",
+    "predict_ms_per_step",
+    "engine_speedup",
 )
 COLUMNS = (
     ("schema_version", "run_id", "status", "error")
@@ -106,8 +108,7 @@ def check_header(path: Path) -> None:
         first = handle.readline()
     if first != header_line():
         raise ResultsError(
-            f"{path}: its header is not this version's schema ({SCHEMA_VERSION}); "
-            "write to a new file"
+            f"{path}: its header is not this version's schema ({SCHEMA_VERSION}); write to a new file"
         )
 
 

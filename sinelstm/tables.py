@@ -18,6 +18,4 @@ def metrics_table(row: dict[str, object]) -> str:
     from tabulate import tabulate
 
     names = METRIC_COLUMNS + TIMING_COLUMNS
-    return tabulate(
-        [(name, format_value(row.get(name))) for name in names], headers=["metric", "value"]
-    )
+    return tabulate([(name, format_value(row.get(name))) for name in names], headers=["metric", "value"])

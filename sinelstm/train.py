@@ -50,9 +50,7 @@ def train(model, inputs: np.ndarray, targets: np.ndarray, cfg: ExperimentConfig)
     import keras
 
     timer = _epoch_timer()
-    early_stopping = keras.callbacks.EarlyStopping(
-        monitor="val_loss", mode="auto", patience=cfg.patience
-    )
+    early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", mode="auto", patience=cfg.patience)
     start = time.perf_counter()
     history = model.fit(
         inputs,
