@@ -6,9 +6,7 @@ from sinelstm.config import PRESETS, ConfigError, ExperimentConfig, preset, spli
 
 
 def test_presets_are_the_articles_runs():
-    assert PRESETS["article-2017"] == ExperimentConfig(
-        period=100, length=201, window=25, hidden=300
-    )
+    assert PRESETS["article-2017"] == ExperimentConfig(period=100, length=201, window=25, hidden=300)
     # The 2020 run: toy_problem(T=300) still drew a period-100 sine, 601 samples.
     a20 = preset("article-2020")
     assert (a20.period, a20.length, a20.window, a20.hidden) == (100, 601, 50, 300)

@@ -25,10 +25,7 @@ def metric_values(row):
 
 
 def same(a, b):
-    return all(
-        (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k]
-        for k in a
-    )
+    return all((isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k] for k in a)
 
 
 def test_run_command_writes_everything(tiny, tmp_path, capsys):
@@ -84,9 +81,7 @@ print(json.dumps({k: row[k] for k in METRIC_COLUMNS}))
 def test_same_seed_same_metrics_across_processes(tiny):
     config = json.dumps(dataclasses.asdict(tiny))
     outputs = [
-        subprocess.run(
-            [sys.executable, "-c", CHILD, config], capture_output=True, text=True, check=True
-        )
+        subprocess.run([sys.executable, "-c", CHILD, config], capture_output=True, text=True, check=True)
         .stdout.strip()
         .splitlines()[-1]
         for _ in range(2)

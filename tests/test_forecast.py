@@ -35,15 +35,11 @@ def mean_plus_one(window: int):
     """A non-recurrent Keras model: next = mean(window) + 1."""
     import keras
 
-    return keras.Sequential(
-        [keras.Input((window, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
-    ), window
+    return keras.Sequential([keras.Input((window, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]), window
 
 
 def test_predict_loop_with_stub_counts_on():
-    np.testing.assert_array_equal(
-        rollout(PlusOne(), np.array([1, 2, 3, 4.0]), 4, "predict"), [5, 6, 7, 8]
-    )
+    np.testing.assert_array_equal(rollout(PlusOne(), np.array([1, 2, 3, 4.0]), 4, "predict"), [5, 6, 7, 8])
 
 
 def test_predict_loop_batches_sequences():
@@ -70,9 +66,7 @@ def test_compiled_windowed_path_for_non_recurrent_models():
     # history 0,0,0,4: mean 1 -> 2; window 0,0,4,2: mean 1.5 -> 2.5; 0,4,2,2.5 -> 3.125.
     forecast = rollout(model, np.array([0, 0, 0, 4.0]), 3, "compiled")
     np.testing.assert_allclose(forecast, [2.0, 2.5, 3.125], atol=1e-6)
-    np.testing.assert_allclose(
-        rollout(model, np.array([0, 0, 0, 4.0]), 3, "predict"), forecast, atol=1e-6
-    )
+    np.testing.assert_allclose(rollout(model, np.array([0, 0, 0, 4.0]), 3, "predict"), forecast, atol=1e-6)
 
 
 def test_bad_arguments():

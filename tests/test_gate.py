@@ -1,0 +1,234 @@
+"""The gate, proven able to fail: results built with known regressions."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from sinelstm.cli import main
+from sinelstm.config import ExperimentConfig
+from sinelstm.gate import GateConfig, MetricRule, TimingRules, compare, load_gate_config
+from sinelstm.results import SCHEMA_VERSION, append_rows
+
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+RULES = GateConfig(
+    rules=(
+        MetricRule("forecast_rmse", "lower", abs_tol=0.05, rel_tol=0.1),
+        MetricRule("amp_ratio", "target", target=1.0, abs_tol=0.1),
+        MetricRule("diverged", "lower", aggregate="sum"),
+    ),
+    timing=TimingRules(rel_tol=0.5, min_engine_speedup=80, speedup_rel_tol=0.5),
+)
+
+
+def row(window=25, hidden=8, seed=0, machine="m1", **metrics):
+    cfg = ExperimentConfig(window=window, hidden=hidden, seed=seed)
+    values = {
+        "forecast_rmse": 0.2,
+        "amp_ratio": 0.9,
+        "diverged": False,
+        "s_per_epoch": 0.1,
+        "forecast_ms_per_step": 0.2,
+        "engine_speedup": float("nan"),
+    }
+    values.update(metrics)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": "r",
+        "status": "ok",
+        "error": "",
+        **dataclasses.asdict(cfg),
+        "machine": machine,
+        "cpu": "cpu",
+        "python": "3.11",
+        "numpy": "2",
+        "tensorflow": "2.21",
+        "keras": "3",
+        "backend": "tensorflow",
+        **values,
+    }
+
+
+def grid_rows(changes=None):
+    """Two configs x three seeds; changes: {(window, seed): {metric: value}}."""
+    changes = changes or {}
+    rows = []
+    for window in (25, 50):
+        for seed in (0, 1, 2):
+            rows.append(row(window=window, seed=seed, **changes.get((window, seed), {})))
+    return rows
+
+
+def write(tmp_path: Path, name: str, rows) -> Path:
+    path = tmp_path / name
+    path.unlink(missing_ok=True)
+    append_rows(path, rows)
+    return path
+
+
+def judge(tmp_path, base_rows, cur_rows, gate=RULES):
+    return compare(write(tmp_path, "cur.csv", cur_rows), write(tmp_path, "base.csv", base_rows), gate)
+
+
+def test_identical_runs_pass(tmp_path):
+    result = judge(tmp_path, grid_rows(), grid_rows())
+    assert result.passed, result.failures
+    assert {c.verdict for c in result.comparisons} == {"within"}
+
+
+def test_a_regression_beyond_tolerance_fails_and_names_its_config(tmp_path):
+    # Two of three seeds worse by 0.3: the median moves 0.2 -> 0.5, over max(0.05, 0.02).
+    worse = {(50, 0): {"forecast_rmse": 0.5}, (50, 1): {"forecast_rmse": 0.5}}
+    result = judge(tmp_path, grid_rows(), grid_rows(worse))
+    assert not result.passed
+    assert len(result.failures) == 1
+    assert "window50-length201-hidden8" in result.failures[0]
+    assert "forecast_rmse regressed" in result.failures[0]
+
+
+def test_one_bad_seed_does_not_move_the_median(tmp_path):
+    result = judge(tmp_path, grid_rows(), grid_rows({(50, 0): {"forecast_rmse": 9.0}}))
+    assert result.passed, result.failures
+
+
+def test_within_tolerance_and_improvements_pass(tmp_path):
+    small = {(25, s): {"forecast_rmse": 0.24} for s in range(3)}  # +0.04 < 0.05
+    assert judge(tmp_path, grid_rows(), grid_rows(small)).passed
+    better = {(25, s): {"forecast_rmse": 0.01, "amp_ratio": 1.0} for s in range(3)}
+    result = judge(tmp_path, grid_rows(), grid_rows(better))
+    assert result.passed
+    assert "better" in {c.verdict for c in result.comparisons}
+
+
+def test_target_direction_fails_both_ways(tmp_path):
+    # amp_ratio 0.9 is 0.1 from its target; 0.7 (decay) and 1.25 (growth) are both worse.
+    for value in (0.7, 1.25):
+        changed = {(25, s): {"amp_ratio": value} for s in range(3)}
+        result = judge(tmp_path, grid_rows(), grid_rows(changed))
+        assert [f for f in result.failures if "amp_ratio regressed" in f], value
+
+
+def test_missing_cells_fail_on_either_side(tmp_path):
+    rows = grid_rows()
+    result = judge(tmp_path, rows, rows[:-1])
+    assert any("window50-length201-hidden8-seed2: in the baseline but missing" in f for f in result.failures)
+    result = judge(tmp_path, rows[:-1], rows)
+    new = "window50-length201-hidden8-seed2: in this run but not in the baseline"
+    assert any(new in f for f in result.failures)
+
+
+def test_a_newly_diverged_seed_fails(tmp_path):
+    result = judge(tmp_path, grid_rows(), grid_rows({(25, 1): {"diverged": True}}))
+    assert any("window25-length201-hidden8-seed1: diverged" in f for f in result.failures)
+    assert any("diverged regressed" in f for f in result.failures)
+
+
+def test_a_crashed_cell_fails(tmp_path):
+    rows = grid_rows()
+    rows[0] = {**rows[0], "status": "failed", "error": "RuntimeError: boom"}
+    result = judge(tmp_path, grid_rows(), rows)
+    assert any("seed0: crashed: RuntimeError: boom" in f for f in result.failures)
+
+
+def test_a_metric_that_can_no_longer_be_computed_fails(tmp_path):
+    nan = {(25, s): {"amp_ratio": float("nan")} for s in range(2)}
+    result = judge(tmp_path, grid_rows(), grid_rows(nan))
+    assert any("amp_ratio regressed" in f for f in result.failures)
+
+
+def test_schema_mismatch_fails(tmp_path):
+    base = write(tmp_path, "base.csv", grid_rows())
+    text = base.read_text().splitlines()
+    header = text[0].split(",")
+    other = [line.replace(f"{SCHEMA_VERSION},", "999,", 1) for line in text[1:]]
+    (tmp_path / "old.csv").write_text("\n".join([",".join(header)] + other) + "\n")
+    result = compare(tmp_path / "old.csv", base, RULES)
+    assert not result.passed and "schema version 999" in result.failures[0]
+    (tmp_path / "cut.csv").write_text("schema_version,run_id\n1,x\n")
+    result = compare(tmp_path / "cut.csv", base, RULES)
+    assert not result.passed and "missing columns" in result.failures[0]
+
+
+def test_slower_compiled_engine_fails(tmp_path):
+    base = grid_rows({(25, 0): {"engine_speedup": 300.0}})
+    assert judge(tmp_path, base, base).passed
+    result = judge(tmp_path, base, grid_rows({(25, 0): {"engine_speedup": 120.0}}))
+    assert any("more than 50% below the baseline's" in f for f in result.failures)
+    result = judge(tmp_path, base, grid_rows({(25, 0): {"engine_speedup": 60.0}}))
+    assert any("below the floor of 80x" in f for f in result.failures)
+    result = judge(tmp_path, base, grid_rows())
+    assert any("engine_speedup missing" in f for f in result.failures)
+
+
+def test_timings_judged_on_the_same_machine_only(tmp_path):
+    slow = {(25, s): {"s_per_epoch": 0.3} for s in range(3)}
+    result = judge(tmp_path, grid_rows(), grid_rows(slow))
+    assert any("s_per_epoch slower" in f for f in result.failures)
+    elsewhere = [dict(r, machine="m2") for r in grid_rows(slow)]
+    result = judge(tmp_path, grid_rows(), elsewhere)
+    assert result.passed, result.failures
+    assert any("absolute timings NOT judged" in n for n in result.notes)
+    assert any(c.verdict == "not judged" for c in result.comparisons)
+
+
+def test_timing_noise_inside_the_baselines_spread_passes(tmp_path):
+    base = grid_rows({(25, 0): {"s_per_epoch": 0.05}, (25, 1): {"s_per_epoch": 0.4}})
+    noisy = grid_rows({(25, s): {"s_per_epoch": 0.3} for s in range(3)})
+    assert judge(tmp_path, base, noisy).passed
+
+
+def test_version_differences_warn(tmp_path):
+    newer = [dict(r, tensorflow="2.99") for r in grid_rows()]
+    result = judge(tmp_path, grid_rows(), newer)
+    assert result.passed
+    assert any(w.startswith("tensorflow differs") for w in result.warnings)
+
+
+def test_the_projects_gate_config_loads_with_overrides(tmp_path):
+    gate = load_gate_config(PYPROJECT)
+    assert {r.metric for r in gate.rules} >= {"forecast_rmse", "amp_ratio", "diverged"}
+    custom = tmp_path / "pyproject.toml"
+    custom.write_text(
+        "[tool.sinelstm.gate.metrics]\n"
+        'forecast_rmse = { direction = "lower", abs_tol = 0.1 }\n'
+        "[[tool.sinelstm.gate.overrides]]\n"
+        'match = "window25-*"\nmetric = "forecast_rmse"\nabs_tol = 1.0\n'
+    )
+    gate = load_gate_config(custom)
+    assert gate.rule_for("window25-length201-hidden8", "forecast_rmse").abs_tol == 1.0
+    assert gate.rule_for("window50-length201-hidden8", "forecast_rmse").abs_tol == 0.1
+
+
+def test_bad_gate_config_is_a_clear_error(tmp_path):
+    from sinelstm.results import ResultsError
+
+    bad = tmp_path / "pyproject.toml"
+    bad.write_text('[tool.sinelstm.gate.metrics]\nforecast_rmse = { direction = "up" }\n')
+    with pytest.raises(ResultsError, match="direction must be one of"):
+        load_gate_config(bad)
+
+
+def test_compare_and_accept_commands(tmp_path, capsys):
+    base = write(tmp_path, "base.csv", grid_rows())
+    run = write(tmp_path, "run.csv", grid_rows({(50, s): {"forecast_rmse": 0.9} for s in range(3)}))
+    gate_args = ["--gate-config", str(PYPROJECT)]
+    assert main(["compare", str(base), "--baseline", str(base), *gate_args]) == 0
+    assert main(["compare", str(run), "--baseline", str(base), *gate_args]) == 1
+    table = (tmp_path / "run.gate.md").read_text()
+    assert "| config" in table and "worse" in table and "FAILED" in table
+    capsys.readouterr()
+
+    pinned = tmp_path / "pinned.csv"
+    assert main(["baseline", "accept", str(run), "--baseline", str(pinned), "--reason", " "]) == 2
+    assert "--reason" in capsys.readouterr().err and not pinned.exists()
+    assert main(["baseline", "accept", str(run), "--baseline", str(pinned), "--reason", "new model"]) == 0
+    assert pinned.read_bytes() == run.read_bytes()
+    assert "reason: new model" in (tmp_path / "pinned.csv.reason").read_text()
+    assert main(["compare", str(run), "--baseline", str(pinned), *gate_args]) == 0
+
+    crashed = write(tmp_path, "crashed.csv", [dict(grid_rows()[0], status="failed")])
+    assert main(["baseline", "accept", str(crashed), "--baseline", str(pinned), "--reason", "x"]) == 2
+    assert pinned.read_bytes() == run.read_bytes()  # the old baseline is untouched

@@ -1,0 +1,86 @@
+"""The grid runner: rows appended as cells finish, resume, the lock, crashed cells."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sinelstm.grid import GRIDS, cell_id, make_grid, parse_ints
+from sinelstm.results import ResultsError, ResultsLock
+from sinelstm.runner import run_grid
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_named_grids_have_the_required_axes():
+    default = GRIDS["default"]
+    assert default.windows == (25, 50) and default.lengths == (201, 601)
+    assert 300 in default.hidden and len(default.hidden) >= 3 and len(default.seeds) >= 3
+    assert len(GRIDS["full"].seeds) >= 5
+    assert cell_id(default.cells()[0]) == "window25-length201-hidden16-seed0"
+
+
+def test_axes_parse():
+    assert parse_ints("seeds", "0-2,7") == (0, 1, 2, 7)
+    assert parse_ints("windows", "25, 50,25") == (25, 50)
+    grid = make_grid("quick", hidden="4,8", seeds="3")
+    assert grid.name == "quick+custom" and {c.hidden for c in grid.cells()} == {4, 8}
+
+
+@pytest.mark.slow
+def test_rows_resume_and_crashes(tiny, tmp_path, monkeypatch):
+    out = tmp_path / "grid.csv"
+    cells = [tiny.replace(seed=s) for s in (0, 1)]
+    run_grid(cells, out)
+    first = pd.read_csv(out)
+    assert list(first["seed"]) == [0, 1] and set(first["status"]) == {"ok"}
+
+    # Resume: the two finished cells are skipped, only the new one runs.
+    run_grid(cells + [tiny.replace(seed=2)], out, resume=True)
+    resumed = pd.read_csv(out)
+    assert list(resumed["seed"]) == [0, 1, 2]
+    assert resumed["run_id"].nunique() == 2
+
+    # A cell that raises becomes a failed row; the others complete.
+    import sinelstm.experiment as experiment
+
+    real = experiment.build_model
+
+    def flaky(cfg):
+        if cfg.seed == 4:
+            raise RuntimeError("boom in cell")
+        return real(cfg)
+
+    monkeypatch.setattr(experiment, "build_model", flaky)
+    run_grid([tiny.replace(seed=s) for s in (3, 4, 5)], out)
+    rows = pd.read_csv(out)
+    assert list(rows["status"]) == ["ok", "failed", "ok"]
+    assert "boom in cell" in rows.loc[1, "error"]
+    assert (tmp_path / "grid.csv.prev").exists()  # the earlier run was kept, not mixed in
+
+
+def test_a_second_writer_is_refused(tmp_path, tiny):
+    out = tmp_path / "grid.csv"
+    with ResultsLock(out):
+        with pytest.raises(ResultsError, match="being written by another sinelstm run"):
+            run_grid([tiny], out)
+
+
+@pytest.mark.slow
+def test_weakened_training_fails_the_gate_against_the_quick_baseline(tmp_path):
+    """End to end: the quick grid trained for 2 epochs must fail against the committed baseline."""
+    out = tmp_path / "weak.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "sinelstm", "bench", "--grid", "quick", "--epochs", "2",
+         "--out", str(out), "--baseline", str(ROOT / "results" / "baseline-quick.csv"),
+         "--gate-config", str(ROOT / "pyproject.toml")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "gate failed" in done.stdout
+    assert "regressed" in done.stdout
+    assert "config differs from the baseline's: epochs 100 -> 2" in done.stdout
