@@ -92,7 +92,9 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("cell, phase", pairs, ids=[f"{phase}-{cell_id(cell)}" for cell, phase in pairs])
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
+    """Note which cells remain after -k / -m deselection: the gate judges those."""
     state = config._sinelstm
     state.selected = {
         cell_id(item.callspec.params["cell"])

@@ -84,3 +84,22 @@ def test_weakened_training_fails_the_gate_against_the_quick_baseline(tmp_path):
     assert "gate failed" in done.stdout
     assert "regressed" in done.stdout
     assert "config differs from the baseline's: epochs 100 -> 2" in done.stdout
+
+
+@pytest.mark.slow
+def test_a_failing_gate_fails_the_pytest_bench_session(tmp_path):
+    """pytest bench: one selected cell, trained for 2 epochs, must fail the session through the gate."""
+    out = tmp_path / "weak.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(ROOT / "bench"), "--benchmark-only", "-q",
+         "-p", "no:cacheprovider", "--grid", "quick", "--epochs", "2",
+         "-k", "window25-length201-hidden64-seed0", "--results", str(out),
+         "--baseline", str(ROOT / "results" / "baseline-quick.csv"),
+         "--gate-config", str(ROOT / "pyproject.toml")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert "2 passed" in done.stdout  # the cell's tests pass; the gate fails the session
+    assert "gate restricted to the 1 selected cells" in done.stdout
+    assert "window25-length201-hidden64: fit_rmse_clean regressed" in done.stdout
+    assert len(pd.read_csv(out)) == 1
