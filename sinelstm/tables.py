@@ -8,6 +8,8 @@ from sinelstm.results import METRIC_COLUMNS, TIMING_COLUMNS
 
 
 def format_value(value: object) -> str:
+    if value is None:
+        return ""
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.4g}"
     return str(value)
