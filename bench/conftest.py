@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from sinelstm.config import ConfigError, ExperimentConfig  # noqa: E402
 from sinelstm.grid import cell_id, make_grid  # noqa: E402
 from sinelstm.results import ResultsError, ResultsLock  # noqa: E402
-from sinelstm.runner import new_run_id  # noqa: E402
+from sinelstm.runner import new_run_id, set_aside  # noqa: E402
 
 PHASES = ("fit", "forecast")
 
@@ -115,8 +115,7 @@ def pytest_runtestloop(session):
     except ResultsError as error:
         state.lock = None
         raise pytest.UsageError(str(error)) from None
-    if state.out.exists():
-        os.replace(state.out, str(state.out) + ".prev")
+    set_aside(state.out)
 
 
 @pytest.fixture
@@ -125,23 +124,31 @@ def bench_state(request) -> BenchState:
 
 
 def pytest_sessionfinish(session, exitstatus):
+    """Release the results file, gate the run against its baseline, write the report."""
     state = session.config._sinelstm
     if state.lock is None:
         return
     state.lock.__exit__(None, None, None)
     state.lock = None
-    if not state.gate or not state.out.exists():
+    if not state.out.exists():
         return
-    from sinelstm.cli import gate_run
+    from sinelstm.cli import gate_run, write_report
 
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     lines: list[str] = []
     every = {cell_id(cell) for cell in state.grid.cells()}
     only = None if state.selected == every else state.selected
-    state.gate_status = gate_run(state.out, state.baseline, state.gate_config, only, lines.append)
+    try:
+        if state.gate:
+            state.gate_status = gate_run(state.out, state.baseline, state.gate_config, only, lines.append)
+        report = write_report(state.out, state.baseline if state.gate else None, state.gate_config)
+        lines.append(f"report: {report}")
+    except ResultsError as error:
+        lines.append(f"sinelstm: error: {error}")
+        state.gate_status = 2
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_sep("=", "sinelstm gate")
         for line in lines:
             reporter.write_line(line)
-    if state.gate_status != 0:
+    if state.gate_status:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

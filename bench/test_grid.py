@@ -6,11 +6,12 @@ import time
 
 import numpy as np
 
+from sinelstm.executor import CellResult
 from sinelstm.experiment import history_of, result_of, train_phase
 from sinelstm.forecast import rollout
 from sinelstm.grid import cell_id
-from sinelstm.results import METRIC_COLUMNS, append_rows
-from sinelstm.runner import FORECAST_ROUNDS, failed_row, measure_speedup
+from sinelstm.results import METRIC_COLUMNS
+from sinelstm.runner import FORECAST_ROUNDS, failed_row, measure_speedup, record
 
 
 def test_cell(benchmark, bench_state, cell, phase):
@@ -22,7 +23,7 @@ def test_cell(benchmark, bench_state, cell, phase):
         try:
             trained = benchmark.pedantic(train_phase, args=(cell,), rounds=1, iterations=1)
         except Exception as error:
-            append_rows(bench_state.out, [failed_row(cell, bench_state.run_id, error)])
+            record(bench_state.out, CellResult(failed_row(cell, bench_state.run_id, error)))
             raise
         bench_state.trained[name] = trained
         training = trained.training
@@ -62,7 +63,7 @@ def test_cell(benchmark, bench_state, cell, phase):
     if cell == bench_state.grid.speedup_cell():
         row.update(measure_speedup(trained.model, history, row["forecast_ms_per_step"]))
     # Results first, assertions after: a failing check never hides the numbers.
-    append_rows(bench_state.out, [row])
+    record(bench_state.out, CellResult(row, trained.fit_predictions, forecast))
     benchmark.extra_info.update({key: row[key] for key in METRIC_COLUMNS})
     benchmark.extra_info["forecast_warmup_s"] = warmup_s
     del trained

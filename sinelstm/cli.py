@@ -150,6 +150,13 @@ def default_paths(grid: str) -> tuple[Path, Path]:
     return Path(f"results/latest{suffix}.csv"), Path(f"results/baseline{suffix}.csv")
 
 
+def report_path_for(results: Path) -> Path:
+    """results/latest.csv -> results/REPORT.md; latest-quick.csv -> REPORT-quick.md."""
+    stem = Path(results).stem
+    suffix = stem[len("latest") :] if stem.startswith("latest") else f"-{stem}"
+    return Path(results).with_name(f"REPORT{suffix}.md")
+
+
 def find_gate_config(given: str | None) -> Path:
     """--gate-config, else the nearest pyproject.toml upwards, else the package's own."""
     if given:
@@ -179,6 +186,17 @@ def gate_run(
     verdict = "passed" if result.passed else f"FAILED ({len(result.failures)} failures)"
     echo(f"gate {verdict}; table in {gate_path}")
     return 0 if result.passed else 1
+
+
+def write_report(results: Path, baseline: Path | None, gate_config: str | None, out: Path | None = None):
+    """The markdown report of a results CSV; returns its path."""
+    from sinelstm.gate import load_gate_config
+    from sinelstm.report import build_report
+
+    out = Path(out) if out else report_path_for(results)
+    gate = load_gate_config(find_gate_config(gate_config)) if baseline is not None else None
+    build_report(results, out, baseline, gate)
+    return out
 
 
 def grid_from_args(args: argparse.Namespace):
@@ -231,9 +249,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
         bar.total = bar.n
     wall = time.perf_counter() - start
     print(f"{len(cells)} cells ({', '.join(cell_id(c) for c in cells[:1])} ...) in {wall:.0f} s -> {out}")
-    if args.no_gate:
-        return 0
-    return gate_run(out, baseline, args.gate_config)
+    status = 0 if args.no_gate else gate_run(out, baseline, args.gate_config)
+    report = write_report(out, None if args.no_gate else baseline, args.gate_config)
+    print(f"report: {report}")
+    return status
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    report = write_report(
+        Path(args.results), Path(args.baseline) if args.baseline else None, args.gate_config, args.o
+    )
+    print(f"report: {report}")
+    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -283,6 +310,13 @@ def build_parser() -> Parser:
     comp.add_argument("--baseline", default="results/baseline.csv", help="(results/baseline.csv)")
     comp.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
     comp.set_defaults(handler=cmd_compare)
+
+    rep = commands.add_parser("report", help="write the markdown report of a results CSV")
+    rep.add_argument("results", help="results CSV")
+    rep.add_argument("--baseline", help="baseline CSV to judge against (none: not judged)")
+    rep.add_argument("-o", help="report path (results/REPORT.md for latest.csv)")
+    rep.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
+    rep.set_defaults(handler=cmd_report)
 
     base = commands.add_parser("baseline", help="manage the pinned baseline")
     base_commands = base.add_subparsers(dest="action", required=True, parser_class=Parser)

@@ -56,6 +56,15 @@ COLUMNS = (
 )
 
 
+# The per-step curves behind the figures, one file beside each results CSV:
+# in-sample one-step predictions (kind "fit") and the forecast (kind "forecast").
+SERIES_COLUMNS = ("window", "length", "hidden", "seed", "kind", "x", "value")
+
+
+def series_path(results: Path) -> Path:
+    return Path(results).with_suffix(".series.csv")
+
+
 class ResultsError(Exception):
     """A results file that cannot be read, written or trusted."""
 
@@ -98,6 +107,31 @@ def append_rows(path: Path, rows: list[dict[str, object]]) -> None:
             check_header(path)
         for row in rows:
             os.write(fd, format_row(row).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append_series(path: Path, cfg, fit_predictions, forecast) -> None:
+    """Append one cell's curves to the series file, in one write, flushed."""
+    import numpy as np
+
+    keys = f"{cfg.window},{cfg.length},{cfg.hidden},{cfg.seed}"
+    curves = (
+        ("fit", cfg.window, np.asarray(fit_predictions, dtype=np.float64)),
+        ("forecast", cfg.length, np.asarray(forecast, dtype=np.float64)),
+    )
+    lines = [
+        f"{keys},{kind},{first + step},{float(value)!r}"
+        for kind, first, values in curves
+        for step, value in enumerate(values)
+    ]
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        if os.fstat(fd).st_size == 0:
+            os.write(fd, (",".join(SERIES_COLUMNS) + "\n").encode())
+        if lines:
+            os.write(fd, ("\n".join(lines) + "\n").encode())
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -14,10 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from sinelstm.config import ExperimentConfig
-from sinelstm.executor import Executor, LocalExecutor
+from sinelstm.executor import CellResult, Executor, LocalExecutor
 from sinelstm.grid import cell_id
 from sinelstm.provenance import provenance
-from sinelstm.results import SCHEMA_VERSION, ResultsLock, append_rows, read_results
+from sinelstm.results import (
+    SCHEMA_VERSION,
+    ResultsLock,
+    append_rows,
+    append_series,
+    read_results,
+    series_path,
+)
 
 # Steps of the predict engine timed on the speed-up cell: its per-step cost
 # is a fixed overhead, so 50 steps measure it as well as 400 would.
@@ -54,7 +61,7 @@ def failed_row(cfg: ExperimentConfig, run_id: str, error: BaseException) -> dict
     }
 
 
-def run_cell(cfg: ExperimentConfig, run_id: str, speedup: bool = False) -> dict[str, object]:
+def run_cell(cfg: ExperimentConfig, run_id: str, speedup: bool = False) -> CellResult:
     """Train, forecast and measure one cell; a crash becomes a failed row, never an exception."""
     import keras
 
@@ -66,9 +73,9 @@ def run_cell(cfg: ExperimentConfig, run_id: str, speedup: bool = False) -> dict[
         if speedup:
             history = result.series[-cfg.window :]
             row.update(measure_speedup(result.model, history, row["forecast_ms_per_step"]))
-        return row
+        return CellResult(row, result.fit_predictions, result.forecast)
     except Exception as error:  # noqa: BLE001 - recorded in the row and counted by the gate.
-        return failed_row(cfg, run_id, error)
+        return CellResult(failed_row(cfg, run_id, error))
     finally:
         # Nothing of one cell outlives it: memory stays flat over the grid.
         keras.backend.clear_session(free_memory=True)
@@ -98,11 +105,12 @@ def run_grid(
     speedup_cell: ExperimentConfig | None = None,
     on_row: Callable[[dict], None] | None = None,
 ) -> str:
-    """Run every cell (skipping finished ones when resuming) and append each row to out.
+    """Run every cell (skipping finished ones when resuming) and append each row to out,
+    and its curves to the series file beside it.
 
-    Without resume an existing out is moved aside to out + '.prev' first, so
-    a new run never mixes with an old one and never destroys it either.
-    Returns the run id.
+    Without resume an existing out (and its series) is moved aside to
+    NAME + '.prev' first, so a new run never mixes with an old one and never
+    destroys it either. Returns the run id.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -113,15 +121,29 @@ def run_grid(
             skip = done_cells(out)
         else:
             skip = set()
-            if out.exists():
-                os.replace(out, str(out) + ".prev")
+            set_aside(out)
         todo = [cell for cell in cells if cell_id(cell) not in skip]
 
-        def job(cfg: ExperimentConfig) -> dict:
+        def job(cfg: ExperimentConfig) -> CellResult:
             return run_cell(cfg, run_id, speedup=cfg == speedup_cell)
 
-        for row in executor.run(todo, job):
-            append_rows(out, [row])
+        for result in executor.run(todo, job):
+            record(out, result)
             if on_row is not None:
-                on_row(row)
+                on_row(result.row)
     return run_id
+
+
+def set_aside(out: Path) -> None:
+    """Move an earlier run's results and series to NAME.prev."""
+    for path in (out, series_path(out)):
+        if path.exists():
+            os.replace(path, str(path) + ".prev")
+
+
+def record(out: Path, result: CellResult) -> None:
+    """Append a finished cell: its row to out, its curves to the series file."""
+    append_rows(out, [result.row])
+    if result.row.get("status") == "ok":
+        cfg = ExperimentConfig(**_config_of(result.row))
+        append_series(series_path(out), cfg, result.fit_predictions, result.forecast)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
+from helpers import grid_rows, write
 
 from sinelstm.cli import main
-from sinelstm.config import ExperimentConfig
 from sinelstm.gate import GateConfig, MetricRule, TimingRules, compare, load_gate_config
-from sinelstm.results import SCHEMA_VERSION, append_rows
+from sinelstm.results import SCHEMA_VERSION
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
@@ -22,51 +21,6 @@ RULES = GateConfig(
     ),
     timing=TimingRules(rel_tol=0.5, min_engine_speedup=80, speedup_rel_tol=0.5),
 )
-
-
-def row(window=25, hidden=8, seed=0, machine="m1", **metrics):
-    cfg = ExperimentConfig(window=window, hidden=hidden, seed=seed)
-    values = {
-        "forecast_rmse": 0.2,
-        "amp_ratio": 0.9,
-        "diverged": False,
-        "s_per_epoch": 0.1,
-        "forecast_ms_per_step": 0.2,
-        "engine_speedup": float("nan"),
-    }
-    values.update(metrics)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": "r",
-        "status": "ok",
-        "error": "",
-        **dataclasses.asdict(cfg),
-        "machine": machine,
-        "cpu": "cpu",
-        "python": "3.11",
-        "numpy": "2",
-        "tensorflow": "2.21",
-        "keras": "3",
-        "backend": "tensorflow",
-        **values,
-    }
-
-
-def grid_rows(changes=None):
-    """Two configs x three seeds; changes: {(window, seed): {metric: value}}."""
-    changes = changes or {}
-    rows = []
-    for window in (25, 50):
-        for seed in (0, 1, 2):
-            rows.append(row(window=window, seed=seed, **changes.get((window, seed), {})))
-    return rows
-
-
-def write(tmp_path: Path, name: str, rows) -> Path:
-    path = tmp_path / name
-    path.unlink(missing_ok=True)
-    append_rows(path, rows)
-    return path
 
 
 def judge(tmp_path, base_rows, cur_rows, gate=RULES):

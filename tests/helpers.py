@@ -1,0 +1,85 @@
+"""Result rows and series made for the purpose, for the gate and report tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from sinelstm.config import ExperimentConfig
+from sinelstm.data import clean_sine
+from sinelstm.results import SCHEMA_VERSION, append_rows, append_series, series_path
+
+PROVENANCE = {
+    "cpu": "cpu",
+    "threads": 2,
+    "python": "3.11",
+    "numpy": "2",
+    "tensorflow": "2.21",
+    "keras": "3",
+    "backend": "tensorflow",
+    "git_commit": "abcdef1234567",
+    "git_dirty": False,
+}
+
+
+def row(window=25, hidden=8, seed=0, length=201, machine="m1", **metrics):
+    """A result row with plausible metrics; keyword arguments override them."""
+    cfg = ExperimentConfig(window=window, hidden=hidden, seed=seed, length=length)
+    values = {
+        "epochs_run": 50,
+        "fit_rmse_clean": 0.02,
+        "forecast_rmse": 0.2,
+        "forecast_rmse_p1": 0.1,
+        "amp_ratio": 0.9,
+        "decay_per_period": 0.97,
+        "phase_drift": -1.0,
+        "diverged": False,
+        "fit_s": 10.0,
+        "s_per_epoch": 0.1,
+        "forecast_s": 0.08,
+        "forecast_warmup_s": 1.0,
+        "forecast_ms_per_step": 0.2,
+        "engine_speedup": float("nan"),
+        "predict_ms_per_step": float("nan"),
+    }
+    values.update(metrics)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": "r",
+        "status": "ok",
+        "error": "",
+        **dataclasses.asdict(cfg),
+        "machine": machine,
+        **PROVENANCE,
+        **values,
+    }
+
+
+def grid_rows(changes=None, windows=(25, 50), seeds=(0, 1, 2)):
+    """windows x seeds rows; changes: {(window, seed): {metric: value}}."""
+    changes = changes or {}
+    return [
+        row(window=window, seed=seed, **changes.get((window, seed), {}))
+        for window in windows
+        for seed in seeds
+    ]
+
+
+def write(tmp_path: Path, name: str, rows, decay: dict | None = None) -> Path:
+    """Write rows to a fresh CSV and, with decay {(window, seed): factor per period},
+    a series file of damped-sine forecasts beside it."""
+    path = tmp_path / name
+    path.unlink(missing_ok=True)
+    series_path(path).unlink(missing_ok=True)
+    append_rows(path, rows)
+    if decay is not None:
+        for r in rows:
+            cfg = ExperimentConfig(**{f: r[f] for f in ExperimentConfig.__dataclass_fields__})
+            x = np.arange(cfg.length, cfg.length + cfg.horizon)
+            factor = decay.get((cfg.window, cfg.seed), 1.0)
+            forecast = factor ** ((x - cfg.length) / cfg.period) * clean_sine(x, cfg.period)
+            fit = clean_sine(np.arange(cfg.window, cfg.length), cfg.period)
+            append_series(series_path(path), cfg, fit, forecast)
+    return path

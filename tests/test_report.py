@@ -1,0 +1,128 @@
+"""The report, from fixture CSVs made for the purpose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import grid_rows, row, write
+
+from sinelstm.cli import main
+from sinelstm.gate import load_gate_config
+from sinelstm.report import MAX_CHARS, build_report, report_paths, summarise
+
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+GATE = load_gate_config(PYPROJECT)
+# Window 25 decays by 0.7 a period, window 50 holds its amplitude.
+DECAY = {(25, s): 0.7 for s in range(3)} | {(50, s): 1.0 for s in range(3)}
+
+
+def fixture_rows(changes=None):
+    # forecast_rmse at window 25: 0.1, 0.3, 0.2 -> median 0.2, half-range 0.1.
+    base = {(25, s): {"amp_ratio": 0.8} for s in range(3)}
+    base[25, 0] |= {"forecast_rmse": 0.1}
+    base[25, 1] |= {"forecast_rmse": 0.3}
+    base |= {(50, s): {"amp_ratio": 1.0, "decay_per_period": 1.0} for s in range(3)}
+    for key, values in (changes or {}).items():
+        base[key] = {**base.get(key, {}), **values}
+    return grid_rows(base)
+
+
+def test_summary_by_hand():
+    # median 0.2, half-range (0.3 - 0.1) / 2 = 0.1, wide (0.1 > 0.05) -> min-max shown.
+    assert summarise(np.array([0.1, 0.3, 0.2]), 3) == "0.200 ± 0.100 [0.100–0.300] (n=3)"
+    # median 1.0, half-range 0.01: narrow, no min-max.
+    assert summarise(np.array([0.99, 1.01, 1.0]), 2) == "1.00 ± 0.01 (n=3)"
+    assert summarise(np.array([np.nan, 1.0]), 1) == "1.0 ± 0.0 (n=2, 1 n/a)"
+
+
+def test_report_tables_verdict_and_findings(tmp_path):
+    results = write(tmp_path, "latest.csv", fixture_rows(), DECAY)
+    baseline = write(tmp_path, "baseline.csv", fixture_rows())
+    markdown, gate = build_report(results, tmp_path / "REPORT.md", baseline, GATE)
+    assert gate.passed
+    assert markdown.startswith("# sinelstm benchmark report\n\nThese numbers come from 6 cells")
+    assert "TensorFlow 2.21 and Keras 3 (tensorflow backend), at commit abcdef1234" in markdown
+    assert "**PASSED**" in markdown
+    assert "| w25 L201 h8 | 0.020 ± 0.000 (n=3) | 0.200 ± 0.100 [0.100–0.300] (n=3)" in markdown
+    assert "1 of 2 configs keep their amplitude within 10% over the horizon" in markdown
+    assert ": w50 L201 h8." in markdown
+    assert "No forecast diverged." in markdown
+    assert (tmp_path / "REPORT.md").read_text() == markdown
+
+
+def test_findings_follow_the_data(tmp_path):
+    baseline = write(tmp_path, "baseline.csv", fixture_rows())
+    first, _ = build_report(write(tmp_path, "a.csv", fixture_rows(), DECAY), tmp_path / "a.md")
+    held = {(25, s): {"amp_ratio": 1.02} for s in range(3)}
+    second, _ = build_report(write(tmp_path, "b.csv", fixture_rows(held), DECAY), tmp_path / "b.md")
+    assert "1 of 2 configs keep" in first and "2 of 2 configs keep" in second
+    assert baseline.exists()
+
+
+def test_a_regression_gives_a_failed_verdict_naming_the_cell(tmp_path):
+    baseline = write(tmp_path, "baseline.csv", fixture_rows())
+    worse = {(50, s): {"forecast_rmse": 2.0} for s in range(3)} | {(25, 2): {"diverged": True}}
+    results = write(tmp_path, "latest.csv", fixture_rows(worse), DECAY)
+    markdown, gate = build_report(results, tmp_path / "REPORT.md", baseline, GATE)
+    assert not gate.passed
+    assert "**FAILED**" in markdown
+    assert "- window50-length201-hidden8: forecast_rmse regressed" in markdown
+    assert "- window25-length201-hidden8-seed2: diverged (its baseline did not)" in markdown
+    assert "worse ❌" in markdown
+    assert "1 of 6 forecasts diverged." in markdown
+
+
+def test_figures_are_real_images(tmp_path):
+    import matplotlib.image
+
+    results = write(tmp_path, "latest.csv", fixture_rows(), DECAY)
+    build_report(results, tmp_path / "REPORT.md")
+    figures = report_paths(tmp_path / "REPORT.md").figures
+    for name in ("forecasts.png", "amplitude.png", "fit_time.png"):
+        path = figures / name
+        assert path.stat().st_size > 15_000, name
+        pixels = matplotlib.image.imread(path)
+        assert pixels.shape[0] > 300 and pixels.shape[1] > 600
+        assert pixels[..., :3].std() > 0.05, name  # not a blank canvas
+
+
+def test_same_csv_same_report_byte_for_byte(tmp_path):
+    results = write(tmp_path, "latest.csv", fixture_rows(), DECAY)
+    outputs = []
+    for name in ("one", "two"):
+        build_report(results, tmp_path / name / "REPORT.md")
+        folder = tmp_path / name
+        outputs.append({p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()})
+    assert outputs[0] == outputs[1]
+
+
+def test_a_large_grid_stays_under_the_comment_limit(tmp_path):
+    rows = [
+        row(window=w, hidden=h, seed=s) for w in range(10, 60) for h in (8, 16, 32, 64) for s in (0, 1, 2)
+    ]
+    results = write(tmp_path, "big.csv", rows)
+    markdown, _ = build_report(results, tmp_path / "REPORT.md", results, GATE)
+    assert len(markdown) < MAX_CHARS
+    assert "more configs are in the CSV" in markdown
+
+
+def test_malformed_csv_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("schema_version,window\n1,25\n")
+    assert main(["report", str(bad), "-o", str(tmp_path / "R.md")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "missing columns" in err[0]
+    old = tmp_path / "old.csv"
+    write(tmp_path, "ok.csv", fixture_rows())
+    old.write_text((tmp_path / "ok.csv").read_text().replace("\n1,", "\n7,"))
+    assert main(["report", str(old), "-o", str(tmp_path / "R.md")]) == 2
+    assert "schema version 7" in capsys.readouterr().err
+    assert not (tmp_path / "R.md").exists()
+
+
+@pytest.mark.parametrize("missing", ["nope.csv"])
+def test_missing_csv(tmp_path, capsys, missing):
+    assert main(["report", str(tmp_path / missing)]) == 2
+    assert "no such results file" in capsys.readouterr().err
