@@ -55,17 +55,24 @@ def machine_fingerprint(cpu: str, cpu_count: int, threads: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _installed_version(*names: str) -> str:
+    """The version of the first installed distribution of names, without importing it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in names:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return ""
+
+
 @functools.lru_cache(maxsize=1)
 def _static() -> dict[str, object]:
     import keras
     import numpy
 
-    try:
-        import tensorflow
-
-        tf_version = tensorflow.__version__
-    except ImportError:
-        tf_version = ""
+    tf_version = _installed_version("tensorflow-cpu", "tensorflow")
     commit = _git("rev-parse", "HEAD")
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else ""
     cpu = cpu_model()
