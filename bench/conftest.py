@@ -37,6 +37,7 @@ class BenchState:
     selected: set = field(default_factory=set)
     lock: ResultsLock | None = None
     gate_status: int | None = None
+    perf: list = field(default_factory=list)  # one line per perf target, printed at the end
 
 
 def pytest_addoption(parser):
@@ -82,7 +83,8 @@ def pytest_configure(config):
     config._sinelstm = state
     session = getattr(config, "_benchmarksession", None)
     if session is not None and not session.json:
-        session.json = out.with_suffix(".benchmark.json")
+        perf = "perf" in (config.getoption("keyword") or "")
+        session.json = out.with_name("perf.benchmark.json") if perf else out.with_suffix(".benchmark.json")
 
 
 def pytest_generate_tests(metafunc):
@@ -94,7 +96,13 @@ def pytest_generate_tests(metafunc):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Note which cells remain after -k / -m deselection: the gate judges those."""
+    """Leave the perf tests out unless -k asks for them; note which cells remain after
+    -k / -m deselection: the gate judges those."""
+    if "perf" not in (config.getoption("keyword") or ""):
+        perf = [item for item in items if "perf" in item.name]
+        if perf:
+            config.hook.pytest_deselected(items=perf)
+            items[:] = [item for item in items if "perf" not in item.name]
     state = config._sinelstm
     state.selected = {
         cell_id(item.callspec.params["cell"])
@@ -121,6 +129,19 @@ def pytest_runtestloop(session):
 @pytest.fixture
 def bench_state(request) -> BenchState:
     return request.config._sinelstm
+
+
+@pytest.fixture
+def perf_summary(request) -> list:
+    return request.config._sinelstm.perf
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    lines = config._sinelstm.perf
+    if lines:
+        terminalreporter.write_sep("=", "sinelstm performance targets")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -20,6 +20,7 @@ class TrainResult:
     fit_s: float  # wall time of the whole fit, compilation included
     s_per_epoch: float  # median wall time of an epoch after the first
     fit_warmup_s: float  # extra time of the first epoch (tracing and compilation)
+    epoch_seconds: list[float] = field(default_factory=list)  # wall time of every epoch
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -76,5 +77,6 @@ def train(model, inputs: np.ndarray, targets: np.ndarray, cfg: ExperimentConfig)
         fit_s=fit_s,
         s_per_epoch=s_per_epoch,
         fit_warmup_s=max(0.0, timer.seconds[0] - s_per_epoch),
+        epoch_seconds=list(timer.seconds),
         history=losses,
     )

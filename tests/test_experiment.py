@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -102,3 +103,36 @@ def test_predict_and_compiled_engines_agree_on_a_trained_model(tiny):
 def test_predict_engine_config_runs(tiny):
     row = run_experiment(tiny.replace(engine="predict", horizon=5)).row
     assert row["engine"] == "predict" and row["forecast_s"] > 0
+
+
+JAX_CHILD = """
+import json, sys
+import numpy as np
+from sinelstm.config import ExperimentConfig
+from sinelstm.experiment import run_experiment
+from sinelstm.forecast import rollout
+cfg = ExperimentConfig(**json.loads(sys.argv[1]))
+result = run_experiment(cfg, keep_model=True)
+by_predict = rollout(result.model, result.series[-cfg.window:], cfg.horizon, "predict")
+again = run_experiment(cfg).row
+print(json.dumps({"backend": result.row["backend"],
+                  "engine_diff": float(np.abs(by_predict - result.forecast).max()),
+                  "same": again["forecast_rmse"] == result.row["forecast_rmse"],
+                  "rmse": result.row["forecast_rmse"]}))
+"""
+
+
+def test_jax_backend_runs_and_agrees(tiny):
+    pytest.importorskip("jax")
+    config = json.dumps(dataclasses.asdict(tiny.replace(hidden=16, epochs=5)))
+    done = subprocess.run(
+        [sys.executable, "-c", JAX_CHILD, config],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["backend"] == "jax"
+    assert report["engine_diff"] <= ENGINE_TOL
+    assert report["same"] and math.isfinite(report["rmse"])
