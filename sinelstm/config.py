@@ -125,6 +125,12 @@ PRESETS: dict[str, ExperimentConfig] = {
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(ExperimentConfig))
 
 
+def config_of(row) -> ExperimentConfig:
+    """The config of a result row (a dict or a CSV record), each field cast to its type."""
+    default = ExperimentConfig()
+    return ExperimentConfig(**{name: type(getattr(default, name))(row[name]) for name in CONFIG_FIELDS})
+
+
 def preset(name: str) -> ExperimentConfig:
     if name not in PRESETS:
         raise ConfigError("preset", name, f"expected one of {', '.join(PRESETS)}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sinelstm.config import CONFIG_FIELDS, ExperimentConfig
+from sinelstm.config import CONFIG_FIELDS, config_of
 from sinelstm.grid import cell_id, config_id
 from sinelstm.results import ResultsError, read_results
 
@@ -152,16 +152,14 @@ def _fmt(value: float) -> str:
 def _keyed(frame) -> dict[str, dict]:
     rows = {}
     for row in frame.to_dict("records"):
-        cfg = ExperimentConfig(**{name: row[name] for name in CONFIG_FIELDS})
-        rows[cell_id(cfg)] = row
+        rows[cell_id(config_of(row))] = row
     return rows
 
 
 def _group(rows: dict[str, dict]) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = {}
     for row in rows.values():
-        cfg = ExperimentConfig(**{name: row[name] for name in CONFIG_FIELDS})
-        groups.setdefault(config_id(cfg), []).append(row)
+        groups.setdefault(config_id(config_of(row)), []).append(row)
     return groups
 
 

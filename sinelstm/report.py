@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sinelstm.config import ExperimentConfig
+from sinelstm.config import config_of
 from sinelstm.data import clean_sine, noisy_sine
 from sinelstm.gate import GateConfig, GateResult, compare
 from sinelstm.metrics import period_amplitudes
@@ -400,9 +400,7 @@ def article_figures(ok: pd.DataFrame, series: pd.DataFrame, folder: Path) -> lis
         if match.empty:
             continue
         row = match.sort_values("seed").iloc[0]
-        cfg = ExperimentConfig(
-            **{f: type(getattr(ExperimentConfig(), f))(row[f]) for f in ExperimentConfig.__dataclass_fields__}
-        )
+        cfg = config_of(row)
         one = series[
             (series["window"] == cfg.window)
             & (series["length"] == cfg.length)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sinelstm.config import ExperimentConfig
+from sinelstm.config import ExperimentConfig, config_of
 from sinelstm.executor import CellResult, Executor, LocalExecutor
 from sinelstm.grid import cell_id
 from sinelstm.provenance import provenance
@@ -87,13 +87,7 @@ def done_cells(path: Path) -> set[str]:
         return set()
     frame = read_results(path)
     ok = frame[frame["status"] == "ok"]
-    return {cell_id(ExperimentConfig(**_config_of(row))) for row in ok.to_dict("records")}
-
-
-def _config_of(row: dict) -> dict:
-    fields = {f.name: f.type for f in dataclasses.fields(ExperimentConfig)}
-    default = ExperimentConfig()
-    return {name: type(getattr(default, name))(row[name]) for name in fields}
+    return {cell_id(config_of(row)) for row in ok.to_dict("records")}
 
 
 def run_grid(
@@ -145,5 +139,5 @@ def record(out: Path, result: CellResult) -> None:
     """Append a finished cell: its row to out, its curves to the series file."""
     append_rows(out, [result.row])
     if result.row.get("status") == "ok":
-        cfg = ExperimentConfig(**_config_of(result.row))
+        cfg = config_of(result.row)
         append_series(series_path(out), cfg, result.fit_predictions, result.forecast)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sinelstm.config import ExperimentConfig
+from sinelstm.config import ExperimentConfig, config_of
 from sinelstm.data import clean_sine
 from sinelstm.results import SCHEMA_VERSION, append_rows, append_series, series_path
 
@@ -76,7 +76,7 @@ def write(tmp_path: Path, name: str, rows, decay: dict | None = None) -> Path:
     append_rows(path, rows)
     if decay is not None:
         for r in rows:
-            cfg = ExperimentConfig(**{f: r[f] for f in ExperimentConfig.__dataclass_fields__})
+            cfg = config_of(r)
             x = np.arange(cfg.length, cfg.length + cfg.horizon)
             factor = decay.get((cfg.window, cfg.seed), 1.0)
             forecast = factor ** ((x - cfg.length) / cfg.period) * clean_sine(x, cfg.period)
