@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import secrets
 import time
@@ -81,6 +82,11 @@ def run_cell(cfg: ExperimentConfig, run_id: str, speedup: bool = False) -> CellR
         keras.backend.clear_session(free_memory=True)
 
 
+def cell_job(cfg: ExperimentConfig, run_id: str, speedup_cell: ExperimentConfig | None) -> CellResult:
+    """The grid's job for one cell (module level, so other processes can run it)."""
+    return run_cell(cfg, run_id, speedup=cfg == speedup_cell)
+
+
 def done_cells(path: Path) -> set[str]:
     """Names of the cells already in a results file with status ok."""
     if not path.exists() or path.stat().st_size == 0:
@@ -117,10 +123,7 @@ def run_grid(
             skip = set()
             set_aside(out)
         todo = [cell for cell in cells if cell_id(cell) not in skip]
-
-        def job(cfg: ExperimentConfig) -> CellResult:
-            return run_cell(cfg, run_id, speedup=cfg == speedup_cell)
-
+        job = functools.partial(cell_job, run_id=run_id, speedup_cell=speedup_cell)
         for result in executor.run(todo, job):
             record(out, result)
             if on_row is not None:
