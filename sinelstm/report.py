@@ -60,21 +60,21 @@ def config_label(window, length, hidden) -> str:
     return f"w{int(window)} L{int(length)} h{int(hidden)}"
 
 
-def summarise(values: pd.Series, digits: int) -> str:
-    """'median ± half-range (n=k)', with [min-max] added when the spread is wide."""
+def summarise(values, digits: int) -> str:
+    """'median ± half-range', with [min–max] added when the spread is wide; '(k n/a)' counts
+    the values that could not be computed."""
     values = pd.to_numeric(pd.Series(values), errors="coerce")
     finite = values[np.isfinite(values)]
-    n = len(values)
     if finite.empty:
-        return f"– (n={n})"
+        return "–"
     median = float(finite.median())
     low, high = float(finite.min()), float(finite.max())
     half = (high - low) / 2
     text = f"{median:.{digits}f} ± {half:.{digits}f}"
     if half > 0.25 * abs(median) and half > 10 ** (-digits):
         text += f" [{low:.{digits}f}–{high:.{digits}f}]"
-    missing = n - len(finite)
-    return text + f" (n={n}" + (f", {missing} n/a" if missing else "") + ")"
+    missing = len(values) - len(finite)
+    return text + (f" ({missing} n/a)" if missing else "")
 
 
 def provenance_sentence(frame: pd.DataFrame) -> str:
@@ -102,14 +102,14 @@ def results_table(ok: pd.DataFrame) -> tuple[str, int]:
     rows = []
     groups = list(ok.groupby(KEYS, sort=True))
     for (window, length, hidden), group in groups[:MAX_TABLE_ROWS]:
-        row = [config_label(window, length, hidden)]
+        row = [config_label(window, length, hidden), str(len(group))]
         for column, _, digits in TABLE_METRICS:
             row.append(summarise(group[column], digits))
         diverged = int(group["diverged"].astype(str).str.lower().eq("true").sum())
-        row.insert(7, f"{diverged}/{len(group)}")
+        row.insert(8, str(diverged))
         rows.append(row)
-    headers = ["config"] + [header for _, header, _ in TABLE_METRICS]
-    headers.insert(7, "diverged")
+    headers = ["config", "seeds"] + [header for _, header, _ in TABLE_METRICS]
+    headers.insert(8, "diverged")
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), len(groups)
 
 
@@ -324,6 +324,10 @@ def amplitude_chart(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
     plt = _pyplot()
     forecasts = series[series["kind"] == "forecast"]
     fig, ax = plt.subplots(figsize=(10, 5))
+    # Colour: hidden size; line: data length (dashed = shortest); marker: window.
+    colors = plt.get_cmap("tab10").colors
+    hidden_sizes, windows = sorted(ok["hidden"].unique()), sorted(ok["window"].unique())
+    markers = ["o", "s", "^", "D", "v"]
     drawn = 0
     for (window, length, hidden), group in list(ok.groupby(KEYS, sort=True))[:MAX_PLOTTED]:
         period = float(group["period"].iloc[0])
@@ -341,12 +345,12 @@ def amplitude_chart(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
         if not per_seed or not len(per_seed[0]):
             continue
         amplitudes = np.median(np.vstack(per_seed), axis=0)
-        style = "-" if length == ok["length"].max() else "--"
         ax.plot(
             np.arange(1, len(amplitudes) + 1),
             amplitudes,
-            style,
-            marker="o",
+            color=colors[hidden_sizes.index(hidden) % len(colors)],
+            ls="-" if length == ok["length"].max() else "--",
+            marker=markers[windows.index(window) % len(markers)],
             label=config_label(window, length, hidden),
         )
         drawn += 1

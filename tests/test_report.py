@@ -31,10 +31,11 @@ def fixture_rows(changes=None):
 
 def test_summary_by_hand():
     # median 0.2, half-range (0.3 - 0.1) / 2 = 0.1, wide (0.1 > 0.05) -> min-max shown.
-    assert summarise(np.array([0.1, 0.3, 0.2]), 3) == "0.200 ± 0.100 [0.100–0.300] (n=3)"
+    assert summarise(np.array([0.1, 0.3, 0.2]), 3) == "0.200 ± 0.100 [0.100–0.300]"
     # median 1.0, half-range 0.01: narrow, no min-max.
-    assert summarise(np.array([0.99, 1.01, 1.0]), 2) == "1.00 ± 0.01 (n=3)"
-    assert summarise(np.array([np.nan, 1.0]), 1) == "1.0 ± 0.0 (n=2, 1 n/a)"
+    assert summarise(np.array([0.99, 1.01, 1.0]), 2) == "1.00 ± 0.01"
+    assert summarise(np.array([np.nan, 1.0]), 1) == "1.0 ± 0.0 (1 n/a)"
+    assert summarise(np.array([np.nan]), 1) == "–"
 
 
 def test_report_tables_verdict_and_findings(tmp_path):
@@ -45,7 +46,7 @@ def test_report_tables_verdict_and_findings(tmp_path):
     assert markdown.startswith("# sinelstm benchmark report\n\nThese numbers come from 6 cells")
     assert "TensorFlow 2.21 and Keras 3 (tensorflow backend), at commit abcdef1234" in markdown
     assert "**PASSED**" in markdown
-    assert "| w25 L201 h8 | 0.020 ± 0.000 (n=3) | 0.200 ± 0.100 [0.100–0.300] (n=3)" in markdown
+    assert "| w25 L201 h8 | 3       | 0.020 ± 0.000 | 0.200 ± 0.100 [0.100–0.300]" in markdown
     assert "1 of 2 configs keep their amplitude within 10% over the horizon" in markdown
     assert ": w50 L201 h8." in markdown
     assert "No forecast diverged." in markdown
