@@ -56,6 +56,14 @@ SINGLE_THREAD_ENV = {
 }
 
 
+def estimated_cost(cfg: ExperimentConfig) -> float:
+    """A cell's relative cost: its training arithmetic, plus a fixed overhead per epoch
+    step (what dominates small models)."""
+    from sinelstm.perf import epoch_flops
+
+    return epoch_flops(cfg) + 2e7 * cfg.window * cfg.n_windows
+
+
 def _pin_worker(cores) -> None:
     """Worker start-up: take one core for this process and one compute thread."""
     core = cores.get()
@@ -86,7 +94,9 @@ class ProcessExecutor:
             max_workers=self.workers, mp_context=context, initializer=_pin_worker, initargs=(cores,)
         )
         try:
-            pending = {pool.submit(job, cell): cell for cell in cells}
+            # Longest first, so that no long cell starts last and runs alone at the end.
+            ordered = sorted(cells, key=estimated_cost, reverse=True)
+            pending = {pool.submit(job, cell): cell for cell in ordered}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:

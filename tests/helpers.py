@@ -83,3 +83,12 @@ def write(tmp_path: Path, name: str, rows, decay: dict | None = None) -> Path:
             fit = clean_sine(np.arange(cfg.window, cfg.length), cfg.period)
             append_series(series_path(path), cfg, fit, forecast)
     return path
+
+
+def job_failing_on_seed_one(cfg):
+    """An executor job for the tests: seed 1 dies inside the worker, others return a row."""
+    from sinelstm.executor import CellResult
+
+    if cfg.seed == 1:
+        raise RuntimeError("worker died on seed 1")
+    return CellResult(row(seed=cfg.seed))

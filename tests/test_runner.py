@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -103,3 +104,26 @@ def test_a_failing_gate_fails_the_pytest_bench_session(tmp_path):
     assert "gate restricted to the 1 selected cells" in done.stdout
     assert "window25-length201-hidden64: fit_rmse_clean regressed" in done.stdout
     assert len(pd.read_csv(out)) == 1
+
+
+@pytest.mark.slow
+def test_process_executor_matches_local_and_records_dead_workers(tiny, tmp_path):
+    from helpers import job_failing_on_seed_one
+
+    from sinelstm.executor import ProcessExecutor
+
+    cells = [tiny.replace(seed=s) for s in (0, 1)]
+    run_grid(cells, tmp_path / "local.csv")
+    run_grid(cells, tmp_path / "workers.csv", executor=ProcessExecutor(workers=2))
+    local = pd.read_csv(tmp_path / "local.csv").sort_values("seed")
+    workers = pd.read_csv(tmp_path / "workers.csv").sort_values("seed")
+    assert list(workers["threads"]) == [1, 1]  # each worker pinned to one core
+    for column in ("epochs_run", "fit_rmse_clean", "forecast_rmse", "amp_first"):
+        np.testing.assert_allclose(workers[column], local[column], rtol=1e-5, err_msg=column)
+    series = pd.read_csv(tmp_path / "workers.series.csv")
+    assert set(series["seed"]) == {0, 1}
+
+    results = list(ProcessExecutor(workers=2).run(cells, job_failing_on_seed_one))
+    by_seed = {r.row["seed"]: r.row for r in results}
+    assert by_seed[0]["status"] == "ok"
+    assert by_seed[1]["status"] == "failed" and "worker died on seed 1" in by_seed[1]["error"]
