@@ -298,7 +298,13 @@ def build_parser() -> Parser:
     bench.add_argument("--epochs", type=int, help="maximum epochs of every cell (100)")
     bench.add_argument("--out", help="results CSV (results/latest.csv, or latest-GRID.csv)")
     bench.add_argument("--resume", action="store_true", help="skip the cells already in --out")
-    bench.add_argument("--executor", default="local", choices=sorted(EXECUTORS), help="where cells run")
+    bench.add_argument(
+        "--executor",
+        default="processes",
+        choices=sorted(EXECUTORS),
+        help="where cells run: processes (default; one worker per core, one thread each) "
+        "or local (in this process, all cores on one cell)",
+    )
     bench.add_argument("--baseline", help="baseline CSV (results/baseline.csv, or baseline-GRID.csv)")
     bench.add_argument("--no-gate", action="store_true", help="run the grid, skip the gate")
     bench.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")

@@ -158,6 +158,13 @@ def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
         out.append(f"None of the {len(medians)} configs keeps its amplitude within 10% over the horizon.")
     if lose and keep:
         out.append(f"The other {len(lose)} do not: {', '.join(lose)}.")
+    last = ok.groupby(KEYS)["amp_last"].median()
+    flat = [config_label(*k) for k, v in last.items() if np.isfinite(v) and v < 0.05]
+    if flat:
+        out.append(
+            f"{len(flat)} configs end as a flat line, not a decaying wave (median amplitude of "
+            f"the last period < 0.05): {', '.join(flat)}."
+        )
 
     windows, lengths = sorted(ok["window"].unique()), sorted(ok["length"].unique())
     if len(windows) >= 2 or len(lengths) >= 2:
@@ -232,7 +239,9 @@ def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
         out.append(
             f"The article's way (the same training, then one model.predict call per forecast step "
             f"at the measured {float(predict_ms.median()):.1f} ms) would take about {seed_way:.0f} s "
-            f"for these cells; this run took {fit_total + forecast_total + warmup_total:.0f} s."
+            f"for these cells; their training and forecasting here took "
+            f"{fit_total + forecast_total + warmup_total:.0f} s (summed over cells, before any "
+            f"parallel workers divide it)."
         )
     return out
 
