@@ -168,7 +168,7 @@ def _compile(body):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(body, jit_compile=True, reduce_retracing=True)
+        return tf.function(body, jit_compile=True)
     if backend == "jax":
         import jax
 

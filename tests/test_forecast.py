@@ -74,3 +74,10 @@ def test_bad_arguments():
         rollout(PlusOne(), np.ones(3), 0, "predict")
     with pytest.raises(ValueError, match="engine"):
         rollout(PlusOne(), np.ones(3), 2, "magic")
+
+
+def test_compiled_rollout_takes_a_new_batch_size_after_the_first_call():
+    model = plus_one_rnn(3)
+    rollout(model, np.array([0, 0, 1.0]), 2, "compiled")
+    forecast = rollout(model, np.array([[0, 0, 1.0], [5, 6, 7.0], [1, 2, 3.0]]), 2, "compiled")
+    np.testing.assert_allclose(forecast, [[2, 3], [8, 9], [4, 5]], atol=1e-5)
