@@ -17,8 +17,9 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from sinelstm.config import ConfigError, ExperimentConfig  # noqa: E402
-from sinelstm.grid import cell_id, make_grid  # noqa: E402
+from sinelstm.cli import GRID_OPTIONS, add_grid_options, default_paths, grid_from_options  # noqa: E402
+from sinelstm.config import ConfigError  # noqa: E402
+from sinelstm.grid import cell_id  # noqa: E402
 from sinelstm.results import ResultsError, ResultsLock  # noqa: E402
 from sinelstm.runner import new_run_id, set_aside  # noqa: E402
 
@@ -42,12 +43,7 @@ class BenchState:
 
 def pytest_addoption(parser):
     group = parser.getgroup("sinelstm", "sinelstm benchmark grid")
-    group.addoption("--grid", default="default", help="named grid: quick, default, full")
-    group.addoption("--windows", help="window axis, e.g. 25,50")
-    group.addoption("--lengths", help="data length axis, e.g. 201,601")
-    group.addoption("--hidden", help="hidden size axis, e.g. 16,64,300")
-    group.addoption("--seeds", help="seed axis, e.g. 0-4")
-    group.addoption("--epochs", type=int, help="maximum epochs of every cell")
+    add_grid_options(group.addoption)
     group.addoption("--results", help="results CSV (results/latest.csv or latest-GRID.csv)")
     group.addoption("--baseline", help="baseline CSV (results/baseline.csv or baseline-GRID.csv)")
     group.addoption("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
@@ -56,19 +52,8 @@ def pytest_addoption(parser):
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
-    from sinelstm.cli import default_paths
-
     try:
-        epochs = config.getoption("epochs")
-        base = ExperimentConfig(epochs=epochs).validate() if epochs is not None else None
-        grid = make_grid(
-            config.getoption("grid"),
-            windows=config.getoption("windows"),
-            lengths=config.getoption("lengths"),
-            hidden=config.getoption("hidden"),
-            seeds=config.getoption("seeds"),
-            base=base,
-        )
+        grid = grid_from_options(**{name: config.getoption(name) for name in GRID_OPTIONS})
     except ConfigError as error:
         raise pytest.UsageError(f"{error.flag}: got {error.got!r}; {error.accepts}") from None
     latest, baseline = default_paths(grid.name)

@@ -199,24 +199,31 @@ def write_report(results: Path, baseline: Path | None, gate_config: str | None, 
     return out
 
 
-def grid_from_args(args: argparse.Namespace):
+GRID_OPTIONS = ("grid", "windows", "lengths", "hidden", "seeds", "epochs")
+
+
+def add_grid_options(add) -> None:
+    """The grid's options, for argparse's add_argument or pytest's addoption alike."""
+    from sinelstm.grid import GRIDS
+
+    add("--grid", default="default", help=f"named grid: {', '.join(GRIDS)} (default)")
+    add("--windows", help="window axis, e.g. 25,50")
+    add("--lengths", help="data length axis, e.g. 201,601")
+    add("--hidden", help="hidden size axis, e.g. 16,64,300")
+    add("--seeds", help="seed axis, e.g. 0-4 or 0,1,2")
+    add("--epochs", type=int, help="maximum epochs of every cell (100)")
+
+
+def grid_from_options(grid, windows=None, lengths=None, hidden=None, seeds=None, epochs=None):
+    """The named grid with the axes and epochs given laid over it, validated."""
     from sinelstm.grid import make_grid
 
-    base = None
-    if args.epochs is not None:
-        base = ExperimentConfig(epochs=args.epochs).validate()
-    return make_grid(
-        args.grid,
-        windows=args.windows,
-        lengths=args.lengths,
-        hidden=args.hidden,
-        seeds=args.seeds,
-        base=base,
-    )
+    base = ExperimentConfig(epochs=epochs).validate() if epochs is not None else None
+    return make_grid(grid, windows=windows, lengths=lengths, hidden=hidden, seeds=seeds, base=base)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    grid = grid_from_args(args)
+    grid = grid_from_options(**{name: getattr(args, name) for name in GRID_OPTIONS})
     select_backend(args.backend)
     latest, baseline = default_paths(grid.name)
     out = Path(args.out) if args.out else latest
@@ -287,15 +294,9 @@ def build_parser() -> Parser:
     run.set_defaults(handler=cmd_run)
 
     from sinelstm.executor import EXECUTORS
-    from sinelstm.grid import GRIDS
 
     bench = commands.add_parser("bench", help="run a grid of cells, then gate it against its baseline")
-    bench.add_argument("--grid", default="default", help=f"named grid: {', '.join(GRIDS)} (default)")
-    bench.add_argument("--windows", help="window axis, e.g. 25,50")
-    bench.add_argument("--lengths", help="data length axis, e.g. 201,601")
-    bench.add_argument("--hidden", help="hidden size axis, e.g. 16,64,300")
-    bench.add_argument("--seeds", help="seed axis, e.g. 0-4 or 0,1,2")
-    bench.add_argument("--epochs", type=int, help="maximum epochs of every cell (100)")
+    add_grid_options(bench.add_argument)
     bench.add_argument("--out", help="results CSV (results/latest.csv, or latest-GRID.csv)")
     bench.add_argument("--resume", action="store_true", help="skip the cells already in --out")
     bench.add_argument(
