@@ -370,7 +370,8 @@ def amplitude_chart(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
     ax.set(
         xlabel="forecast period k",
         ylabel="median amplitude a_k over seeds",
-        title="Amplitude per forecast period (true amplitude 1; dashed: shortest data)",
+        title="Amplitude per forecast period (true: 1)\n"
+        "colour: hidden size; dashed: shortest data; marker: window",
     )
     ax.set_xticks(range(1, int(ax.get_xlim()[1]) + 1))
     ax.grid(alpha=0.3)
@@ -390,6 +391,7 @@ def fit_time_chart(ok: pd.DataFrame, path: Path) -> bool:
         ax.plot(times.index, times.values, marker="o", label=f"window {window}, {length} samples")
     ax.set(xlabel="hidden units", ylabel="median fit time (s)", title="Training time against hidden size")
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xticks(sorted(ok["hidden"].unique()), labels=[str(h) for h in sorted(ok["hidden"].unique())])
     ax.grid(alpha=0.3)
     ax.legend()
