@@ -85,6 +85,13 @@ def select_backend(name: str | None) -> str:
         raise UsageError(f"--backend: Keras is already loaded with another backend than {name}")
     os.environ["KERAS_BACKEND"] = name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if name == "jax":
+        # Every new Keras model compiles its train step anew (2-5 s); with JAX's persistent
+        # cache the cells of one config after the first, in any worker, load it instead.
+        cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sinelstm" / "jax"
+        os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(cache))
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
     return name
 
 
