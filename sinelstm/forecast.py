@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-ENGINES = ("compiled", "predict")
+from sinelstm.config import ENGINES
 
 
 def rollout(model, history: np.ndarray, horizon: int, engine: str = "compiled") -> np.ndarray:
