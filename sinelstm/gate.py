@@ -61,6 +61,9 @@ class MetricRule:
 class TimingRules:
     metrics: tuple[str, ...] = ("s_per_epoch", "forecast_ms_per_step")
     rel_tol: float = 0.5  # slower by more than this fraction, and outside the spread
+    # ... and by at least this much in the metric's own unit (a minimum effect size:
+    # a 400-step rollout of a small model takes milliseconds, where load alone moves it 2x).
+    min_abs: dict = field(default_factory=dict)
     # Compiled vs predict, measured in the same run, per backend: the predict loop's
     # overhead differs (about 100 ms a step on TensorFlow, 6 ms on JAX).
     min_engine_speedup: dict = field(default_factory=lambda: {"tensorflow": 80.0})
@@ -305,12 +308,17 @@ def _judge_timing(cur_groups: dict, base_groups: dict, timing: TimingRules, resu
                 verdict = "not judged"
             else:
                 # Slower only if beyond the tolerance and outside the baseline's spread.
-                slower = cur_med > base_med * (1 + timing.rel_tol) and np.nanmin(cur) > np.nanmax(base)
+                slower = (
+                    cur_med > base_med * (1 + timing.rel_tol)
+                    and cur_med - base_med > timing.min_abs.get(metric, 0.0)
+                    and np.nanmin(cur) > np.nanmax(base)
+                )
                 verdict = "worse" if slower else "within"
                 if slower:
                     result.fail(
                         f"{config}: {metric} slower: median {_fmt(base_med)} -> {_fmt(cur_med)} "
-                        f"(over {timing.rel_tol:.0%} and outside the baseline's range)"
+                        f"(over {timing.rel_tol:.0%}, over {timing.min_abs.get(metric, 0.0):g} "
+                        "and outside the baseline's range)"
                     )
             result.comparisons.append(
                 Comparison(config, metric, _fmt(base_med), _fmt(cur_med), change, verdict)

@@ -132,6 +132,14 @@ def test_timings_judged_on_the_same_machine_only(tmp_path):
     assert any(c.verdict == "not judged" for c in result.comparisons)
 
 
+def test_tiny_timing_changes_below_the_minimum_effect_pass(tmp_path):
+    gate = GateConfig(rules=RULES.rules, timing=TimingRules(rel_tol=0.5, min_abs={"s_per_epoch": 0.5}))
+    slow = grid_rows({(25, s): {"s_per_epoch": 0.3} for s in range(3)})  # 3x, but +0.2 s < 0.5 s
+    assert judge(tmp_path, grid_rows(), slow, gate).passed
+    slower = grid_rows({(25, s): {"s_per_epoch": 0.7} for s in range(3)})  # +0.6 s
+    assert not judge(tmp_path, grid_rows(), slower, gate).passed
+
+
 def test_timing_noise_inside_the_baselines_spread_passes(tmp_path):
     base = grid_rows({(25, 0): {"s_per_epoch": 0.05}, (25, 1): {"s_per_epoch": 0.4}})
     noisy = grid_rows({(25, s): {"s_per_epoch": 0.3} for s in range(3)})
