@@ -7,11 +7,11 @@ import time
 import numpy as np
 
 from sinelstm.executor import CellResult
-from sinelstm.experiment import history_of, result_of, train_phase
+from sinelstm.experiment import DEFAULT_FORECAST_ROUNDS, history_of, result_of, train_phase
 from sinelstm.forecast import rollout
 from sinelstm.grid import cell_id
 from sinelstm.results import METRIC_COLUMNS
-from sinelstm.runner import FORECAST_ROUNDS, failed_row, measure_speedup, record
+from sinelstm.runner import failed_row, measure_speedup, record
 
 
 def test_cell(benchmark, bench_state, cell, phase):
@@ -46,7 +46,7 @@ def test_cell(benchmark, bench_state, cell, phase):
     forecast = benchmark.pedantic(
         rollout,
         args=(trained.model, history, cell.horizon, cell.engine),
-        rounds=FORECAST_ROUNDS,
+        rounds=max(1, DEFAULT_FORECAST_ROUNDS[cell.engine]),
         iterations=1,
     )
     stats = benchmark.stats.stats if benchmark.stats is not None else None

@@ -71,10 +71,9 @@ def select_backend(name: str | None) -> str:
     name = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
     if name not in BACKENDS:
         raise UsageError(f"--backend: got {name!r}; expected one of {', '.join(BACKENDS)}")
-    module = {"tensorflow": "tensorflow", "jax": "jax"}[name]
     import importlib.util
 
-    if importlib.util.find_spec(module) is None:
+    if importlib.util.find_spec(name) is None:
         extra = "" if name == "tensorflow" else "[jax]"
         raise UsageError(
             f"--backend: {name} is not installed; install it with pip install -e '.{extra}'"

@@ -9,7 +9,7 @@ import numpy as np
 from sinelstm.config import ExperimentConfig
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,7 +27,7 @@ def config_title(cfg: ExperimentConfig) -> str:
 
 def fit_figure(cfg: ExperimentConfig, series: np.ndarray, fit_predictions: np.ndarray, path: Path):
     """The data and the in-sample one-step predictions over it (the article's first figure)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=100)
     ax.plot(np.arange(len(series)), series, color="tab:blue", lw=1.2, label="data (noisy sine)")
     fit_x = np.arange(cfg.window, cfg.window + len(fit_predictions))
@@ -49,7 +49,7 @@ def forecast_figure(
     path: Path,
 ):
     """Data, in-sample fit and the autoregressive forecast over the true continuation."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=100)
     x_future = np.arange(cfg.length, cfg.length + len(forecast))
     ax.plot(np.arange(len(series)), series, color="tab:blue", lw=1.2, label="data (noisy sine)")

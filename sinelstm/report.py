@@ -18,6 +18,7 @@ from sinelstm.config import config_of
 from sinelstm.data import clean_sine, noisy_sine
 from sinelstm.gate import GateConfig, GateResult, compare
 from sinelstm.metrics import period_amplitudes
+from sinelstm.plots import pyplot
 from sinelstm.results import SERIES_COLUMNS, ResultsError, read_results, series_path
 
 MAX_CHARS = 60_000
@@ -255,23 +256,13 @@ def read_series(path: Path) -> pd.DataFrame | None:
     return frame
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "sinelstm"
-    return plt
-
-
 def _save(fig, path: Path) -> None:
     fig.savefig(path, dpi=100, metadata={"Software": None})
 
 
 def forecast_fan(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
     """Per config: every seed's forecast, the band of their spread, the median seed bold."""
-    plt = _pyplot()
+    plt = pyplot()
     forecasts = series[series["kind"] == "forecast"]
     groups = list(ok.groupby(KEYS, sort=True))[:MAX_PLOTTED]
     if not groups or forecasts.empty:
@@ -330,7 +321,7 @@ def forecast_fan(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
 
 def amplitude_chart(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
     """Median amplitude per forecast period against period number, one line per config."""
-    plt = _pyplot()
+    plt = pyplot()
     forecasts = series[series["kind"] == "forecast"]
     fig, ax = plt.subplots(figsize=(10, 5))
     # Colour: hidden size; line: data length (dashed = shortest); marker: window.
@@ -384,7 +375,7 @@ def amplitude_chart(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
 
 def fit_time_chart(ok: pd.DataFrame, path: Path) -> bool:
     """Median fit time against hidden size, one line per (window, data length)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for (window, length), group in list(ok.groupby(["window", "length"], sort=True))[:MAX_PLOTTED]:
         times = group.groupby("hidden")["fit_s"].median()

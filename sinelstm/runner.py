@@ -30,7 +30,6 @@ from sinelstm.results import (
 # Steps of the predict engine timed on the speed-up cell: its per-step cost
 # is a fixed overhead, so 50 steps measure it as well as 400 would.
 SPEEDUP_STEPS = 50
-FORECAST_ROUNDS = 5
 
 
 def new_run_id() -> str:
@@ -69,7 +68,7 @@ def run_cell(cfg: ExperimentConfig, run_id: str, speedup: bool = False) -> CellR
     from sinelstm.experiment import run_experiment
 
     try:
-        result = run_experiment(cfg, run_id=run_id, forecast_rounds=FORECAST_ROUNDS, keep_model=speedup)
+        result = run_experiment(cfg, run_id=run_id, keep_model=speedup)
         row = result.row
         if speedup:
             history = result.series[-cfg.window :]
