@@ -9,7 +9,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sinelstm.config import ENGINES, MODELS, PRESETS, ConfigError, ExperimentConfig, preset
+from sinelstm.config import (
+    ENGINES,
+    MODELS,
+    PRESETS,
+    TRAINERS,
+    ConfigError,
+    ExperimentConfig,
+    config_of,
+    preset,
+)
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -40,12 +49,14 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         ("--validation-split", float, "last fraction of windows held out for validation"),
         ("--horizon", int, "forecast steps"),
         ("--seed", int, "seed of noise, weights and shuffling"),
+        ("--train-rollout", int, "the remedy: train on k-step rollouts of the model's own predictions"),
     ]
     for flag, kind, text in flags:
         default = getattr(defaults, flag[2:].replace("-", "_"))
         parser.add_argument(flag, type=kind, help=f"{text} (preset's, else {default})")
     parser.add_argument("--model", help=f"model kind: {', '.join(MODELS)}")
     parser.add_argument("--engine", help=f"forecast engine: {', '.join(ENGINES)} (compiled)")
+    parser.add_argument("--trainer", help=f"who drives training: {', '.join(TRAINERS)} (loop)")
 
 
 def _add_backend_flag(parser: argparse.ArgumentParser) -> None:
@@ -205,7 +216,7 @@ def write_report(results: Path, baseline: Path | None, gate_config: str | None, 
     return out
 
 
-GRID_OPTIONS = ("grid", "windows", "lengths", "hidden", "seeds", "epochs")
+GRID_OPTIONS = ("grid", "models", "windows", "lengths", "hidden", "rollouts", "seeds", "epochs", "trainer")
 
 
 def add_grid_options(add) -> None:
@@ -213,19 +224,23 @@ def add_grid_options(add) -> None:
     from sinelstm.grid import GRIDS
 
     add("--grid", default="default", help=f"named grid: {', '.join(GRIDS)} (default)")
+    add("--models", help=f"model axis: 'all' or some of {','.join(MODELS)}")
     add("--windows", help="window axis, e.g. 25,50")
     add("--lengths", help="data length axis, e.g. 201,601")
     add("--hidden", help="hidden size axis, e.g. 16,64,300")
+    add("--rollouts", help="remedy axis: train_rollout values, e.g. 1,8 (1 = the article's training)")
     add("--seeds", help="seed axis, e.g. 0-4 or 0,1,2")
     add("--epochs", type=int, help="maximum epochs of every cell (100)")
+    add("--trainer", help=f"who drives training in every cell: {', '.join(TRAINERS)} (loop)")
 
 
-def grid_from_options(grid, windows=None, lengths=None, hidden=None, seeds=None, epochs=None):
-    """The named grid with the axes and epochs given laid over it, validated."""
+def grid_from_options(grid, epochs=None, trainer=None, **axes):
+    """The named grid with the axes, epochs and trainer given laid over it, validated."""
     from sinelstm.grid import make_grid
 
-    base = ExperimentConfig(epochs=epochs).validate() if epochs is not None else None
-    return make_grid(grid, windows=windows, lengths=lengths, hidden=hidden, seeds=seeds, base=base)
+    changes = {name: value for name, value in (("epochs", epochs), ("trainer", trainer)) if value is not None}
+    base = ExperimentConfig(**changes).validate() if changes else None
+    return make_grid(grid, base=base, **axes)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -240,22 +255,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from sinelstm.executor import EXECUTORS
     from sinelstm.grid import cell_id
     from sinelstm.runner import run_grid
+
+    executor = make_executor(args.executor, args.ray_address)
 
     start = time.perf_counter()
     with tqdm(total=len(cells), desc=f"grid {grid.name}", unit="cell", file=sys.stderr) as bar:
 
         def on_row(row):
-            bar.set_postfix_str(f"{row['status']} w={row['window']} L={row['length']} h={row['hidden']}")
+            bar.set_postfix_str(f"{row['status']} {cell_id(config_of(row))}")
             bar.update(1)
 
         run_grid(
             cells,
             out,
             resume=args.resume,
-            executor=EXECUTORS[args.executor](),
+            executor=executor,
             speedup_cell=grid.speedup_cell(),
             on_row=on_row,
         )
@@ -266,6 +282,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     report = write_report(out, None if args.no_gate else baseline, args.gate_config)
     print(f"report: {report}")
     return status
+
+
+def make_executor(name: str, ray_address: str | None):
+    from sinelstm.executor import EXECUTORS, RayExecutor, RayUnavailable
+
+    if name == "ray":
+        try:
+            return RayExecutor(address=ray_address)
+        except RayUnavailable as error:
+            raise UsageError(str(error)) from None
+    if ray_address:
+        raise UsageError(f"--ray-address: only with --executor ray (got --executor {name})")
+    return EXECUTORS[name]()
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -309,8 +338,13 @@ def build_parser() -> Parser:
         "--executor",
         default="processes",
         choices=sorted(EXECUTORS),
-        help="where cells run: processes (default; one worker per core, one thread each) "
-        "or local (in this process, all cores on one cell)",
+        help="where cells run: processes (default; one worker per core, one thread each), "
+        "local (in this process, all cores on one cell) or ray (one Ray task per cell)",
+    )
+    bench.add_argument(
+        "--ray-address",
+        help="with --executor ray: HOST:PORT (or auto) of an existing Ray cluster; "
+        "without it a local Ray instance is started for the run",
     )
     bench.add_argument("--baseline", help="baseline CSV (results/baseline.csv, or baseline-GRID.csv)")
     bench.add_argument("--no-gate", action="store_true", help="run the grid, skip the gate")

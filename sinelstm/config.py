@@ -6,8 +6,17 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-MODELS = ("lstm",)
+# Recurrent networks (hidden = units), the author's 1D-CNN, and the classical
+# forecasters every network must be held against (numpy, no Keras).
+RECURRENT_MODELS = ("lstm", "gru", "rnn")
+KERAS_MODELS = RECURRENT_MODELS + ("cnn1d",)
+CLASSICAL_MODELS = ("ar", "naive", "seasonal-naive")
+MODELS = KERAS_MODELS + CLASSICAL_MODELS
 ENGINES = ("compiled", "predict")
+# loop: model.fit's algorithm (shuffled minibatches, validation after each
+# epoch, EarlyStopping) as train_on_batch calls, without fit's ~0.1 s of
+# per-epoch machinery; fit: the article's model.fit call itself.
+TRAINERS = ("loop", "fit")
 
 
 class ConfigError(ValueError):
@@ -36,18 +45,34 @@ class ExperimentConfig:
     window: int = 25
     # Model.
     model: str = "lstm"  # model kind, one of MODELS
-    hidden: int = 300  # recurrent units
+    hidden: int = 300  # recurrent units; 0 (not applicable) for the other models
     # Training, as the article's model.fit call.
     epochs: int = 100  # upper bound on epochs
     batch_size: int = 300  # minibatch size
     patience: int = 20  # EarlyStopping(monitor="val_loss") patience
     learning_rate: float = 0.001  # Adam learning rate
     validation_split: float = 0.1  # last fraction of windows held out, as Keras does
+    trainer: str = "loop"  # how the fit is driven, one of TRAINERS
+    # The remedy for the decay: train on k-step rollouts that feed the model's own
+    # predictions back (loss over all k steps). 1 = the article's one-step training.
+    train_rollout: int = 1
     # Forecast.
     horizon: int = 400  # autoregressive steps after the observed data
     engine: str = "compiled"  # rollout engine, one of ENGINES
     # Reproducibility.
     seed: int = 0  # seeds data noise, weights and shuffling
+
+    def __post_init__(self):
+        # Fields that do not apply to a model kind take one canonical value, so that
+        # equal experiments have equal configs (and the grid holds each once).
+        if self.model in MODELS and self.model not in RECURRENT_MODELS:
+            object.__setattr__(self, "hidden", 0)
+        if self.model in CLASSICAL_MODELS:
+            object.__setattr__(self, "train_rollout", 1)
+
+    @property
+    def uses_hidden(self) -> bool:
+        return self.model in RECURRENT_MODELS
 
     def validate(self) -> ExperimentConfig:
         """Raise ConfigError for the first invalid field; return self otherwise."""
@@ -63,7 +88,7 @@ class ExperimentConfig:
             raise ConfigError("window", self.window, f"expected an integer >= 1 and < length ({self.length})")
         if self.model not in MODELS:
             raise ConfigError("model", self.model, f"expected one of {', '.join(MODELS)}")
-        if self.hidden < 1:
+        if self.uses_hidden and self.hidden < 1:
             raise ConfigError("hidden", self.hidden, "expected an integer >= 1")
         if self.epochs < 1:
             raise ConfigError("epochs", self.epochs, "expected an integer >= 1")
@@ -84,6 +109,14 @@ class ExperimentConfig:
                 self.validation_split,
                 f"it leaves {n_train} training and {n_val} validation windows of "
                 f"{self.n_windows}; both must be >= 1",
+            )
+        if self.trainer not in TRAINERS:
+            raise ConfigError("trainer", self.trainer, f"expected one of {', '.join(TRAINERS)}")
+        if not 1 <= self.train_rollout < n_train:
+            raise ConfigError(
+                "train_rollout",
+                self.train_rollout,
+                f"expected an integer >= 1 and < {n_train} (training windows)",
             )
         if self.horizon < 1:
             raise ConfigError("horizon", self.horizon, "expected an integer >= 1")
@@ -125,10 +158,25 @@ PRESETS: dict[str, ExperimentConfig] = {
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(ExperimentConfig))
 
 
+def config_columns(cfg: ExperimentConfig) -> dict[str, object]:
+    """A config as result-row columns; a field that does not apply to the model is empty (n/a)."""
+    columns: dict[str, object] = dataclasses.asdict(cfg)
+    if not cfg.uses_hidden:
+        columns["hidden"] = ""
+    return columns
+
+
 def config_of(row) -> ExperimentConfig:
-    """The config of a result row (a dict or a CSV record), each field cast to its type."""
+    """The config of a result row (a dict or a CSV record), each field cast to its type;
+    an empty (n/a) hidden reads as 0."""
     default = ExperimentConfig()
-    return ExperimentConfig(**{name: type(getattr(default, name))(row[name]) for name in CONFIG_FIELDS})
+    values = {}
+    for name in CONFIG_FIELDS:
+        value = row[name]
+        if name == "hidden" and (value == "" or (isinstance(value, float) and math.isnan(value))):
+            value = 0
+        values[name] = type(getattr(default, name))(value)
+    return ExperimentConfig(**values)
 
 
 def preset(name: str) -> ExperimentConfig:

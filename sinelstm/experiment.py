@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from sinelstm.config import ExperimentConfig
+from sinelstm.config import CLASSICAL_MODELS, ExperimentConfig, config_columns
 from sinelstm.data import clean_sine, noisy_sine
 from sinelstm.forecast import rollout
 from sinelstm.metrics import fit_metrics, forecast_metrics
-from sinelstm.models import build_model
+from sinelstm.models import build_model, rollout_model
 from sinelstm.provenance import provenance
 from sinelstm.results import SCHEMA_VERSION
 from sinelstm.seeding import set_seed
@@ -75,12 +74,22 @@ def train_phase(cfg: ExperimentConfig) -> Trained:
     cfg.validate()
     set_seed(cfg.seed)
     series = noisy_sine(cfg.length, cfg.period, cfg.noise, cfg.seed)
+    classical = cfg.model in CLASSICAL_MODELS
+    dtype = np.float64 if classical else np.float32
     # (n_windows, window, 1), (n_windows, 1)
-    inputs, targets = make_windows(series, cfg.window)
+    inputs, targets = make_windows(series, cfg.window, dtype=dtype)
     model = build_model(cfg)
-    training = train(model, inputs, targets, cfg)
-    # (n_windows, 1) -> (n_windows,)
-    fit_predictions = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))[:, 0]
+    if cfg.train_rollout > 1:
+        # The remedy: train on k-step rollouts; (n, window, 1), (n, k).
+        train_inputs, train_targets = make_windows(series, cfg.window, steps=cfg.train_rollout)
+        training = train(rollout_model(model, cfg), train_inputs, train_targets, cfg)
+    else:
+        training = train(model, inputs, targets, cfg)
+    if classical:
+        fit_predictions = model.predict(inputs)
+    else:
+        # (n_windows, 1) -> (n_windows,)
+        fit_predictions = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))[:, 0]
     return Trained(cfg, series, model, training, fit_predictions)
 
 
@@ -108,7 +117,7 @@ def result_of(
         "run_id": run_id,
         "status": "ok",
         "error": "",
-        **dataclasses.asdict(cfg),
+        **config_columns(cfg),
         "epochs_run": training.epochs_run,
         "best_epoch": training.best_epoch,
         "train_loss": training.train_loss,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sinelstm.classical import Classical
 from sinelstm.config import ENGINES
 
 
@@ -28,7 +29,9 @@ def rollout(model, history: np.ndarray, horizon: int, engine: str = "compiled") 
     values of each sequence. Returns (horizon,) or (batch, horizon); the
     first value is the prediction for the step right after the history.
     """
-    history = np.asarray(history, dtype=np.float32)
+    classical = isinstance(model, Classical)
+    # The classical forecasters work in float64; the networks in float32.
+    history = np.asarray(history, dtype=np.float64 if classical else np.float32)
     single = history.ndim == 1
     # (batch, window)
     histories = history[None, :] if single else history
@@ -36,12 +39,15 @@ def rollout(model, history: np.ndarray, horizon: int, engine: str = "compiled") 
         raise ValueError(f"history must be (window,) or (batch, window), got {history.shape}")
     if horizon < 1:
         raise ValueError(f"horizon must be >= 1, got {horizon}")
-    if engine == "predict":
-        forecast = _predict_rollout(model, histories, horizon)
-    elif engine == "compiled":
-        forecast = np.asarray(_compiled(model, horizon)(histories))
-    else:
+    if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if classical:
+        # One numpy loop: there is no per-call overhead for an engine to remove.
+        forecast = model.rollout(histories, horizon)
+    elif engine == "predict":
+        forecast = _predict_rollout(model, histories, horizon)
+    else:
+        forecast = np.asarray(_compiled(model, horizon)(histories))
     return forecast[0] if single else forecast
 
 

@@ -289,40 +289,48 @@ def _judge_metric(config: str, rule: MetricRule, cur: list, base: list, result: 
 
 
 def _judge_timing(cur_groups: dict, base_groups: dict, timing: TimingRules, result: GateResult):
-    machines_cur = {r["machine"] for rows in cur_groups.values() for r in rows}
-    machines_base = {r["machine"] for rows in base_groups.values() for r in rows}
-    same_machine = len(machines_cur) == 1 and machines_cur == machines_base
-    if not same_machine:
-        result.notes.append(
-            "absolute timings NOT judged: the baseline ran on machine "
-            f"{', '.join(sorted(map(str, machines_base))) or '-'} and this run on "
-            f"{', '.join(sorted(map(str, machines_cur))) or '-'}; they are reported only"
-        )
+    """Absolute timings, per config, judged only between rows of the same machine
+    fingerprint (a sweep over several machines is judged machine by machine)."""
+    unjudged = []
     for config in sorted(set(cur_groups) & set(base_groups)):
+        cur_rows, base_rows = cur_groups[config], base_groups[config]
+        common = sorted({str(r["machine"]) for r in cur_rows} & {str(r["machine"]) for r in base_rows})
+        if not common:
+            unjudged.append(config)
         for metric in timing.metrics:
-            cur = np.asarray([r[metric] for r in cur_groups[config]], dtype=float)
-            base = np.asarray([r[metric] for r in base_groups[config]], dtype=float)
-            cur_med, base_med = float(np.nanmedian(cur)), float(np.nanmedian(base))
+            cur_med = float(np.nanmedian(np.asarray([r[metric] for r in cur_rows], dtype=float)))
+            base_med = float(np.nanmedian(np.asarray([r[metric] for r in base_rows], dtype=float)))
             change = f"{cur_med / base_med - 1:+.0%}" if base_med > 0 else ""
-            if not same_machine:
-                verdict = "not judged"
-            else:
-                # Slower only if beyond the tolerance and outside the baseline's spread.
-                slower = (
-                    cur_med > base_med * (1 + timing.rel_tol)
-                    and cur_med - base_med > timing.min_abs.get(metric, 0.0)
+            verdict = "within" if common else "not judged"
+            for machine in common:
+                cur = np.asarray([r[metric] for r in cur_rows if str(r["machine"]) == machine], dtype=float)
+                base = np.asarray([r[metric] for r in base_rows if str(r["machine"]) == machine], dtype=float)
+                cur_m, base_m = float(np.nanmedian(cur)), float(np.nanmedian(base))
+                # Slower only if beyond the tolerance, beyond the minimum effect and
+                # outside the baseline's spread.
+                if (
+                    cur_m > base_m * (1 + timing.rel_tol)
+                    and cur_m - base_m > timing.min_abs.get(metric, 0.0)
                     and np.nanmin(cur) > np.nanmax(base)
-                )
-                verdict = "worse" if slower else "within"
-                if slower:
+                ):
+                    verdict = "worse"
+                    on = f" on machine {machine}" if len(common) > 1 else ""
                     result.fail(
-                        f"{config}: {metric} slower: median {_fmt(base_med)} -> {_fmt(cur_med)} "
+                        f"{config}: {metric} slower{on}: median {_fmt(base_m)} -> {_fmt(cur_m)} "
                         f"(over {timing.rel_tol:.0%}, over {timing.min_abs.get(metric, 0.0):g} "
                         "and outside the baseline's range)"
                     )
             result.comparisons.append(
                 Comparison(config, metric, _fmt(base_med), _fmt(cur_med), change, verdict)
             )
+    if unjudged:
+        machines_cur = sorted({str(r["machine"]) for rows in cur_groups.values() for r in rows})
+        machines_base = sorted({str(r["machine"]) for rows in base_groups.values() for r in rows})
+        result.notes.append(
+            f"absolute timings NOT judged for {len(unjudged)} of {len(set(cur_groups) & set(base_groups))} "
+            f"configs: no baseline row from the same machine (baseline: {', '.join(machines_base) or '-'}; "
+            f"this run: {', '.join(machines_cur) or '-'}); they are reported only"
+        )
 
 
 def _judge_speedup(cur_rows: dict, base_rows: dict, timing: TimingRules, result: GateResult):

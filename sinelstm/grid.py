@@ -1,13 +1,14 @@
-"""Named grids of cells: window x data length x hidden size x seed."""
+"""Named grids of cells: model x window x data length x hidden size x remedy x seed."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from sinelstm.config import ConfigError, ExperimentConfig
+from sinelstm.config import MODELS, ConfigError, ExperimentConfig
 
 # The grid axes, in the order of a cell's name.
-AXES = ("window", "length", "hidden", "seed")
+AXES = ("model", "window", "length", "hidden", "train_rollout", "seed")
 
 
 @dataclass(frozen=True)
@@ -17,22 +18,32 @@ class Grid:
     lengths: tuple[int, ...]
     hidden: tuple[int, ...]
     seeds: tuple[int, ...]
+    models: tuple[str, ...] = ("lstm",)
+    rollouts: tuple[int, ...] = (1,)  # train_rollout values: 1 = the article's training
     base: ExperimentConfig = ExperimentConfig()  # every field that is not an axis
 
     def cells(self) -> list[ExperimentConfig]:
-        """Every cell, validated, seeds innermost."""
-        return [
-            self.base.replace(window=window, length=length, hidden=hidden, seed=seed).validate()
+        """Every distinct cell, validated, seeds innermost. An axis that does not apply to
+        a model (hidden, or the remedy, for the classical ones) gives it one cell, not many."""
+        cells = (
+            self.base.replace(
+                model=model, window=window, length=length, hidden=hidden, train_rollout=rollout, seed=seed
+            ).validate()
+            for model in self.models
             for window in self.windows
             for length in self.lengths
             for hidden in self.hidden
+            for rollout in self.rollouts
             for seed in self.seeds
-        ]
+        )
+        return list(dict.fromkeys(cells))
 
     def speedup_cell(self) -> ExperimentConfig:
         """The one cell whose forecast is also timed with the predict engine: the article's
         2017 shape where the grid has it (first window, first length, largest hidden, first seed)."""
         return self.base.replace(
+            model=self.models[0],
+            train_rollout=self.rollouts[0],
             window=self.windows[0],
             length=self.lengths[0],
             hidden=max(self.hidden),
@@ -55,17 +66,33 @@ GRIDS: dict[str, Grid] = {
 }
 
 
+def _name_parts(cfg: ExperimentConfig) -> list[str]:
+    parts = [] if cfg.model == "lstm" else [cfg.model]
+    parts += [f"window{cfg.window}", f"length{cfg.length}"]
+    if cfg.uses_hidden:
+        parts.append(f"hidden{cfg.hidden}")
+    if cfg.train_rollout > 1:
+        parts.append(f"rollout{cfg.train_rollout}")
+    return parts
+
+
 def cell_id(cfg: ExperimentConfig) -> str:
-    """window25-length201-hidden300-seed0: the cell's name in pytest ids, tables and the gate.
+    """window25-length201-hidden300-seed0 (an LSTM), gru-window50-length601-hidden64-rollout8-seed1,
+    ar-window25-length201-seed0: the cell's name in pytest ids, tables and the gate.
 
     No '=' in it: pytest's -k grammar does not accept one, and -k must select cells.
     """
-    return "-".join(f"{axis}{getattr(cfg, axis)}" for axis in AXES)
+    return "-".join(_name_parts(cfg) + [f"seed{cfg.seed}"])
+
+
+def is_cell_id(name: str) -> bool:
+    """Whether a name is a cell's (it ends in its seed), not a config's."""
+    return re.search(r"-seed\d+$", name) is not None
 
 
 def config_id(cfg: ExperimentConfig) -> str:
     """The cell's name without its seed: the unit that seeds are aggregated over."""
-    return "-".join(f"{axis}{getattr(cfg, axis)}" for axis in AXES if axis != "seed")
+    return "-".join(_name_parts(cfg))
 
 
 def parse_ints(flag: str, text: str) -> tuple[int, ...]:
@@ -86,6 +113,19 @@ def parse_ints(flag: str, text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(values))
 
 
+def parse_models(text: str) -> tuple[str, ...]:
+    """'lstm,gru' or 'all' -> model kinds, each checked."""
+    if text.strip() == "all":
+        return MODELS
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",")))
+    for name in names:
+        if name not in MODELS:
+            raise ConfigError(
+                "models", name, f"expected 'all' or a comma-separated list of {', '.join(MODELS)}"
+            )
+    return names
+
+
 def make_grid(
     name: str,
     *,
@@ -93,6 +133,8 @@ def make_grid(
     lengths: str | None = None,
     hidden: str | None = None,
     seeds: str | None = None,
+    models: str | None = None,
+    rollouts: str | None = None,
     base: ExperimentConfig | None = None,
 ) -> Grid:
     """A named grid with any axis replaced, its base config replaced, validated."""
@@ -104,8 +146,12 @@ def make_grid(
         "lengths": parse_ints("lengths", lengths) if lengths else grid.lengths,
         "hidden": parse_ints("hidden", hidden) if hidden else grid.hidden,
         "seeds": parse_ints("seeds", seeds) if seeds else grid.seeds,
+        "models": parse_models(models) if models else grid.models,
+        "rollouts": parse_ints("rollouts", rollouts) if rollouts else grid.rollouts,
     }
-    custom = any(v is not None for v in (windows, lengths, hidden, seeds)) or base is not None
+    custom = (
+        any(v is not None for v in (windows, lengths, hidden, seeds, models, rollouts)) or base is not None
+    )
     grid = Grid(
         name=f"{name}+custom" if custom else name,
         base=base if base is not None else grid.base,

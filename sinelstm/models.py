@@ -1,39 +1,102 @@
-"""Model builders, one per model kind, behind one interface: build_model(cfg)."""
+"""Model builders, one per Keras model kind, behind one interface: build_model(cfg).
+
+The classical forecasters (ar, naive, seasonal-naive) are numpy objects in
+sinelstm.classical; build_model returns those too, so that every model kind
+goes through the same training, forecast and metrics code.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sinelstm.config import ExperimentConfig
+from sinelstm.config import CLASSICAL_MODELS, ExperimentConfig
 
 
-def _lstm(cfg: ExperimentConfig):
+def _recurrent(layer_name: str):
+    def build(cfg: ExperimentConfig):
+        import keras
+
+        # The article's model, with its LSTM swapped for `layer_name`:
+        # RNN(n_hidden) -> Dense(1) -> Activation("linear").
+        return keras.Sequential(
+            [
+                keras.Input(shape=(cfg.window, 1)),
+                getattr(keras.layers, layer_name)(cfg.hidden),
+                keras.layers.Dense(1),
+                keras.layers.Activation("linear"),
+            ],
+            name=layer_name.lower(),
+        )
+
+    return build
+
+
+def _cnn1d(cfg: ExperimentConfig):
     import keras
 
-    # The article's model: LSTM(n_hidden) -> Dense(1) -> Activation("linear").
+    # The author's follow-up article, exactly as published.
     return keras.Sequential(
         [
             keras.Input(shape=(cfg.window, 1)),
-            keras.layers.LSTM(cfg.hidden),
-            keras.layers.Dense(1),
-            keras.layers.Activation("linear"),
+            keras.layers.Conv1D(30, 2, padding="same", activation="relu"),
+            keras.layers.MaxPool1D(2, padding="same"),
+            keras.layers.Conv1D(10, 2, padding="same", activation="relu"),
+            keras.layers.MaxPool1D(2, padding="same"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(300, activation="relu"),
+            keras.layers.Dense(1, activation="tanh"),
         ],
-        name="lstm",
+        name="cnn1d",
     )
 
 
-BUILDERS: dict[str, Callable[[ExperimentConfig], object]] = {"lstm": _lstm}
+BUILDERS: dict[str, Callable[[ExperimentConfig], object]] = {
+    "lstm": _recurrent("LSTM"),
+    "gru": _recurrent("GRU"),
+    "rnn": _recurrent("SimpleRNN"),
+    "cnn1d": _cnn1d,
+}
 
 
 def build_model(cfg: ExperimentConfig):
-    """A compiled Keras model for cfg.model: Adam(cfg.learning_rate), MSE loss."""
-    import keras
+    """cfg.model untrained: a Keras model compiled with Adam(cfg.learning_rate) and MSE,
+    or a classical forecaster."""
+    if cfg.model in CLASSICAL_MODELS:
+        from sinelstm.classical import CLASSICAL
 
+        return CLASSICAL[cfg.model](cfg)
     if cfg.model not in BUILDERS:
         raise ValueError(f"unknown model {cfg.model!r}; expected one of {', '.join(BUILDERS)}")
-    model = BUILDERS[cfg.model](cfg)
+    return compile_model(BUILDERS[cfg.model](cfg), cfg)
+
+
+def compile_model(model, cfg: ExperimentConfig):
+    import keras
+
     model.compile(
         loss="mean_squared_error",
         optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
     )
     return model
+
+
+def rollout_model(model, cfg: ExperimentConfig):
+    """The remedy's training model: `model` run on its own predictions for cfg.train_rollout
+    steps, (batch, window, 1) -> (batch, steps), compiled with MSE over every step.
+
+    It shares its weights with `model`, so training it trains `model`; gradients
+    flow through the fed-back predictions.
+    """
+    import keras
+    from keras import ops
+
+    inputs = keras.Input(shape=(cfg.window, 1))
+    window = inputs
+    predictions = []
+    for _ in range(cfg.train_rollout):
+        # (batch, 1)
+        predicted = model(window)
+        predictions.append(predicted)
+        window = ops.concatenate([window[:, 1:, :], predicted[:, :, None]], axis=1)
+    outputs = ops.concatenate(predictions, axis=1)
+    return compile_model(keras.Model(inputs, outputs, name=f"{model.name}_rollout"), cfg)

@@ -49,6 +49,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def compute_threads() -> int:
+    """Threads a cell computes with: the cores it may run on, or fewer where the worker's
+    environment caps TensorFlow's thread pool (the process and Ray executors set 1)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cap = os.environ.get("TF_NUM_INTRAOP_THREADS", "")
+    return min(cores, int(cap)) if cap.isdigit() and int(cap) > 0 else cores
+
+
 def machine_fingerprint(cpu: str, cpu_count: int, threads: int) -> str:
     """A short hash of what makes timings comparable: CPU model, cores, threads, OS, arch."""
     text = "|".join([cpu, str(cpu_count), str(threads), platform.system(), platform.machine()])
@@ -73,11 +81,11 @@ def _static() -> dict[str, object]:
     import numpy
 
     tf_version = _installed_version("tensorflow-cpu", "tensorflow")
+    threads = compute_threads()
     commit = _git("rev-parse", "HEAD")
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else ""
     cpu = cpu_model()
     cpu_count = os.cpu_count() or 0
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpu_count
     return {
         "git_commit": commit,
         "git_dirty": dirty,

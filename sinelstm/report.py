@@ -17,6 +17,7 @@ import pandas as pd
 from sinelstm.config import config_of
 from sinelstm.data import clean_sine, noisy_sine
 from sinelstm.gate import GateConfig, GateResult, compare
+from sinelstm.grid import cell_id, config_id, is_cell_id
 from sinelstm.metrics import period_amplitudes
 from sinelstm.plots import pyplot
 from sinelstm.results import SERIES_COLUMNS, ResultsError, read_results, series_path
@@ -24,11 +25,12 @@ from sinelstm.results import SERIES_COLUMNS, ResultsError, read_results, series_
 MAX_CHARS = 60_000
 MAX_TABLE_ROWS = 60  # configs listed in full; the rest are summarised
 MAX_PLOTTED = 12  # configs drawn in the per-config figures
-KEYS = ["window", "length", "hidden"]
+# A config: every axis but the seed. hidden is 0 where it does not apply.
+KEYS = ["model", "window", "length", "hidden", "train_rollout"]
 # Configs drawn as the article's two figures, when the grid has them.
 ARTICLE_CELLS = {
-    "article-2017": dict(window=25, length=201, hidden=300),
-    "article-2020": dict(window=50, length=601, hidden=300),
+    "article-2017": dict(model="lstm", window=25, length=201, hidden=300, train_rollout=1),
+    "article-2020": dict(model="lstm", window=50, length=601, hidden=300, train_rollout=1),
 }
 
 # (column, header, digits)
@@ -57,8 +59,27 @@ def report_paths(markdown: Path) -> ReportPaths:
     return ReportPaths(markdown, markdown.with_name(markdown.stem + "_figures"))
 
 
-def config_label(window, length, hidden) -> str:
-    return f"w{int(window)} L{int(length)} h{int(hidden)}"
+def config_label(group: pd.DataFrame) -> str:
+    """The config's name (as the gate writes it) from any of its rows."""
+    return config_id(config_of(group.iloc[0]))
+
+
+def configs(ok: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(config name, its rows) in axis order: model, window, length, hidden, remedy."""
+    return [(config_label(group), group) for _, group in ok.groupby(KEYS, sort=True)]
+
+
+def with_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with hidden n/a read as 0 and each row's cell name, so that it groups by KEYS."""
+    frame = frame.copy()
+    frame["hidden"] = pd.to_numeric(frame["hidden"], errors="coerce").fillna(0).astype(int)
+    frame["cell"] = [cell_id(config_of(row)) for row in frame.to_dict("records")]
+    return frame
+
+
+def article_lstm(ok: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the article's own model and training (LSTM, one-step training)."""
+    return ok[(ok["model"] == "lstm") & (ok["train_rollout"] == 1)]
 
 
 def summarise(values, digits: int) -> str:
@@ -86,9 +107,10 @@ def provenance_sentence(frame: pd.DataFrame) -> str:
     dirty = frame["git_dirty"].astype(str).str.lower().eq("true").any()
     commit = ", ".join(c[:10] for c in commits if c) or "no git checkout"
     machines = frame["machine"].nunique()
-    where = f"{values('cpu')} ({values('threads')} threads)"
+    where = f"1 machine ({values('cpu')}, {values('threads')} compute threads per cell)"
     if machines > 1:
-        where = f"{machines} machines ({values('cpu')})"
+        hosts = frame.groupby("machine")["host"].first()
+        where = f"{machines} machines ({values('cpu')}; hosts {', '.join(sorted(map(str, hosts)))})"
     return (
         f"These numbers come from {len(frame)} cells (run {values('run_id')}) on {where}, "
         f"with Python {values('python')}, numpy {values('numpy')}, "
@@ -101,9 +123,9 @@ def results_table(ok: pd.DataFrame) -> tuple[str, int]:
     from tabulate import tabulate
 
     rows = []
-    groups = list(ok.groupby(KEYS, sort=True))
-    for (window, length, hidden), group in groups[:MAX_TABLE_ROWS]:
-        row = [config_label(window, length, hidden), str(len(group))]
+    groups = configs(ok)
+    for label, group in groups[:MAX_TABLE_ROWS]:
+        row = [label, str(len(group))]
         for column, _, digits in TABLE_METRICS:
             row.append(summarise(group[column], digits))
         diverged = int(group["diverged"].astype(str).str.lower().eq("true").sum())
@@ -121,7 +143,7 @@ def baseline_section(gate: GateResult) -> str:
     by_config: dict[str, dict[str, str]] = {}
     metrics: list[str] = []
     for c in quality:
-        if c.metric == "engine_speedup" or c.config.count("-") != 2:
+        if c.metric == "engine_speedup" or is_cell_id(c.config):
             continue
         if c.metric not in metrics:
             metrics.append(c.metric)
@@ -147,9 +169,9 @@ def _median(frame: pd.DataFrame, column: str) -> float:
 def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
     """Sentences computed from the data; each changes when the numbers do."""
     out = []
-    medians = ok.groupby(KEYS)["amp_ratio"].median()
-    keep = [config_label(*k) for k, v in medians.items() if np.isfinite(v) and abs(v - 1) <= 0.1]
-    lose = [config_label(*k) for k, v in medians.items() if not (np.isfinite(v) and abs(v - 1) <= 0.1)]
+    medians = {label: _median(group, "amp_ratio") for label, group in configs(ok)}
+    keep = [k for k, v in medians.items() if np.isfinite(v) and abs(v - 1) <= 0.1]
+    lose = [k for k, v in medians.items() if not (np.isfinite(v) and abs(v - 1) <= 0.1)]
     if keep:
         out.append(
             f"{len(keep)} of {len(medians)} configs keep their amplitude within 10% over the horizon "
@@ -159,26 +181,26 @@ def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
         out.append(f"None of the {len(medians)} configs keeps its amplitude within 10% over the horizon.")
     if lose and keep:
         out.append(f"The other {len(lose)} do not: {', '.join(lose)}.")
-    last = ok.groupby(KEYS)["amp_last"].median()
-    flat = [config_label(*k) for k, v in last.items() if np.isfinite(v) and v < 0.05]
+    last = {label: _median(group, "amp_last") for label, group in configs(ok)}
+    flat = [k for k, v in last.items() if np.isfinite(v) and v < 0.05]
     if flat:
         out.append(
             f"{len(flat)} configs end as a flat line, not a decaying wave (median amplitude of "
             f"the last period < 0.05): {', '.join(flat)}."
         )
 
-    windows, lengths = sorted(ok["window"].unique()), sorted(ok["length"].unique())
+    lstm = article_lstm(ok)
+    windows, lengths = sorted(lstm["window"].unique()), sorted(lstm["length"].unique())
     if len(windows) >= 2 or len(lengths) >= 2:
         cells = {
-            (w, n): _median(ok[(ok["window"] == w) & (ok["length"] == n)], "amp_ratio")
+            (w, n): _median(lstm[(lstm["window"] == w) & (lstm["length"] == n)], "amp_ratio")
             for w in windows
             for n in lengths
         }
         parts = [f"window {w} on {n} samples: {v:.2f}" for (w, n), v in cells.items() if np.isfinite(v)]
         out.append(
-            "Median amp_ratio over all hidden sizes and seeds, by window and data length: "
-            + "; ".join(parts)
-            + "."
+            "The article's LSTM: median amp_ratio over all hidden sizes and seeds, "
+            "by window and data length: " + "; ".join(parts) + "."
         )
         if len(windows) >= 2 and len(lengths) >= 2:
             w0, w1, n0, n1 = windows[0], windows[-1], lengths[0], lengths[-1]
@@ -193,7 +215,7 @@ def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
                 f"{cells[(w1, n1)]:.2f})."
             )
         rmse = {
-            (w, n): _median(ok[(ok["window"] == w) & (ok["length"] == n)], "forecast_rmse")
+            (w, n): _median(lstm[(lstm["window"] == w) & (lstm["length"] == n)], "forecast_rmse")
             for w in windows
             for n in lengths
         }
@@ -204,7 +226,8 @@ def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
         )
         if best:
             out.append(
-                f"The lowest median forecast RMSE by window and data length is {best[0]:.3f}, "
+                "The article's LSTM has its lowest median forecast RMSE by window and data length, "
+                f"{best[0]:.3f}, "
                 f"at window {best[1][0]} on {best[1][1]} samples."
             )
     drift = _median(ok, "phase_drift")
@@ -219,7 +242,7 @@ def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
             f"The compiled forecast engine ran {float(row['engine_speedup']):.0f}x faster than the "
             f"article's model.predict loop ({float(row['forecast_ms_per_step']):.3f} vs "
             f"{float(row['predict_ms_per_step']):.1f} ms per step, "
-            f"{config_label(row['window'], row['length'], row['hidden'])} seed {int(row['seed'])})."
+            f"{row['cell']})."
         )
     diverged = int(ok["diverged"].astype(str).str.lower().eq("true").sum())
     failed = int((frame["status"] != "ok").sum())
@@ -264,7 +287,7 @@ def forecast_fan(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
     """Per config: every seed's forecast, the band of their spread, the median seed bold."""
     plt = pyplot()
     forecasts = series[series["kind"] == "forecast"]
-    groups = list(ok.groupby(KEYS, sort=True))[:MAX_PLOTTED]
+    groups = configs(ok)[:MAX_PLOTTED]
     if not groups or forecasts.empty:
         return False
     columns = min(3, len(groups))
@@ -272,16 +295,11 @@ def forecast_fan(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
     fig, axes = plt.subplots(
         rows, columns, figsize=(5.2 * columns, 1.2 + 2.6 * rows), squeeze=False, sharey=True
     )
-    for ax, ((window, length, hidden), group) in zip(axes.flat, groups, strict=False):
+    for ax, (label, group) in zip(axes.flat, groups, strict=False):
         period = float(group["period"].iloc[0])
         curves = []
-        for seed in sorted(group["seed"]):
-            one = forecasts[
-                (forecasts["window"] == window)
-                & (forecasts["length"] == length)
-                & (forecasts["hidden"] == hidden)
-                & (forecasts["seed"] == seed)
-            ]
+        for seed, cell in sorted(zip(group["seed"], group["cell"], strict=True)):
+            one = forecasts[forecasts["cell"] == cell]
             if len(one):
                 curves.append((seed, one["x"].to_numpy(), one["value"].to_numpy()))
         if not curves:
@@ -304,7 +322,7 @@ def forecast_fan(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
                 alpha=1 if bold else 0.6,
                 label=f"median seed ({seed})" if bold else None,
             )
-        ax.set_title(f"{config_label(window, length, hidden)} ({len(curves)} seeds)", fontsize=10)
+        ax.set_title(f"{label} ({len(curves)} seeds)", fontsize=9)
         ax.set_xlabel("x (sample)")
         ax.set_ylabel("value")
         ax.set_ylim(-1.8, 1.8)
@@ -324,21 +342,20 @@ def amplitude_chart(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
     plt = pyplot()
     forecasts = series[series["kind"] == "forecast"]
     fig, ax = plt.subplots(figsize=(10, 5))
-    # Colour: hidden size; line: data length (dashed = shortest); marker: window.
+    # Colour: model and hidden size; line: data length (dashed = shortest); marker: window.
     colors = plt.get_cmap("tab10").colors
-    hidden_sizes, windows = sorted(ok["hidden"].unique()), sorted(ok["window"].unique())
+    kinds = sorted(set(zip(ok["model"], ok["hidden"], ok["train_rollout"], strict=True)))
+    windows = sorted(ok["window"].unique())
     markers = ["o", "s", "^", "D", "v"]
     drawn = 0
-    for (window, length, hidden), group in list(ok.groupby(KEYS, sort=True))[:MAX_PLOTTED]:
+    for label, group in configs(ok)[:MAX_PLOTTED]:
+        first = group.iloc[0]
+        window, length = first["window"], first["length"]
+        kind = (first["model"], first["hidden"], first["train_rollout"])
         period = float(group["period"].iloc[0])
         per_seed = []
-        for seed in group["seed"]:
-            one = forecasts[
-                (forecasts["window"] == window)
-                & (forecasts["length"] == length)
-                & (forecasts["hidden"] == hidden)
-                & (forecasts["seed"] == seed)
-            ]
+        for cell in group["cell"]:
+            one = forecasts[forecasts["cell"] == cell]
             values = one["value"].to_numpy()
             if len(values) and np.all(np.isfinite(values)):
                 per_seed.append(period_amplitudes(values, period))
@@ -348,10 +365,10 @@ def amplitude_chart(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
         ax.plot(
             np.arange(1, len(amplitudes) + 1),
             amplitudes,
-            color=colors[hidden_sizes.index(hidden) % len(colors)],
+            color=colors[kinds.index(kind) % len(colors)],
             ls="-" if length == ok["length"].max() else "--",
             marker=markers[windows.index(window) % len(markers)],
-            label=config_label(window, length, hidden),
+            label=label,
         )
         drawn += 1
     if not drawn:
@@ -362,7 +379,7 @@ def amplitude_chart(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
         xlabel="forecast period k",
         ylabel="median amplitude a_k over seeds",
         title="Amplitude per forecast period (true: 1)\n"
-        "colour: hidden size; dashed: shortest data; marker: window",
+        "colour: model and hidden size; dashed: shortest data; marker: window",
     )
     ax.set_xticks(range(1, int(ax.get_xlim()[1]) + 1))
     ax.grid(alpha=0.3)
@@ -374,12 +391,17 @@ def amplitude_chart(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
 
 
 def fit_time_chart(ok: pd.DataFrame, path: Path) -> bool:
-    """Median fit time against hidden size, one line per (window, data length)."""
+    """Median fit time against hidden size, one line per recurrent model, window and data length."""
+    ok = ok[ok["hidden"] > 0]
+    if ok.empty:
+        return False
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for (window, length), group in list(ok.groupby(["window", "length"], sort=True))[:MAX_PLOTTED]:
+    lines = ok.groupby(["model", "train_rollout", "window", "length"], sort=True)
+    for (model, rollout, window, length), group in list(lines)[:MAX_PLOTTED]:
         times = group.groupby("hidden")["fit_s"].median()
-        ax.plot(times.index, times.values, marker="o", label=f"window {window}, {length} samples")
+        remedy = f" rollout {rollout}" if rollout > 1 else ""
+        ax.plot(times.index, times.values, marker="o", label=f"{model}{remedy} w{window} L{length}")
     ax.set(xlabel="hidden units", ylabel="median fit time (s)", title="Training time against hidden size")
     ax.set_xscale("log")
     ax.minorticks_off()
@@ -398,21 +420,12 @@ def article_figures(ok: pd.DataFrame, series: pd.DataFrame, folder: Path) -> lis
 
     made = []
     for name, keys in ARTICLE_CELLS.items():
-        match = ok[
-            (ok["window"] == keys["window"])
-            & (ok["length"] == keys["length"])
-            & (ok["hidden"] == keys["hidden"])
-        ]
+        match = ok[np.logical_and.reduce([ok[key] == value for key, value in keys.items()])]
         if match.empty:
             continue
         row = match.sort_values("seed").iloc[0]
         cfg = config_of(row)
-        one = series[
-            (series["window"] == cfg.window)
-            & (series["length"] == cfg.length)
-            & (series["hidden"] == cfg.hidden)
-            & (series["seed"] == cfg.seed)
-        ]
+        one = series[series["cell"] == row["cell"]]
         fit = one[one["kind"] == "fit"]["value"].to_numpy()
         forecast = one[one["kind"] == "forecast"]["value"].to_numpy()
         if not len(fit) or not len(forecast):
@@ -430,7 +443,7 @@ def build_report(
 ) -> tuple[str, GateResult | None]:
     """Write the report and its figures; return the markdown and the gate result (if judged)."""
     results = Path(results)
-    frame = read_results(results)
+    frame = with_keys(read_results(results))
     series = read_series(series_path(results))
     paths = report_paths(out)
     paths.figures.mkdir(parents=True, exist_ok=True)

@@ -14,9 +14,10 @@ import os
 from pathlib import Path
 
 from sinelstm.config import CONFIG_FIELDS
+from sinelstm.grid import cell_id
 from sinelstm.provenance import PROVENANCE_COLUMNS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 METRIC_COLUMNS = (
     "epochs_run",
@@ -58,7 +59,7 @@ COLUMNS = (
 
 # The per-step curves behind the figures, one file beside each results CSV:
 # in-sample one-step predictions (kind "fit") and the forecast (kind "forecast").
-SERIES_COLUMNS = ("window", "length", "hidden", "seed", "kind", "x", "value")
+SERIES_COLUMNS = ("cell", "kind", "x", "value")
 
 
 def series_path(results: Path) -> Path:
@@ -116,7 +117,7 @@ def append_series(path: Path, cfg, fit_predictions, forecast) -> None:
     """Append one cell's curves to the series file, in one write, flushed."""
     import numpy as np
 
-    keys = f"{cfg.window},{cfg.length},{cfg.hidden},{cfg.seed}"
+    keys = cell_id(cfg)
     curves = (
         ("fit", cfg.window, np.asarray(fit_predictions, dtype=np.float64)),
         ("forecast", cfg.length, np.asarray(forecast, dtype=np.float64)),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import secrets
@@ -14,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sinelstm.config import ExperimentConfig, config_of
-from sinelstm.executor import CellResult, Executor, LocalExecutor
+from sinelstm.config import ExperimentConfig, config_columns, config_of
+from sinelstm.executor import CellResult, Executor, Job, LocalExecutor
 from sinelstm.grid import cell_id
 from sinelstm.provenance import provenance
 from sinelstm.results import (
@@ -56,7 +55,7 @@ def failed_row(cfg: ExperimentConfig, run_id: str, error: BaseException) -> dict
         "run_id": run_id,
         "status": "failed",
         "error": last[:500],
-        **dataclasses.asdict(cfg),
+        **config_columns(cfg),
         **provenance(),
     }
 
@@ -103,13 +102,15 @@ def run_grid(
     executor: Executor | None = None,
     speedup_cell: ExperimentConfig | None = None,
     on_row: Callable[[dict], None] | None = None,
+    job: Job | None = None,
 ) -> str:
     """Run every cell (skipping finished ones when resuming) and append each row to out,
     and its curves to the series file beside it.
 
     Without resume an existing out (and its series) is moved aside to
     NAME + '.prev' first, so a new run never mixes with an old one and never
-    destroys it either. Returns the run id.
+    destroys it either. job replaces the grid's own (train, forecast, measure) for
+    callers that run something else per cell. Returns the run id.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +123,7 @@ def run_grid(
             skip = set()
             set_aside(out)
         todo = [cell for cell in cells if cell_id(cell) not in skip]
-        job = functools.partial(cell_job, run_id=run_id, speedup_cell=speedup_cell)
+        job = job or functools.partial(cell_job, run_id=run_id, speedup_cell=speedup_cell)
         for result in executor.run(todo, job):
             record(out, result)
             if on_row is not None:

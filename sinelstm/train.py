@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sinelstm.config import ExperimentConfig
+from sinelstm.config import CLASSICAL_MODELS, ExperimentConfig, split_sizes
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,40 @@ def train(model, inputs: np.ndarray, targets: np.ndarray, cfg: ExperimentConfig)
     cfg.validation_split of the windows and EarlyStopping(val_loss, cfg.patience).
 
     As in the article, the weights of the last epoch run are kept (no
-    restore_best_weights).
+    restore_best_weights). cfg.trainer picks who drives it: the "loop" below
+    or Keras' own model.fit; a classical model is fitted in one shot.
     """
+    start = time.perf_counter()
+    if cfg.model in CLASSICAL_MODELS:
+        seconds, losses = _fit_classical(model, inputs, targets, cfg)
+    elif cfg.trainer == "fit":
+        seconds, losses = _keras_fit(model, inputs, targets, cfg)
+    else:
+        seconds, losses = _loop(model, inputs, targets, cfg)
+    fit_s = time.perf_counter() - start
+    val_loss = np.asarray(losses["val_loss"], dtype=np.float64)
+    finite = np.isfinite(val_loss)
+    best = int(np.argmin(np.where(finite, val_loss, np.inf))) if finite.any() else -1
+    later = seconds[1:]
+    s_per_epoch = float(np.median(later)) if later else seconds[0]
+    return TrainResult(
+        epochs_run=len(val_loss),
+        best_epoch=best + 1 if best >= 0 else 0,
+        train_loss=losses["loss"][best] if best >= 0 else math.nan,
+        val_loss=float(val_loss[best]) if best >= 0 else math.nan,
+        fit_s=fit_s,
+        s_per_epoch=s_per_epoch,
+        fit_warmup_s=max(0.0, seconds[0] - s_per_epoch),
+        epoch_seconds=list(seconds),
+        history=losses,
+    )
+
+
+def _keras_fit(model, inputs, targets, cfg):
     import keras
 
     timer = _epoch_timer()
     early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", mode="auto", patience=cfg.patience)
-    start = time.perf_counter()
     history = model.fit(
         inputs,
         targets,
@@ -62,21 +89,55 @@ def train(model, inputs: np.ndarray, targets: np.ndarray, cfg: ExperimentConfig)
         callbacks=[early_stopping, timer],
         verbose=0,
     )
-    fit_s = time.perf_counter() - start
-    losses = {name: [float(v) for v in values] for name, values in history.history.items()}
-    val_loss = np.asarray(losses["val_loss"], dtype=np.float64)
-    finite = np.isfinite(val_loss)
-    best = int(np.argmin(np.where(finite, val_loss, np.inf))) if finite.any() else -1
-    later = timer.seconds[1:]
-    s_per_epoch = float(np.median(later)) if later else timer.seconds[0]
-    return TrainResult(
-        epochs_run=len(val_loss),
-        best_epoch=best + 1 if best >= 0 else 0,
-        train_loss=losses["loss"][best] if best >= 0 else math.nan,
-        val_loss=float(val_loss[best]) if best >= 0 else math.nan,
-        fit_s=fit_s,
-        s_per_epoch=s_per_epoch,
-        fit_warmup_s=max(0.0, timer.seconds[0] - s_per_epoch),
-        epoch_seconds=list(timer.seconds),
-        history=losses,
-    )
+    return timer.seconds, {name: [float(v) for v in values] for name, values in history.history.items()}
+
+
+def _loop(model, inputs, targets, cfg):
+    """model.fit's algorithm, batch by batch: the last validation_split of the windows held
+    out; each epoch the training windows shuffled and split into batches; the epoch's
+    loss the batch-size-weighted mean; val_loss after each epoch; Keras' EarlyStopping
+    rule (stop once val_loss has not improved for `patience` epochs, never after the first).
+    """
+    n_train, _ = split_sizes(len(inputs), cfg.validation_split)
+    x_train, y_train = inputs[:n_train], targets[:n_train]
+    x_val, y_val = inputs[n_train:], targets[n_train:]
+    rng = np.random.default_rng(cfg.seed)
+    seconds: list[float] = []
+    losses: dict[str, list[float]] = {"loss": [], "val_loss": []}
+    best, wait = math.inf, 0
+    for epoch in range(cfg.epochs):
+        start = time.perf_counter()
+        order = rng.permutation(n_train)
+        batches = [order[i : i + cfg.batch_size] for i in range(0, n_train, cfg.batch_size)]
+        batch_losses = [float(model.train_on_batch(x_train[b], y_train[b])) for b in batches]
+        losses["loss"].append(float(np.average(batch_losses, weights=[len(b) for b in batches])))
+        val_batches = range(0, len(x_val), cfg.batch_size)
+        val_losses = [
+            float(model.test_on_batch(x_val[i : i + cfg.batch_size], y_val[i : i + cfg.batch_size]))
+            for i in val_batches
+        ]
+        current = float(
+            np.average(val_losses, weights=[len(x_val[i : i + cfg.batch_size]) for i in val_batches])
+        )
+        losses["val_loss"].append(current)
+        seconds.append(time.perf_counter() - start)
+        if current < best:
+            best, wait = current, 0
+        else:
+            wait += 1
+            if wait >= cfg.patience and epoch > 0:
+                break
+    return seconds, losses
+
+
+def _fit_classical(model, inputs, targets, cfg):
+    n_train, _ = split_sizes(len(inputs), cfg.validation_split)
+    start = time.perf_counter()
+    model.fit(inputs, targets, n_train)
+    seconds = [time.perf_counter() - start]
+    errors = model.predict(inputs) - np.asarray(targets, dtype=np.float64)[:, 0]
+    losses = {
+        "loss": [float(np.mean(errors[:n_train] ** 2))],
+        "val_loss": [float(np.mean(errors[n_train:] ** 2))],
+    }
+    return seconds, losses

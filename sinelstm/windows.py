@@ -1,22 +1,28 @@
-"""Sliding windows: each run of `window` values predicts the next value."""
+"""Sliding windows: each run of `window` values predicts the next value(s)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def make_windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs (n_windows, window, 1) and targets (n_windows, 1), float32.
+def make_windows(
+    series: np.ndarray, window: int, steps: int = 1, dtype=np.float32
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (n, window, 1) and targets (n, steps), n = len(series) - window - steps + 1.
 
-    Window i is series[i : i + window] and its target series[i + window], as
-    the article's make_dataset; n_windows = len(series) - window.
+    Window i is series[i : i + window] and its targets the `steps` values after
+    it; with steps=1 this is the article's make_dataset (target series[i + window]).
     """
     series = np.asarray(series)
     if series.ndim != 1:
         raise ValueError(f"series must be 1-D, got shape {series.shape}")
     if not 1 <= window < len(series):
         raise ValueError(f"window must be >= 1 and < len(series) ({len(series)}), got {window}")
-    # (len(series) - window, window): a read-only view, copied by astype.
-    inputs = np.lib.stride_tricks.sliding_window_view(series[:-1], window)
-    targets = series[window:]
-    return inputs[..., None].astype(np.float32), targets[:, None].astype(np.float32)
+    if not 1 <= steps <= len(series) - window:
+        raise ValueError(
+            f"steps must be >= 1 and <= len(series) - window ({len(series) - window}), got {steps}"
+        )
+    # (len(series) - window - steps + 1, window): read-only views, copied by astype.
+    inputs = np.lib.stride_tricks.sliding_window_view(series[: len(series) - steps], window)
+    targets = np.lib.stride_tricks.sliding_window_view(series[window:], steps)
+    return inputs[..., None].astype(dtype), targets.astype(dtype)

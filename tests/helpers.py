@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 
-from sinelstm.config import ExperimentConfig, config_of
+from sinelstm.config import ExperimentConfig, config_columns, config_of
 from sinelstm.data import clean_sine
 from sinelstm.results import SCHEMA_VERSION, append_rows, append_series, series_path
 
@@ -50,7 +49,7 @@ def row(window=25, hidden=8, seed=0, length=201, machine="m1", **metrics):
         "run_id": "r",
         "status": "ok",
         "error": "",
-        **dataclasses.asdict(cfg),
+        **config_columns(cfg),
         "machine": machine,
         **PROVENANCE,
         **values,
@@ -92,3 +91,13 @@ def job_failing_on_seed_one(cfg):
     if cfg.seed == 1:
         raise RuntimeError("worker died on seed 1")
     return CellResult(row(seed=cfg.seed))
+
+
+def job_raising_on_seed_one(cfg):
+    """An executor job for the tests: seed 1 raises inside the task (as a crashing cell
+    would without run_cell's guard); others return a row."""
+    from sinelstm.executor import CellResult
+
+    if cfg.seed == 1:
+        raise ValueError("raised inside the task on seed 1")
+    return CellResult(row(seed=cfg.seed, window=cfg.window, hidden=cfg.hidden, length=cfg.length))

@@ -101,7 +101,7 @@ def test_schema_mismatch_fails(tmp_path):
     (tmp_path / "old.csv").write_text("\n".join([",".join(header)] + other) + "\n")
     result = compare(tmp_path / "old.csv", base, RULES)
     assert not result.passed and "schema version 999" in result.failures[0]
-    (tmp_path / "cut.csv").write_text("schema_version,run_id\n1,x\n")
+    (tmp_path / "cut.csv").write_text(f"schema_version,run_id\n{SCHEMA_VERSION},x\n")
     result = compare(tmp_path / "cut.csv", base, RULES)
     assert not result.passed and "missing columns" in result.failures[0]
 
@@ -130,6 +130,20 @@ def test_timings_judged_on_the_same_machine_only(tmp_path):
     assert result.passed, result.failures
     assert any("absolute timings NOT judged" in n for n in result.notes)
     assert any(c.verdict == "not judged" for c in result.comparisons)
+
+
+def test_a_sweep_over_two_machines_is_timed_machine_by_machine(tmp_path):
+    # Baseline: window 25 on m1 and m2. This run: m1 rows slower, m2 rows unchanged.
+    base = [dict(r, machine="m1" if r["seed"] < 2 else "m2") for r in grid_rows()]
+    slow_m1 = grid_rows({(25, s): {"s_per_epoch": 0.3} for s in range(2)})
+    current = [dict(r, machine="m1" if r["seed"] < 2 else "m2") for r in slow_m1]
+    result = judge(tmp_path, base, current)
+    assert any("window25-length201-hidden8: s_per_epoch slower on machine m1" in f for f in result.failures)
+    assert not any("on machine m2" in f for f in result.failures)
+    # The same rows, all from a third machine: reported, not judged.
+    elsewhere = [dict(r, machine="m3") for r in slow_m1]
+    result = judge(tmp_path, base, elsewhere)
+    assert result.passed and any("NOT judged for 2 of 2 configs" in n for n in result.notes)
 
 
 def test_tiny_timing_changes_below_the_minimum_effect_pass(tmp_path):

@@ -10,6 +10,7 @@ from helpers import grid_rows, row, write
 from sinelstm.cli import main
 from sinelstm.gate import load_gate_config
 from sinelstm.report import MAX_CHARS, build_report, report_paths, summarise
+from sinelstm.results import SCHEMA_VERSION
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 GATE = load_gate_config(PYPROJECT)
@@ -45,9 +46,9 @@ def test_report_tables_verdict_and_findings(tmp_path):
     assert markdown.startswith("# sinelstm benchmark report\n\nThese numbers come from 6 cells")
     assert "TensorFlow 2.21 and Keras 3 (tensorflow backend), at commit abcdef1234" in markdown
     assert "**PASSED**" in markdown
-    assert "| w25 L201 h8 | 3       | 0.020 ± 0.000 | 0.200 ± 0.100 [0.100–0.300]" in markdown
+    assert "| window25-length201-hidden8 | 3       | 0.020 ± 0.000 | 0.200 ± 0.100 [0.100–0.300]" in markdown
     assert "1 of 2 configs keep their amplitude within 10% over the horizon" in markdown
-    assert ": w50 L201 h8." in markdown
+    assert ": window50-length201-hidden8." in markdown
     assert "No forecast diverged." in markdown
     assert (tmp_path / "REPORT.md").read_text() == markdown
 
@@ -108,13 +109,13 @@ def test_a_large_grid_stays_under_the_comment_limit(tmp_path):
 
 def test_malformed_csv_is_a_clear_error(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
-    bad.write_text("schema_version,window\n1,25\n")
+    bad.write_text(f"schema_version,window\n{SCHEMA_VERSION},25\n")
     assert main(["report", str(bad), "-o", str(tmp_path / "R.md")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing columns" in err[0]
     old = tmp_path / "old.csv"
     write(tmp_path, "ok.csv", fixture_rows())
-    old.write_text((tmp_path / "ok.csv").read_text().replace("\n1,", "\n7,"))
+    old.write_text((tmp_path / "ok.csv").read_text().replace(f"\n{SCHEMA_VERSION},", "\n7,"))
     assert main(["report", str(old), "-o", str(tmp_path / "R.md")]) == 2
     assert "schema version 7" in capsys.readouterr().err
     assert not (tmp_path / "R.md").exists()

@@ -121,7 +121,7 @@ def test_process_executor_matches_local_and_records_dead_workers(tiny, tmp_path)
     for column in ("epochs_run", "fit_rmse_clean", "forecast_rmse", "amp_first"):
         np.testing.assert_allclose(workers[column], local[column], rtol=1e-5, err_msg=column)
     series = pd.read_csv(tmp_path / "workers.series.csv")
-    assert set(series["seed"]) == {0, 1}
+    assert set(series["cell"]) == {cell_id(cell) for cell in cells}
 
     results = list(ProcessExecutor(workers=2).run(cells, job_failing_on_seed_one))
     by_seed = {r.row["seed"]: r.row for r in results}

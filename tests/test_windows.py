@@ -24,3 +24,16 @@ def test_article_window_count():
 def test_window_out_of_range_is_rejected(window):
     with pytest.raises(ValueError, match="window must be"):
         make_windows(np.arange(6.0), window)
+
+
+def test_multi_step_targets_follow_each_window():
+    # series 0..5, window 2, 3 steps: [0,1] -> 2,3,4 and [1,2] -> 3,4,5.
+    inputs, targets = make_windows(np.arange(6.0), 2, steps=3, dtype=np.float64)
+    np.testing.assert_array_equal(inputs[:, :, 0], [[0, 1], [1, 2]])
+    np.testing.assert_array_equal(targets, [[2, 3, 4], [3, 4, 5]])
+    assert inputs.dtype == np.float64
+
+
+def test_too_many_steps_are_rejected():
+    with pytest.raises(ValueError, match="steps must be"):
+        make_windows(np.arange(6.0), 3, steps=4)

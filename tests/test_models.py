@@ -1,0 +1,170 @@
+"""Every model kind: shapes, known answers, the remedy's training model, the trainers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sinelstm.classical import AutoRegression, Naive, SeasonalNaive
+from sinelstm.config import CLASSICAL_MODELS, KERAS_MODELS, MODELS, ConfigError, ExperimentConfig, config_of
+from sinelstm.data import clean_sine
+from sinelstm.experiment import run_experiment
+from sinelstm.forecast import rollout
+from sinelstm.grid import cell_id, make_grid
+from sinelstm.models import build_model, rollout_model
+from sinelstm.windows import make_windows
+
+
+def test_every_model_kind_is_listed_once():
+    assert set(MODELS) == {"lstm", "gru", "rnn", "cnn1d", "ar", "naive", "seasonal-naive"}
+    assert len(MODELS) == len(set(MODELS))
+
+
+@pytest.mark.parametrize("kind", KERAS_MODELS)
+def test_keras_models_map_windows_to_one_value(kind, tiny):
+    model = build_model(tiny.replace(model=kind))
+    assert model.predict(np.zeros((5, tiny.window, 1), np.float32), verbose=0).shape == (5, 1)
+
+
+def test_cnn1d_is_the_published_architecture(tiny):
+    model = build_model(tiny.replace(model="cnn1d", window=50, length=120))
+    kinds = [
+        (type(layer).__name__, getattr(layer, "filters", None) or getattr(layer, "units", None))
+        for layer in model.layers
+    ]
+    assert kinds == [
+        ("Conv1D", 30),
+        ("MaxPooling1D", None),
+        ("Conv1D", 10),
+        ("MaxPooling1D", None),
+        ("Flatten", None),
+        ("Dense", 300),
+        ("Dense", 1),
+    ]
+    assert model.layers[-1].activation.__name__ == "tanh"
+    assert all(layer.padding == "same" for layer in model.layers[:4])
+
+
+def test_hidden_is_not_applicable_outside_the_recurrent_models():
+    assert ExperimentConfig(model="cnn1d", hidden=64).hidden == 0
+    assert ExperimentConfig(model="ar", hidden=64, train_rollout=5).train_rollout == 1
+    assert ExperimentConfig(model="gru", hidden=64).hidden == 64
+    with pytest.raises(ConfigError, match="hidden"):
+        ExperimentConfig(model="rnn", hidden=0).validate()
+
+
+def test_ar_forecasts_a_noiseless_sine_to_1e6_over_400_steps():
+    # sin obeys y[t] = 2 cos(w) y[t-1] - y[t-2]: least squares finds an exact recurrence.
+    for window in (2, 25, 50):
+        result = run_experiment(ExperimentConfig(model="ar", noise=0.0, window=window, horizon=400))
+        assert result.forecast.shape == (400,)
+        assert np.max(np.abs(result.forecast - result.truth)) < 1e-6, window
+
+
+def test_ar_recovers_the_two_term_recurrence():
+    w = 2 * np.pi / 100
+    series = clean_sine(np.arange(201), 100.0)
+    inputs, targets = make_windows(series, 2, dtype=np.float64)
+    model = AutoRegression(ExperimentConfig(model="ar", window=2))
+    model.fit(inputs, targets, n_train=150)
+    np.testing.assert_allclose(model.coef, [-1.0, 2 * np.cos(w)], atol=1e-9)
+    assert abs(model.intercept) < 1e-9
+
+
+def test_naive_and_seasonal_naive_known_answers():
+    series = np.arange(30.0)
+    inputs, targets = make_windows(series, 5, dtype=np.float64)
+    naive = Naive(ExperimentConfig(model="naive", window=5, length=30))
+    naive.fit(inputs, targets, 20)
+    np.testing.assert_array_equal(naive.predict(inputs), series[4:-1])
+    np.testing.assert_array_equal(naive.rollout(series[None, -5:], 3), [[29, 29, 29]])
+    # Period 4 fits in a window of 5: read from the window.
+    seasonal = SeasonalNaive(ExperimentConfig(model="seasonal-naive", window=5, length=30, period=4))
+    seasonal.fit(inputs, targets, 20)
+    np.testing.assert_array_equal(seasonal.predict(inputs), series[5:] - 4)
+    np.testing.assert_array_equal(seasonal.rollout(series[None, -5:], 6), [[26, 27, 28, 29, 26, 27]])
+    # Period 10 does not: read from the observed series, forecasting only from its end.
+    long = SeasonalNaive(ExperimentConfig(model="seasonal-naive", window=5, length=30, period=10))
+    long.fit(inputs, targets, 20)
+    np.testing.assert_array_equal(long.predict(inputs)[5:], series[10:] - 10)
+    np.testing.assert_array_equal(long.rollout(series[None, -5:], 12), [np.r_[20:30, 20:22]])
+    with pytest.raises(ValueError, match="end of its series"):
+        long.rollout(series[None, :5], 3)
+
+
+def test_seasonal_naive_repeats_the_period_of_a_clean_sine():
+    result = run_experiment(ExperimentConfig(model="seasonal-naive", noise=0.0, horizon=400))
+    assert np.max(np.abs(result.forecast - result.truth)) < 1e-12
+
+
+@pytest.mark.parametrize("kind", CLASSICAL_MODELS)
+def test_classical_models_go_through_every_engine_alike(kind):
+    result = run_experiment(ExperimentConfig(model=kind, horizon=200))
+    history = result.series[-result.config.window :]
+    assert result.row["hidden"] == "" and result.row["epochs_run"] == 1
+    np.testing.assert_array_equal(
+        rollout(build_fitted(result.config), history, 200, "predict"), result.forecast
+    )
+
+
+def build_fitted(cfg):
+    from sinelstm.data import noisy_sine
+
+    model = build_model(cfg)
+    inputs, targets = make_windows(
+        noisy_sine(cfg.length, cfg.period, cfg.noise, cfg.seed), cfg.window, dtype=np.float64
+    )
+    model.fit(inputs, targets, int(len(inputs) * 0.9))
+    return model
+
+
+def test_rollout_model_feeds_predictions_back_and_shares_weights(tiny):
+    cfg = tiny.replace(train_rollout=3)
+    base = build_model(cfg)
+    unrolled = rollout_model(base, cfg)
+    windows = np.random.default_rng(0).normal(size=(4, cfg.window, 1)).astype(np.float32)
+    out = np.asarray(unrolled.predict(windows, verbose=0))
+    assert out.shape == (4, 3)
+    # Step by step with the base model gives the same three values.
+    current = windows.copy()
+    for step in range(3):
+        value = base.predict(current, verbose=0)
+        np.testing.assert_allclose(out[:, step], value[:, 0], atol=1e-5)
+        current = np.concatenate([current[:, 1:], value[:, :, None]], axis=1)
+    assert {id(v) for v in unrolled.trainable_variables} == {id(v) for v in base.trainable_variables}
+
+
+@pytest.mark.parametrize("trainer", ["loop", "fit"])
+def test_both_trainers_stop_by_the_early_stopping_rule(trainer, tiny):
+    cfg = tiny.replace(trainer=trainer, epochs=30, patience=2, learning_rate=1e-6)
+    training = run_experiment(cfg).training
+    val = np.asarray(training.history["val_loss"])
+    assert len(val) == training.epochs_run == len(training.epoch_seconds)
+    # Keras' rule: stop at the first epoch with `patience` epochs since the best, or at the last.
+    best_so_far = np.minimum.accumulate(val)
+    since = [
+        epoch - int(np.flatnonzero(val[: epoch + 1] == best_so_far[epoch])[0]) for epoch in range(len(val))
+    ]
+    stops = [e for e in range(1, len(val)) if since[e] >= cfg.patience]
+    assert (stops[0] + 1 if stops else cfg.epochs) == training.epochs_run
+
+
+def test_remedy_runs_and_is_recorded(tiny):
+    result = run_experiment(tiny.replace(train_rollout=4))
+    assert result.row["train_rollout"] == 4 and result.forecast.shape == (tiny.horizon,)
+
+
+def test_grid_holds_each_classical_cell_once_and_names_it():
+    grid = make_grid("quick", models="lstm,ar", hidden="8,16", rollouts="1,4", seeds="0")
+    ids = [cell_id(c) for c in grid.cells()]
+    assert len(ids) == len(set(ids))
+    assert "ar-window25-length201-seed0" in ids and "window25-length201-hidden16-rollout4-seed0" in ids
+    assert sum(i.startswith("ar-") for i in ids) == 2  # two windows; hidden and remedy do not apply
+    with pytest.raises(ConfigError, match="models"):
+        make_grid("quick", models="lstm,transformer")
+
+
+def test_config_of_reads_an_empty_hidden_as_not_applicable():
+    cfg = ExperimentConfig(model="ar")
+    row = {**{k: v for k, v in vars(cfg).items()}, "hidden": float("nan")}
+    assert config_of(row) == cfg
