@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sinelstm.results import ResultsError, read_results
@@ -25,7 +25,7 @@ def accept_baseline(run: Path, baseline: Path, reason: str) -> int:
         raise ResultsError(f"{run}: {len(failed)} crashed cells; a baseline must have none")
     baseline = Path(baseline)
     baseline.parent.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     run_ids = ", ".join(sorted(set(frame["run_id"].astype(str))))
     note = (
         f"accepted: {stamp}\nfrom: {run}\nrun_id: {run_ids}\nrows: {len(frame)}\nreason: {reason.strip()}\n"

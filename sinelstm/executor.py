@@ -64,34 +64,61 @@ def estimated_cost(cfg: ExperimentConfig) -> float:
     return epoch_flops(cfg) + 2e7 * cfg.window * cfg.n_windows
 
 
-def _pin_worker(cores) -> None:
-    """Worker start-up: take one core for this process and one compute thread."""
-    core = cores.get()
+def _pin_worker(cores, owners, lock) -> None:
+    """Worker start-up: take a core no live worker holds, and one compute thread.
+
+    owners[i] is the pid of the worker pinned to cores[i] (0: none). A worker that
+    was recycled has exited before its replacement starts, so its core is free."""
+    with lock:
+        free = [i for i, pid in enumerate(owners) if pid == 0 or not _alive(pid)]
+        slot = free[0] if free else os.getpid() % len(cores)
+        owners[slot] = os.getpid()
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {core})
+        os.sched_setaffinity(0, {cores[slot]})
     os.environ.update(SINGLE_THREAD_ENV)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# Cells a worker runs before it is replaced by a fresh process. TensorFlow keeps
+# about 10-15 MB of every model it trained (its function graphs) even after
+# clear_session; a fresh worker every few cells keeps a grid's memory flat
+# whatever its size, for the cost of one TensorFlow import (~3 s) per recycle.
+CELLS_PER_WORKER = 4
 
 
 class ProcessExecutor:
     """Runs cells in parallel worker processes, each pinned to its own core with one
-    compute thread. On this project's small matrices one core per cell does more
-    work per second than two cores sharing one cell; see the README's performance
-    section for the measurement."""
+    compute thread, each replaced after CELLS_PER_WORKER cells. On this project's
+    small matrices one core per cell does more work per second than two cores
+    sharing one cell; see the README's performance section for the measurement."""
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, cells_per_worker: int | None = CELLS_PER_WORKER):
         available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         self.cores = available or list(range(os.cpu_count() or 1))
         self.workers = workers or len(self.cores)
+        self.cells_per_worker = cells_per_worker
 
     def run(self, cells: Sequence[ExperimentConfig], job: Job) -> Iterator[CellResult]:
         from sinelstm.runner import failed_row
 
         context = multiprocessing.get_context("spawn")
-        cores = context.Queue()
-        for index in range(self.workers):
-            cores.put(self.cores[index % len(self.cores)])
+        cores = [self.cores[index % len(self.cores)] for index in range(self.workers)]
+        owners = context.Array("i", len(cores), lock=False)
         pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=context, initializer=_pin_worker, initargs=(cores,)
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=_pin_worker,
+            initargs=(cores, owners, context.Lock()),
+            max_tasks_per_child=self.cells_per_worker,
         )
         try:
             # Longest first, so that no long cell starts last and runs alone at the end.

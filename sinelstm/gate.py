@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
-import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +22,6 @@ import numpy as np
 from sinelstm.config import CONFIG_FIELDS, config_of
 from sinelstm.grid import cell_id, config_id
 from sinelstm.results import ResultsError, read_results
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DIRECTIONS = ("lower", "higher", "target")
 VERSION_COLUMNS = ("python", "numpy", "tensorflow", "keras", "backend", "cpu")

@@ -52,7 +52,7 @@ class Grid:
 
 
 # quick: CI's grid, about a minute. default: the README's main job, every
-# required axis. full: the grid that answers questions (5 seeds, 4 sizes).
+# required axis. full: the LSTM's grid that answers questions (5 seeds, 4 sizes).
 GRIDS: dict[str, Grid] = {
     "quick": Grid("quick", windows=(25, 50), lengths=(201,), hidden=(64,), seeds=(0, 1)),
     "default": Grid("default", windows=(25, 50), lengths=(201, 601), hidden=(16, 64, 300), seeds=(0, 1, 2)),
@@ -62,6 +62,17 @@ GRIDS: dict[str, Grid] = {
         lengths=(201, 601),
         hidden=(16, 64, 128, 300),
         seeds=(0, 1, 2, 3, 4),
+    ),
+    # science: the report's answer to the article's two questions. Every model kind,
+    # both windows and data lengths, two hidden sizes, the remedy on and off, 5 seeds.
+    "science": Grid(
+        "science",
+        windows=(25, 50),
+        lengths=(201, 601),
+        hidden=(16, 64),
+        seeds=(0, 1, 2, 3, 4),
+        models=MODELS,
+        rollouts=(1, 4),
     ),
 }
 

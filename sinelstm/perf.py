@@ -52,16 +52,21 @@ def training_sgemm_gflops(cfg: ExperimentConfig) -> float:
 
 
 TRAIN_CHILD = """
-import json, sys, time
-import numpy as np
+import json, os, sys
+spec = json.loads(sys.argv[1])
+if spec["threads"] == 1:
+    # As a grid worker runs: one core, one compute thread, set before any import.
+    from sinelstm.executor import SINGLE_THREAD_ENV
+    os.environ.update(SINGLE_THREAD_ENV)
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+import keras
 from sinelstm.config import ExperimentConfig
 from sinelstm.data import noisy_sine
 from sinelstm.models import build_model
+from sinelstm.perf import training_sgemm_gflops
 from sinelstm.seeding import set_seed
 from sinelstm.train import train
 from sinelstm.windows import make_windows
-import keras
-spec = json.loads(sys.argv[1])
 cfg = ExperimentConfig(**spec["config"])
 set_seed(cfg.seed)
 inputs, targets = make_windows(noisy_sine(cfg.length, cfg.period, cfg.noise, cfg.seed), cfg.window)
@@ -71,18 +76,28 @@ if spec["jit"] is not None:
                   optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
                   jit_compile=spec["jit"])
 result = train(model, inputs, targets, cfg)
-seconds = result.epoch_seconds[1:]
 print(json.dumps({"backend": keras.backend.backend(), "epochs": result.epochs_run,
-                  "first_epoch_s": result.epoch_seconds[0], "epoch_s": seconds}))
+                  "first_epoch_s": result.epoch_seconds[0], "epoch_s": result.epoch_seconds[1:],
+                  "sgemm_gflops": training_sgemm_gflops(cfg)}))
 """
 
 
-def time_training(cfg: ExperimentConfig, backend: str, jit: bool | None, epochs: int = 12) -> dict:
-    """Per-epoch seconds of model.fit on one backend, in a fresh process (the backend
-    is fixed per process). Early stopping is off so every run has the same epochs."""
+def time_training(
+    cfg: ExperimentConfig,
+    backend: str,
+    jit: bool | None,
+    trainer: str = "loop",
+    threads: int = 0,
+    epochs: int = 12,
+) -> dict:
+    """Per-epoch seconds of training on one backend, in a fresh process (the backend is
+    fixed per process), and the sgemm rate at the training shape in that same process.
+    threads=1 runs as a grid worker does (one core, one thread); 0 uses every core.
+    Early stopping is off so every run has the same epochs."""
     spec = {
-        "config": {**cfg.__dict__, "epochs": epochs, "patience": epochs + 1},
+        "config": {**cfg.__dict__, "epochs": epochs, "patience": epochs + 1, "trainer": trainer},
         "jit": jit,
+        "threads": threads,
     }
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(
@@ -99,31 +114,59 @@ def time_training(cfg: ExperimentConfig, backend: str, jit: bool | None, epochs:
 
 
 MEMORY_CHILD = """
-import json, resource, sys, tempfile
+import json, sys, tempfile
 from pathlib import Path
 from sinelstm.config import ExperimentConfig
+from sinelstm.executor import EXECUTORS
 from sinelstm.runner import run_grid
 spec = json.loads(sys.argv[1])
 base = ExperimentConfig(**spec["config"])
 cells = [base.replace(seed=seed) for seed in range(spec["cells"])]
 with tempfile.TemporaryDirectory() as folder:
-    run_grid(cells, Path(folder) / "grid.csv")
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"cells": len(cells), "peak_rss_mb": peak}))
+    run_grid(cells, Path(folder) / "grid.csv", executor=EXECUTORS[spec["executor"]]())
 """
 
 
-def grid_peak_rss_mb(cfg: ExperimentConfig, cells: int) -> float:
-    """Peak resident memory, MB, of a fresh process that runs `cells` seeds of cfg as a grid."""
-    spec = {"config": cfg.__dict__, "cells": cells}
-    done = subprocess.run(
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory, MB, of a process and all its descendants now (Linux /proc)."""
+    parents, rss = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                # pid (comm) state ppid ...: comm may hold spaces, so split after its ')'.
+                parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/statm") as handle:
+                rss[int(entry)] = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(rss.get(pid, 0) for pid in tree) / 2**20
+
+
+def grid_peak_rss_mb(cfg: ExperimentConfig, cells: int, executor: str = "processes") -> float:
+    """Peak resident memory, MB, of a whole grid run of `cells` seeds of cfg in a fresh
+    process: the driver and its workers together, sampled every 50 ms."""
+    spec = {"config": cfg.__dict__, "cells": cells, "executor": executor}
+    child = subprocess.Popen(
         [sys.executable, "-c", MEMORY_CHILD, json.dumps(spec)],
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        check=False,
     )
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    peak = 0.0
+    while child.poll() is None:
+        peak = max(peak, _tree_rss_mb(child.pid))
+        time.sleep(0.05)
+    stderr = child.stderr.read() if child.stderr else ""
+    if child.returncode != 0:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"memory run failed: {last}")
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_mb"])
+    return peak

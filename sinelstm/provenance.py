@@ -8,7 +8,7 @@ import os
 import platform
 import socket
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 PROVENANCE_COLUMNS = (
@@ -104,5 +104,5 @@ def _static() -> dict[str, object]:
 
 def provenance() -> dict[str, object]:
     """The provenance columns of a result row, with the current UTC time."""
-    utc = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"utc_time": utc, **_static()}

@@ -21,6 +21,7 @@ from sinelstm.grid import cell_id, config_id, is_cell_id
 from sinelstm.metrics import period_amplitudes
 from sinelstm.plots import pyplot
 from sinelstm.results import SERIES_COLUMNS, ResultsError, read_results, series_path
+from sinelstm.science import is_science, science_section
 
 MAX_CHARS = 60_000
 MAX_TABLE_ROWS = 60  # configs listed in full; the rest are summarised
@@ -485,6 +486,8 @@ def build_report(
     if gate_result is not None:
         lines += ["## Against the baseline", "", baseline_section(gate_result), ""]
     lines += ["## Findings", ""] + [f"- {sentence}" for sentence in findings(ok, frame)] + [""]
+    if is_science(ok):
+        lines += ["## Why the amplitude decays", ""] + science_section(ok) + [""]
 
     lines += ["## Figures", ""]
     if series is None:

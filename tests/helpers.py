@@ -23,9 +23,11 @@ PROVENANCE = {
 }
 
 
-def row(window=25, hidden=8, seed=0, length=201, machine="m1", **metrics):
+def row(window=25, hidden=8, seed=0, length=201, machine="m1", model="lstm", train_rollout=1, **metrics):
     """A result row with plausible metrics; keyword arguments override them."""
-    cfg = ExperimentConfig(window=window, hidden=hidden, seed=seed, length=length)
+    cfg = ExperimentConfig(
+        window=window, hidden=hidden, seed=seed, length=length, model=model, train_rollout=train_rollout
+    )
     values = {
         "epochs_run": 50,
         "fit_rmse_clean": 0.02,
@@ -101,3 +103,12 @@ def job_raising_on_seed_one(cfg):
     if cfg.seed == 1:
         raise ValueError("raised inside the task on seed 1")
     return CellResult(row(seed=cfg.seed, window=cfg.window, hidden=cfg.hidden, length=cfg.length))
+
+
+def job_reporting_worker(cfg):
+    """An executor job for the tests: reports the worker's pid and the cores it may use."""
+    import os
+
+    from sinelstm.executor import CellResult
+
+    return CellResult({"seed": cfg.seed, "pid": os.getpid(), "cores": sorted(os.sched_getaffinity(0))})

@@ -127,3 +127,16 @@ def test_process_executor_matches_local_and_records_dead_workers(tiny, tmp_path)
     by_seed = {r.row["seed"]: r.row for r in results}
     assert by_seed[0]["status"] == "ok"
     assert by_seed[1]["status"] == "failed" and "worker died on seed 1" in by_seed[1]["error"]
+
+
+@pytest.mark.slow
+def test_workers_are_replaced_and_each_keeps_one_core(tiny):
+    from helpers import job_reporting_worker
+
+    from sinelstm.executor import ProcessExecutor
+
+    cells = [tiny.replace(seed=s) for s in range(4)]
+    results = [r.row for r in ProcessExecutor(workers=2, cells_per_worker=1).run(cells, job_reporting_worker)]
+    assert sorted(r["seed"] for r in results) == [0, 1, 2, 3]
+    assert len({r["pid"] for r in results}) == 4  # a fresh process for every cell
+    assert all(len(r["cores"]) == 1 for r in results)  # each pinned to one core
