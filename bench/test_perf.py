@@ -16,7 +16,7 @@ import pytest
 from sinelstm.config import ExperimentConfig, preset
 from sinelstm.experiment import history_of, train_phase
 from sinelstm.forecast import rollout
-from sinelstm.perf import epoch_flops, grid_peak_rss_mb, time_training
+from sinelstm.perf import epoch_flops, grid_peak_rss_mb, time_training, training_sgemm_gflops
 
 ENGINE_TOL = 1e-5
 MIN_SPEEDUP = 80.0
@@ -135,14 +135,20 @@ def test_perf_training(benchmark, variant, backend, jit, trainer, threads, perf_
     )
 
 
-def test_perf_training_targets(perf_summary):
+def test_perf_training_targets(benchmark, perf_summary):
     """The training targets, from the variants measured above in this run: the best
-    backend within 1.5x its floor, and the loop trainer never slower than model.fit."""
+    backend within 1.5x its floor, and the loop trainer never slower than model.fit.
+    Times the machine's sgemm at the training shape on every core, for the summary."""
     if "tensorflow-fit-1core" not in TRAINING or "tensorflow-loop-1core" not in TRAINING:
         pytest.skip("select the perf-train variants too (-k perf)")
+    benchmark.group = "perf-train"
+    cfg = preset("article-2017")
+    sgemm = benchmark.pedantic(training_sgemm_gflops, args=(cfg,), rounds=1, iterations=1)
+    benchmark.extra_info["sgemm_gflops_all_cores"] = sgemm
     best = min(TRAINING, key=lambda v: TRAINING[v]["floor_ratio"])
     fit_s, loop_s = TRAINING["tensorflow-fit-1core"]["epoch_s"], TRAINING["tensorflow-loop-1core"]["epoch_s"]
     perf_summary.append(
+        f"sgemm at the article-2017 training shape, every core, this run: {sgemm:.0f} GFLOP/s; "
         f"training targets: best {best} at {TRAINING[best]['floor_ratio']:.2f}x its floor "
         f"(target <= {MAX_FLOOR_RATIO}x); the loop trainer {loop_s * 1000:.0f} ms/epoch vs the seed's "
         f"model.fit {fit_s * 1000:.0f} ms: {fit_s / loop_s:.2f}x faster (target >= 1x)"

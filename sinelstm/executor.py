@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from sinelstm.config import ExperimentConfig
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def _empty():
+    import numpy  # here, not at the top: a worker pins itself before numpy starts its threads
+
+    return numpy.empty(0)
 
 
 @dataclass
@@ -20,8 +27,8 @@ class CellResult:
     """What one cell sends back to the driver: plain data, nothing live."""
 
     row: dict  # the result row
-    fit_predictions: np.ndarray = field(default_factory=lambda: np.empty(0))  # in-sample
-    forecast: np.ndarray = field(default_factory=lambda: np.empty(0))  # the horizon
+    fit_predictions: np.ndarray = field(default_factory=_empty)  # in-sample
+    forecast: np.ndarray = field(default_factory=_empty)  # the horizon
 
 
 # A job turns one cell into its result; it never raises (a crash is a result too).
@@ -64,77 +71,123 @@ def estimated_cost(cfg: ExperimentConfig) -> float:
     return epoch_flops(cfg) + 2e7 * cfg.window * cfg.n_windows
 
 
-def _pin_worker(cores, owners, lock) -> None:
-    """Worker start-up: take a core no live worker holds, and one compute thread.
-
-    owners[i] is the pid of the worker pinned to cores[i] (0: none). A worker that
-    was recycled has exited before its replacement starts, so its core is free."""
-    with lock:
-        free = [i for i, pid in enumerate(owners) if pid == 0 or not _alive(pid)]
-        slot = free[0] if free else os.getpid() % len(cores)
-        owners[slot] = os.getpid()
+def _worker(core: int, conn) -> None:
+    """A worker process: pin to one core and one compute thread before anything imports
+    TensorFlow, receive the job, then run cells one at a time until told to stop."""
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {cores[slot]})
+        os.sched_setaffinity(0, {core})
     os.environ.update(SINGLE_THREAD_ENV)
+    job = conn.recv()
+    while (cell := conn.recv()) is not None:
+        try:
+            conn.send((True, job(cell)))
+        except Exception as error:  # noqa: BLE001 - sent back; the driver records the cell as failed.
+            conn.send((False, error))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+@dataclass
+class _Worker:
+    process: object
+    conn: object
+    cell: ExperimentConfig | None = None  # the cell it is running, if any
+    cells_run: int = 0
 
 
 # Cells a worker runs before it is replaced by a fresh process. TensorFlow keeps
-# about 10-15 MB of every model it trained (its function graphs) even after
-# clear_session; a fresh worker every few cells keeps a grid's memory flat
-# whatever its size, for the cost of one TensorFlow import (~3 s) per recycle.
+# about 9 MB of every model trained with train_on_batch and 3.5 MB of every compiled
+# rollout even after clear_session (measured cell by cell in one process; one worker
+# of the 340-cell science grid reached 4.5 GB); a fresh worker every few cells keeps
+# a grid's memory flat whatever its size, for one TensorFlow import (~3 s) each.
 CELLS_PER_WORKER = 4
 
 
 class ProcessExecutor:
     """Runs cells in parallel worker processes, each pinned to its own core with one
-    compute thread, each replaced after CELLS_PER_WORKER cells. On this project's
-    small matrices one core per cell does more work per second than two cores
-    sharing one cell; see the README's performance section for the measurement."""
+    compute thread, each replaced by a fresh process after `cells_per_worker` cells.
+    On this project's small matrices one core per cell does more work per second than
+    two cores sharing one cell; see the README's performance section.
 
-    def __init__(self, workers: int | None = None, cells_per_worker: int | None = CELLS_PER_WORKER):
+    (concurrent.futures' max_tasks_per_child would do the replacing, but Python 3.11's
+    pool hangs with it once a worker retires; this small pool does it instead.)
+    """
+
+    def __init__(self, workers: int | None = None, cells_per_worker: int = CELLS_PER_WORKER):
         available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         self.cores = available or list(range(os.cpu_count() or 1))
         self.workers = workers or len(self.cores)
         self.cells_per_worker = cells_per_worker
 
     def run(self, cells: Sequence[ExperimentConfig], job: Job) -> Iterator[CellResult]:
+        from multiprocessing.connection import wait as wait_any
+
         from sinelstm.runner import failed_row
 
         context = multiprocessing.get_context("spawn")
-        cores = [self.cores[index % len(self.cores)] for index in range(self.workers)]
-        owners = context.Array("i", len(cores), lock=False)
-        pool = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=context,
-            initializer=_pin_worker,
-            initargs=(cores, owners, context.Lock()),
-            max_tasks_per_child=self.cells_per_worker,
-        )
+        run_id = getattr(job, "keywords", {}).get("run_id", "")
+        # Longest first, so that no long cell starts last and runs alone at the end.
+        todo = deque(sorted(cells, key=estimated_cost, reverse=True))
+        slots: dict[int, _Worker] = {}
+
+        def start(slot: int) -> _Worker:
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=_worker, args=(self.cores[slot % len(self.cores)], theirs), daemon=True
+            )
+            process.start()
+            theirs.close()
+            ours.send(job)
+            return _Worker(process, ours)
+
         try:
-            # Longest first, so that no long cell starts last and runs alone at the end.
-            ordered = sorted(cells, key=estimated_cost, reverse=True)
-            pending = {pool.submit(job, cell): cell for cell in ordered}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    cell = pending.pop(future)
+            while True:
+                for slot in range(self.workers):
+                    worker = slots.get(slot)
+                    if todo and (worker is None or worker.cells_run >= self.cells_per_worker):
+                        if worker is not None:
+                            _retire(worker)
+                        slots[slot] = worker = start(slot)
+                    if todo and worker is not None and worker.cell is None:
+                        try:
+                            worker.conn.send(todo[0])
+                        except (OSError, ValueError):
+                            worker.cells_run = self.cells_per_worker  # died idle: replace it next round
+                            continue
+                        worker.cell = todo.popleft()
+                busy = [w for w in slots.values() if w.cell is not None]
+                if not busy:
+                    if todo:
+                        continue  # a worker died idle: the next round replaces it
+                    break
+                ready = wait_any([w.conn for w in busy] + [w.process.sentinel for w in busy])
+                for worker in busy:
+                    if worker.conn not in ready and worker.process.sentinel not in ready:
+                        continue
+                    cell, worker.cell = worker.cell, None
+                    worker.cells_run += 1
                     try:
-                        yield future.result()
-                    except Exception as error:  # noqa: BLE001 - a dead worker is a failed cell.
-                        run_id = getattr(job, "keywords", {}).get("run_id", "")
-                        yield CellResult(failed_row(cell, run_id, error))
+                        ok, value = worker.conn.recv()
+                    except (EOFError, OSError):
+                        # The process died mid-cell (killed, out of memory, a crash in C).
+                        code = worker.process.exitcode
+                        ok, value = False, RuntimeError(f"worker process died (exit code {code})")
+                        worker.cells_run = self.cells_per_worker  # replace it
+                    yield value if ok else CellResult(failed_row(cell, run_id, value))
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            for worker in slots.values():
+                _retire(worker)
+
+
+def _retire(worker: _Worker) -> None:
+    """Tell a worker to stop and wait for it; a worker that does not stop is killed."""
+    try:
+        worker.conn.send(None)
+    except (OSError, ValueError):
+        pass
+    worker.process.join(timeout=30)
+    if worker.process.is_alive():
+        worker.process.kill()
+        worker.process.join()
+    worker.conn.close()
 
 
 class RayUnavailable(RuntimeError):

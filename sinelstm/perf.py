@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -55,9 +56,8 @@ TRAIN_CHILD = """
 import json, os, sys
 spec = json.loads(sys.argv[1])
 if spec["threads"] == 1:
-    # As a grid worker runs: one core, one compute thread, set before any import.
-    from sinelstm.executor import SINGLE_THREAD_ENV
-    os.environ.update(SINGLE_THREAD_ENV)
+    # As a grid worker runs: one core (the thread limits came in the environment),
+    # pinned before numpy or TensorFlow start any thread.
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 import keras
 from sinelstm.config import ExperimentConfig
@@ -100,6 +100,10 @@ def time_training(
         "threads": threads,
     }
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if threads == 1:
+        from sinelstm.executor import SINGLE_THREAD_ENV
+
+        env.update(SINGLE_THREAD_ENV)
     done = subprocess.run(
         [sys.executable, "-c", TRAIN_CHILD, json.dumps(spec)],
         capture_output=True,
@@ -154,19 +158,22 @@ def grid_peak_rss_mb(cfg: ExperimentConfig, cells: int, executor: str = "process
     """Peak resident memory, MB, of a whole grid run of `cells` seeds of cfg in a fresh
     process: the driver and its workers together, sampled every 50 ms."""
     spec = {"config": cfg.__dict__, "cells": cells, "executor": executor}
-    child = subprocess.Popen(
-        [sys.executable, "-c", MEMORY_CHILD, json.dumps(spec)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
     peak = 0.0
-    while child.poll() is None:
-        peak = max(peak, _tree_rss_mb(child.pid))
-        time.sleep(0.05)
-    stderr = child.stderr.read() if child.stderr else ""
-    if child.returncode != 0:
-        last = (stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"memory run failed: {last}")
+    # stderr to a file, not a pipe: TensorFlow's start-up logs could fill a pipe and stall the run.
+    with (
+        tempfile.TemporaryFile(mode="w+") as errors,
+        subprocess.Popen(
+            [sys.executable, "-c", MEMORY_CHILD, json.dumps(spec)],
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        ) as child,
+    ):
+        while child.poll() is None:
+            peak = max(peak, _tree_rss_mb(child.pid))
+            time.sleep(0.05)
+        if child.returncode != 0:
+            errors.seek(0)
+            last = (errors.read().strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"memory run failed: {last}")
     return peak

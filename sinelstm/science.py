@@ -34,7 +34,9 @@ class Estimate:
         if self.n == 0 or not np.isfinite(self.value):
             return "n/a"
         sign = "+" if signed else ""
-        return f"{self.value:{sign}.{digits}f} [{self.low:{sign}.{digits}f}, {self.high:{sign}.{digits}f}]"
+        # Rounded first, so that a tiny negative prints as 0.00, not -0.00.
+        value, low, high = (round(v, digits) + 0.0 for v in (self.value, self.low, self.high))
+        return f"{value:{sign}.{digits}f} [{low:{sign}.{digits}f}, {high:{sign}.{digits}f}]"
 
     @property
     def excludes_zero(self) -> bool:
@@ -183,16 +185,22 @@ def _remedy(ok: pd.DataFrame, models) -> list[str]:
     k = rollouts[-1]
     remedied = [m for m in models if m in set(ok[ok["train_rollout"] == k]["model"])]
     lines = []
+    lengths = sorted(ok["length"].unique())
     for network in remedied:
         cells = ok[ok["model"] == network]
-        amp = effect(cells, "train_rollout", 1, k, "amp_ratio")
-        rmse = effect(cells, "train_rollout", 1, k, "forecast_rmse")
-        after = bootstrap_median(cells[cells["train_rollout"] == k]["amp_ratio"])
+        parts = []
+        for n in lengths:
+            on_n = cells[cells["length"] == n]
+            amp = effect(on_n, "train_rollout", 1, k, "amp_ratio")
+            rmse = effect(on_n, "train_rollout", 1, k, "forecast_rmse")
+            after = bootstrap_median(on_n[on_n["train_rollout"] == k]["amp_ratio"])
+            parts.append(
+                f"on {n} samples amp_ratio {amp.text(signed=True)} (to {after.text()}) and forecast "
+                f"RMSE {rmse.text(3, signed=True)}{'' if rmse.excludes_zero else ' (interval holds 0)'}"
+            )
         lines.append(
-            f"- Remedy ({k}-step rollout training) on {network}, every window, length and hidden size: "
-            f"amp_ratio changes by {amp.text(signed=True)} (to a median of {after.text()}), forecast "
-            f"RMSE by {rmse.text(3, signed=True)}"
-            + ("; the interval of the RMSE change holds 0." if not rmse.excludes_zero else ".")
+            f"- Remedy ({k}-step rollout training) on {network}, against one-step training on the same "
+            f"seeds, every window and hidden size: {'; '.join(parts)}."
         )
     if "ar" in models:
         hidden = int(ok[ok["hidden"] > 0]["hidden"].max()) if (ok["hidden"] > 0).any() else 0

@@ -112,3 +112,15 @@ def job_reporting_worker(cfg):
     from sinelstm.executor import CellResult
 
     return CellResult({"seed": cfg.seed, "pid": os.getpid(), "cores": sorted(os.sched_getaffinity(0))})
+
+
+def job_exiting_on_seed_one(cfg):
+    """An executor job for the tests: on seed 1 the worker process itself dies (as on an
+    out-of-memory kill); other seeds return a row."""
+    import os
+
+    from sinelstm.executor import CellResult
+
+    if cfg.seed == 1:
+        os._exit(3)
+    return CellResult({"seed": cfg.seed, "status": "ok"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sinelstm.classical import AutoRegression, Naive, SeasonalNaive
@@ -168,3 +169,15 @@ def test_config_of_reads_an_empty_hidden_as_not_applicable():
     cfg = ExperimentConfig(model="ar")
     row = {**{k: v for k, v in vars(cfg).items()}, "hidden": float("nan")}
     assert config_of(row) == cfg
+
+
+@pytest.mark.parametrize("kind", ["ar", "cnn1d"])
+def test_sinelstm_run_takes_every_model(kind, tmp_path, capsys):
+    from sinelstm.cli import main
+
+    out = tmp_path / kind
+    args = ["run", "--model", kind, "--length", "120", "--window", "20", "--epochs", "3", "--horizon", "50"]
+    assert main(args + ["--out", str(out)]) == 0
+    row = pd.read_csv(out / "run.csv").iloc[0]
+    assert row["model"] == kind and pd.isna(row["hidden"])
+    assert "forecast_rmse" in capsys.readouterr().out

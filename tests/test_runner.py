@@ -140,3 +140,16 @@ def test_workers_are_replaced_and_each_keeps_one_core(tiny):
     assert sorted(r["seed"] for r in results) == [0, 1, 2, 3]
     assert len({r["pid"] for r in results}) == 4  # a fresh process for every cell
     assert all(len(r["cores"]) == 1 for r in results)  # each pinned to one core
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_mid_cell_is_a_failed_cell_and_is_replaced(tiny):
+    from helpers import job_exiting_on_seed_one
+
+    from sinelstm.executor import ProcessExecutor
+
+    cells = [tiny.replace(seed=s) for s in range(4)]
+    rows = {r.row["seed"]: r.row for r in ProcessExecutor(workers=2).run(cells, job_exiting_on_seed_one)}
+    assert sorted(rows) == [0, 1, 2, 3]
+    assert rows[1]["status"] == "failed" and "worker process died (exit code 3)" in rows[1]["error"]
+    assert all(rows[s]["status"] == "ok" for s in (0, 2, 3))

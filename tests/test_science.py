@@ -17,6 +17,10 @@ def test_bootstrap_of_constant_values_is_that_value():
     assert estimate.text() == "0.50 [0.50, 0.50]"
 
 
+def test_a_tiny_negative_prints_as_zero():
+    assert bootstrap_median([-0.001, -0.002, -0.001]).text(signed=True) == "+0.00 [+0.00, +0.00]"
+
+
 def test_bootstrap_interval_brackets_the_median_and_skips_nan():
     estimate = bootstrap_median([1.0, 2.0, 3.0, 4.0, 5.0, np.nan])
     # median of 1..5 is 3; every resample's median lies within [1, 5].
@@ -75,15 +79,16 @@ def test_the_section_says_which_factor_keeps_the_amplitude(tmp_path):
     # window effect 0 on both lengths, data effect +0.58 at both windows.
     assert "window 25 -> 50 changes the median amp_ratio by +0.00 [+0.00, +0.00] on 201 samples" in text
     assert "201 -> 601 samples changes it by +0.58 [+0.58, +0.58] at window 25" in text
-    assert "Remedy (4-step rollout training) on lstm" in text and "amp_ratio changes by +0.30" in text
+    assert "Remedy (4-step rollout training) on lstm" in text
+    assert "on 201 samples amp_ratio +0.30 [+0.30, +0.30]" in text
     assert "| ar " in text and "lstm h8" in text
 
 
 def test_the_section_follows_the_data(tmp_path):
     ok = with_keys(read_results(write(tmp_path, "s.csv", science_rows(remedy_gain=0.0))))
     text = "\n".join(science_section(ok))
-    assert "amp_ratio changes by +0.00 [+0.00, +0.00]" in text
-    assert "the interval of the RMSE change holds 0" in text
+    assert "on 601 samples amp_ratio +0.00 [+0.00, +0.00]" in text
+    assert "(interval holds 0)" in text
     assert effect(ok, "train_rollout", 1, 4, "amp_ratio").value == 0.0
 
 
