@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -15,11 +16,10 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
-from sinelstm.executor import SINGLE_THREAD_ENV, RayExecutor  # noqa: E402
+from sinelstm.executor import SINGLE_THREAD_ENV  # noqa: E402
 from sinelstm.gate import compare, load_gate_config  # noqa: E402
 from sinelstm.grid import cell_id  # noqa: E402
 from sinelstm.results import METRIC_COLUMNS  # noqa: E402
-from sinelstm.runner import run_grid  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,17 +34,30 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def ray_head(tmp_path_factory):
-    """A Ray head with 2 CPUs on 127.0.0.1, its own temp dir; stopped after the module."""
+    """A Ray head with 2 CPUs on 127.0.0.1, its own temp dir and its own auth token;
+    stopped after the module. The token reaches every client (this process and the
+    sinelstm runs it starts) through RAY_AUTH_MODE/RAY_AUTH_TOKEN, as on a real cluster,
+    so no token left in ~/.ray by an earlier local Ray run gets in the way."""
     port = free_port()
     temp = tmp_path_factory.mktemp("ray")
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    saved = {name: os.environ.get(name) for name in auth}
+    os.environ.update(auth)
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     subprocess.run(
         [RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
          "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats"],
         check=True, capture_output=True, env=env,
     )  # fmt: skip
-    yield f"127.0.0.1:{port}"
-    subprocess.run([RAY, "stop", "--force"], capture_output=True, env=env)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([RAY, "stop", "--force"], capture_output=True, env=env)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def bench(*args, env=None):
@@ -78,23 +91,38 @@ def test_the_quick_grid_on_ray_computes_what_the_local_executor_does(ray_head, t
     assert on_ray["host"].nunique() == 1  # one node: provenance is the node's own
 
 
+# A driver of its own (a fresh process, so that Ray reads the head's token from the
+# environment): the tiny grid's three cells on the head, the job raising on seed 1.
+FAILING_DRIVER = """
+import sys
+import helpers
+from ray import cloudpickle
+from sinelstm.config import ExperimentConfig
+from sinelstm.executor import RayExecutor
+from sinelstm.runner import run_grid
+
+cloudpickle.register_pickle_by_value(helpers)  # the workers cannot import tests/helpers.py
+tiny = ExperimentConfig(length=60, window=8, hidden=4, epochs=3, patience=2, horizon=30)
+cells = [tiny.replace(seed=s) for s in (0, 1, 2)]
+run_grid(cells, "ray.csv", executor=RayExecutor(address=sys.argv[1]), job=helpers.job_raising_on_seed_one)
+"""
+
+
 def test_a_failing_task_is_a_failed_cell_and_fails_the_gate(ray_head, tmp_path, tiny):
     import helpers
-    from ray import cloudpickle
 
-    cloudpickle.register_pickle_by_value(helpers)  # the workers cannot import tests/helpers.py
-    cells = [tiny.replace(seed=s) for s in (0, 1, 2)]
     baseline = helpers.write(
         tmp_path, "base.csv", [helpers.row(window=8, hidden=4, length=60, seed=s) for s in (0, 1, 2)]
     )
+    tests = str(Path(__file__).resolve().parent)
+    run([sys.executable, "-c", FAILING_DRIVER, ray_head], tmp_path, {"PYTHONPATH": tests})
     out = tmp_path / "ray.csv"
-    run_grid(cells, out, executor=RayExecutor(address=ray_head), job=helpers.job_raising_on_seed_one)
     rows = pd.read_csv(out).set_index("seed").sort_index()
     assert list(rows["status"]) == ["ok", "failed", "ok"]
     assert "raised inside the task on seed 1" in rows.loc[1, "error"]
     result = compare(out, baseline, load_gate_config(ROOT / "pyproject.toml"))
     assert not result.passed
-    assert any(f.startswith(f"{cell_id(cells[1])}: crashed") for f in result.failures)
+    assert any(f.startswith(f"{cell_id(tiny.replace(seed=1))}: crashed") for f in result.failures)
 
 
 def test_killing_the_driver_then_resume_completes_without_duplicates(ray_head, tmp_path):
