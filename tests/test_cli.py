@@ -23,6 +23,9 @@ from sinelstm.cli import main
         (["--engine", "turbo"], "--engine"),
         (["--window", "ten"], "--window"),
         (["--backend", "torch"], "--backend"),
+        (["--model", "transformer"], "--model"),
+        (["--trainer", "sgd"], "--trainer"),
+        (["--train-rollout", "0"], "--train-rollout"),
     ],
 )
 def test_bad_values_exit_2_with_one_line(args, flag, tmp_path, capsys):
@@ -55,3 +58,19 @@ def test_no_traceback_from_the_console_entry(tmp_path):
     assert done.stderr.strip() == (
         "sinelstm: error: --window: got -3; expected an integer >= 1 and < length (201)"
     )
+
+
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["--models", "lstm,transformer"], "--models"),
+        (["--rollouts", "1,x"], "--rollouts"),
+        (["--executor", "processes", "--ray-address", "127.0.0.1:1"], "--ray-address"),
+    ],
+)
+def test_bad_bench_options_exit_2_with_one_line(args, flag, tmp_path, capsys):
+    out = tmp_path / "grid.csv"
+    assert main(["bench", "--grid", "quick", *args, "--out", str(out)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and flag in lines[0] and lines[0].startswith("sinelstm: error:")
+    assert not out.exists()
