@@ -165,6 +165,13 @@ def test_grid_holds_each_classical_cell_once_and_names_it():
         make_grid("quick", models="lstm,transformer")
 
 
+def test_the_speedup_cell_is_a_network():
+    assert make_grid("quick", models="ar,cnn1d,lstm").speedup_cell().model == "cnn1d"
+    assert make_grid("quick", models="ar,naive").speedup_cell() is None
+    cell = make_grid("quick", models="gru", hidden="8,32").speedup_cell()
+    assert (cell.model, cell.window, cell.hidden) == ("gru", 25, 32)
+
+
 def test_config_of_reads_an_empty_hidden_as_not_applicable():
     cfg = ExperimentConfig(model="ar")
     row = {**{k: v for k, v in vars(cfg).items()}, "hidden": float("nan")}
