@@ -168,6 +168,7 @@ class ProcessExecutor:
                         ok, value = worker.conn.recv()
                     except (EOFError, OSError):
                         # The process died mid-cell (killed, out of memory, a crash in C).
+                        worker.process.join(timeout=5)
                         code = worker.process.exitcode
                         ok, value = False, RuntimeError(f"worker process died (exit code {code})")
                         worker.cells_run = self.cells_per_worker  # replace it
