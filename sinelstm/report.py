@@ -108,7 +108,7 @@ def provenance_sentence(frame: pd.DataFrame) -> str:
     dirty = frame["git_dirty"].astype(str).str.lower().eq("true").any()
     commit = ", ".join(c[:10] for c in commits if c) or "no git checkout"
     machines = frame["machine"].nunique()
-    where = f"1 machine ({values('cpu')}, {values('threads')} compute threads per cell)"
+    where = f"1 machine ({values('cpu')}; compute threads per cell: {values('threads')})"
     if machines > 1:
         hosts = frame.groupby("machine")["host"].first()
         where = f"{machines} machines ({values('cpu')}; hosts {', '.join(sorted(map(str, hosts)))})"
