@@ -120,10 +120,7 @@ class ProcessExecutor:
     def run(self, cells: Sequence[ExperimentConfig], job: Job) -> Iterator[CellResult]:
         from multiprocessing.connection import wait as wait_any
 
-        from sinelstm.runner import failed_row
-
         context = multiprocessing.get_context("spawn")
-        run_id = getattr(job, "keywords", {}).get("run_id", "")
         # Longest first, so that no long cell starts last and runs alone at the end.
         todo = deque(sorted(cells, key=estimated_cost, reverse=True))
         slots: dict[int, _Worker] = {}
@@ -172,10 +169,17 @@ class ProcessExecutor:
                         code = worker.process.exitcode
                         ok, value = False, RuntimeError(f"worker process died (exit code {code})")
                         worker.cells_run = self.cells_per_worker  # replace it
-                    yield value if ok else CellResult(failed_row(cell, run_id, value))
+                    yield value if ok else _failed(cell, job, value)
         finally:
             for worker in slots.values():
                 _retire(worker)
+
+
+def _failed(cell: ExperimentConfig, job: Job, error: BaseException) -> CellResult:
+    """The result of a cell whose job raised or whose worker was lost: a failed row."""
+    from sinelstm.runner import failed_row
+
+    return CellResult(failed_row(cell, getattr(job, "keywords", {}).get("run_id", ""), error))
 
 
 def _retire(worker: _Worker) -> None:
@@ -231,8 +235,6 @@ class RayExecutor:
         _ray()  # fail now, in one line, if Ray is missing
 
     def run(self, cells: Sequence[ExperimentConfig], job: Job) -> Iterator[CellResult]:
-        from sinelstm.runner import failed_row
-
         ray = _ray()
         env = dict(SINGLE_THREAD_ENV)
         env["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "tensorflow")
@@ -266,8 +268,7 @@ class RayExecutor:
                     try:
                         yield ray.get(ref)
                     except Exception as error:  # noqa: BLE001 - a lost task is a failed cell.
-                        run_id = getattr(job, "keywords", {}).get("run_id", "")
-                        yield CellResult(failed_row(cell, run_id, error))
+                        yield _failed(cell, job, error)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)

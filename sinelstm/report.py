@@ -21,13 +21,13 @@ from sinelstm.grid import cell_id, config_id, is_cell_id
 from sinelstm.metrics import period_amplitudes
 from sinelstm.plots import pyplot
 from sinelstm.results import SERIES_COLUMNS, ResultsError, read_results, series_path
-from sinelstm.science import is_science, science_section
+from sinelstm.science import CONFIG_KEYS, is_science, science_section
 
 MAX_CHARS = 60_000
 MAX_TABLE_ROWS = 60  # configs listed in full; the rest are summarised
 MAX_PLOTTED = 12  # configs drawn in the per-config figures
-# A config: every axis but the seed. hidden is 0 where it does not apply.
-KEYS = ["model", "window", "length", "hidden", "train_rollout"]
+# A config: every axis but the seed (hidden is 0 where it does not apply).
+KEYS = CONFIG_KEYS
 # Configs drawn as the article's two figures, when the grid has them.
 ARTICLE_CELLS = {
     "article-2017": dict(model="lstm", window=25, length=201, hidden=300, train_rollout=1),

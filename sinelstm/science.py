@@ -16,11 +16,14 @@ import numpy as np
 import pandas as pd
 
 from sinelstm.config import KERAS_MODELS, MODELS
+from sinelstm.grid import AXES
 
 BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE = 0.95
-# Every axis a config has; a pair agrees on all of them but the one compared.
-PAIR_KEYS = ["model", "window", "length", "hidden", "train_rollout", "seed"]
+# Every axis a cell has; a pair agrees on all of them but the one compared.
+PAIR_KEYS = list(AXES)
+# A config: every axis but the seed.
+CONFIG_KEYS = [axis for axis in AXES if axis != "seed"]
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,12 @@ def bootstrap_median(values, seed: int = 0) -> Estimate:
     return Estimate(float(np.median(values)), float(low), float(high), len(values))
 
 
-def paired_differences(ok: pd.DataFrame, factor: str, before, after, metric: str) -> np.ndarray:
-    """metric(after) - metric(before) for every pair of cells that differ only in `factor`."""
-    keys = [key for key in PAIR_KEYS if key != factor]
+def paired_differences(
+    ok: pd.DataFrame, factor: str, before, after, metric: str, keys: list[str] | None = None
+) -> np.ndarray:
+    """metric(after) - metric(before) for every pair of cells that differ only in `factor`
+    (or, with keys, that agree on those keys)."""
+    keys = keys or [key for key in PAIR_KEYS if key != factor]
     left = ok[ok[factor] == before][keys + [metric]]
     right = ok[ok[factor] == after][keys + [metric]]
     merged = left.merge(right, on=keys, suffixes=("_before", "_after"))
@@ -83,7 +89,7 @@ def select(ok: pd.DataFrame, **values) -> pd.DataFrame:
 def is_science(ok: pd.DataFrame) -> bool:
     """Whether the run has the axes the science section compares: several model kinds
     or the remedy, with at least 3 seeds per config."""
-    seeds = ok.groupby(["model", "window", "length", "hidden", "train_rollout"])["seed"].nunique()
+    seeds = ok.groupby(CONFIG_KEYS)["seed"].nunique()
     several = ok["model"].nunique() > 1 or ok["train_rollout"].nunique() > 1
     return several and len(seeds) > 0 and int(seeds.min()) >= 3
 
@@ -215,11 +221,7 @@ def _remedy(ok: pd.DataFrame, models) -> list[str]:
 def _model_gap(cells: pd.DataFrame, network: str, metric: str) -> Estimate:
     """network minus ar, paired on window, length and seed (ar has no hidden size or remedy)."""
     keys = ["window", "length", "seed"]
-    net = cells[cells["model"] == network][keys + [metric]]
-    ar = cells[cells["model"] == "ar"][keys + [metric]]
-    merged = net.merge(ar, on=keys, suffixes=("_net", "_ar"))
-    net_values = pd.to_numeric(merged[f"{metric}_net"], errors="coerce")
-    return bootstrap_median(net_values - pd.to_numeric(merged[f"{metric}_ar"], errors="coerce"))
+    return bootstrap_median(paired_differences(cells, "model", "ar", network, metric, keys=keys))
 
 
 def _verdict(window_short: Estimate, window_long: Estimate, data_short: Estimate, data_long: Estimate) -> str:

@@ -101,6 +101,9 @@ def _loop(model, inputs, targets, cfg):
     n_train, _ = split_sizes(len(inputs), cfg.validation_split)
     x_train, y_train = inputs[:n_train], targets[:n_train]
     x_val, y_val = inputs[n_train:], targets[n_train:]
+    # The validation batches are the same every epoch.
+    val_batches = [slice(i, i + cfg.batch_size) for i in range(0, len(x_val), cfg.batch_size)]
+    val_weights = [len(x_val[batch]) for batch in val_batches]
     rng = np.random.default_rng(cfg.seed)
     seconds: list[float] = []
     losses: dict[str, list[float]] = {"loss": [], "val_loss": []}
@@ -111,14 +114,8 @@ def _loop(model, inputs, targets, cfg):
         batches = [order[i : i + cfg.batch_size] for i in range(0, n_train, cfg.batch_size)]
         batch_losses = [float(model.train_on_batch(x_train[b], y_train[b])) for b in batches]
         losses["loss"].append(float(np.average(batch_losses, weights=[len(b) for b in batches])))
-        val_batches = range(0, len(x_val), cfg.batch_size)
-        val_losses = [
-            float(model.test_on_batch(x_val[i : i + cfg.batch_size], y_val[i : i + cfg.batch_size]))
-            for i in val_batches
-        ]
-        current = float(
-            np.average(val_losses, weights=[len(x_val[i : i + cfg.batch_size]) for i in val_batches])
-        )
+        val_losses = [float(model.test_on_batch(x_val[batch], y_val[batch])) for batch in val_batches]
+        current = float(np.average(val_losses, weights=val_weights))
         losses["val_loss"].append(current)
         seconds.append(time.perf_counter() - start)
         if current < best:

@@ -188,3 +188,35 @@ def test_sinelstm_run_takes_every_model(kind, tmp_path, capsys):
     row = pd.read_csv(out / "run.csv").iloc[0]
     assert row["model"] == kind and pd.isna(row["hidden"])
     assert "forecast_rmse" in capsys.readouterr().out
+
+
+class ScriptedModel:
+    """A stand-in for a Keras model whose validation losses are known in advance."""
+
+    def __init__(self, val_losses):
+        self.val_losses = list(val_losses)
+        self.epoch = -1
+
+    def train_on_batch(self, x, y):
+        self.epoch += 1
+        return 1.0
+
+    def test_on_batch(self, x, y):
+        return self.val_losses[self.epoch]
+
+
+def test_loop_trainer_applies_keras_early_stopping_rule(tiny):
+    from sinelstm.train import train
+
+    inputs = np.zeros((50, tiny.window, 1), np.float32)
+    targets = np.zeros((50, 1), np.float32)
+    cfg = tiny.replace(epochs=10, patience=2, batch_size=300)
+    # best 0.5 at epoch 2; epochs 3 and 4 do not improve: patience 2 is used up, stop after 4.
+    result = train(ScriptedModel([1.0, 0.5, 0.6, 0.7, 0.4, 0.3, 0.2, 0.1, 0.1, 0.1]), inputs, targets, cfg)
+    assert (result.epochs_run, result.best_epoch, result.val_loss) == (4, 2, 0.5)
+    # An equal loss is no improvement either (Keras compares with <).
+    result = train(ScriptedModel([1.0, 1.0, 1.0] + [0.1] * 7), inputs, targets, cfg)
+    assert result.epochs_run == 3
+    # Patience 0: the first epoch never stops; the first non-improving one after it does.
+    result = train(ScriptedModel([1.0, 0.9, 0.95] + [0.1] * 7), inputs, targets, cfg.replace(patience=0))
+    assert result.epochs_run == 3
