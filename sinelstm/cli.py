@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sinelstm.config import (
     ENGINES,
+    IMPLEMENTATIONS,
     MODELS,
     PRESETS,
     TRAINERS,
@@ -57,6 +58,21 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help=f"model kind: {', '.join(MODELS)}")
     parser.add_argument("--engine", help=f"forecast engine: {', '.join(ENGINES)} (compiled)")
     parser.add_argument("--trainer", help=f"who drives training: {', '.join(TRAINERS)} (loop)")
+    parser.add_argument("--implementation", help=IMPLEMENTATION_HELP)
+
+
+IMPLEMENTATION_HELP = (
+    f"the LSTM's training pass: {', '.join(IMPLEMENTATIONS)} (keras; fused: tensorflow only)"
+)
+
+
+def backend_implementation(given: str | None) -> str | None:
+    """--implementation as given, refused where the backend (KERAS_BACKEND, so call
+    select_backend first) cannot run it."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if given == "fused" and backend != "tensorflow":
+        raise UsageError(f"--implementation: fused runs on the tensorflow backend, not {backend}; use keras")
+    return given
 
 
 def _add_backend_flag(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +90,9 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         for name in ExperimentConfig.__dataclass_fields__
         if getattr(args, name, None) is not None
     }
+    implementation = backend_implementation(getattr(args, "implementation", None))
+    if implementation is not None:
+        changes["implementation"] = implementation
     return cfg.replace(**changes).validate()
 
 
@@ -118,8 +137,8 @@ def prepare_out_dir(out: Path) -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    cfg = config_from_args(args)
     select_backend(args.backend)
+    cfg = config_from_args(args)
     out = Path(args.out)
     created = prepare_out_dir(out)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
@@ -216,7 +235,18 @@ def write_report(results: Path, baseline: Path | None, gate_config: str | None, 
     return out
 
 
-GRID_OPTIONS = ("grid", "models", "windows", "lengths", "hidden", "rollouts", "seeds", "epochs", "trainer")
+GRID_OPTIONS = (
+    "grid",
+    "models",
+    "windows",
+    "lengths",
+    "hidden",
+    "rollouts",
+    "seeds",
+    "epochs",
+    "trainer",
+    "implementation",
+)
 
 
 def add_grid_options(add) -> None:
@@ -232,20 +262,27 @@ def add_grid_options(add) -> None:
     add("--seeds", help="seed axis, e.g. 0-4 or 0,1,2")
     add("--epochs", type=int, help="maximum epochs of every cell (100)")
     add("--trainer", help=f"who drives training in every cell: {', '.join(TRAINERS)} (loop)")
+    add("--implementation", help=IMPLEMENTATION_HELP)
 
 
-def grid_from_options(grid, epochs=None, trainer=None, **axes):
-    """The named grid with the axes, epochs and trainer given laid over it, validated."""
+def grid_from_options(grid, epochs=None, trainer=None, implementation=None, **axes):
+    """The named grid with the axes, epochs, trainer and LSTM implementation given laid
+    over it, validated."""
     from sinelstm.grid import make_grid
 
-    changes = {name: value for name, value in (("epochs", epochs), ("trainer", trainer)) if value is not None}
+    fields = (
+        ("epochs", epochs),
+        ("trainer", trainer),
+        ("implementation", backend_implementation(implementation)),
+    )
+    changes = {name: value for name, value in fields if value is not None}
     base = ExperimentConfig(**changes).validate() if changes else None
     return make_grid(grid, base=base, **axes)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    grid = grid_from_options(**{name: getattr(args, name) for name in GRID_OPTIONS})
     select_backend(args.backend)
+    grid = grid_from_options(**{name: getattr(args, name) for name in GRID_OPTIONS})
     latest, baseline = default_paths(grid.name)
     out = Path(args.out) if args.out else latest
     baseline = Path(args.baseline) if args.baseline else baseline

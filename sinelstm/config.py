@@ -17,6 +17,11 @@ ENGINES = ("compiled", "predict")
 # epoch, EarlyStopping) as train_on_batch calls, without fit's ~0.1 s of
 # per-epoch machinery; fit: the article's model.fit call itself.
 TRAINERS = ("loop", "fit")
+# How an LSTM computes its training pass. keras: keras.layers.LSTM's own; fused:
+# sinelstm.fused.FusedLSTM, the same layer with one product per step and the weight
+# gradients as one large product (TensorFlow only): faster per epoch at large hidden
+# sizes, but its first epoch compiles for a second or two more. Only the LSTM has a choice.
+IMPLEMENTATIONS = ("keras", "fused")
 
 
 class ConfigError(ValueError):
@@ -53,6 +58,7 @@ class ExperimentConfig:
     learning_rate: float = 0.001  # Adam learning rate
     validation_split: float = 0.1  # last fraction of windows held out, as Keras does
     trainer: str = "loop"  # how the fit is driven, one of TRAINERS
+    implementation: str = "keras"  # the LSTM's training pass, one of IMPLEMENTATIONS; "" for other models
     # The remedy for the decay: train on k-step rollouts that feed the model's own
     # predictions back (loss over all k steps). 1 = the article's one-step training.
     train_rollout: int = 1
@@ -69,6 +75,8 @@ class ExperimentConfig:
             object.__setattr__(self, "hidden", 0)
         if self.model in CLASSICAL_MODELS:
             object.__setattr__(self, "train_rollout", 1)
+        if self.model in MODELS and self.model != "lstm":
+            object.__setattr__(self, "implementation", "")
 
     @property
     def uses_hidden(self) -> bool:
@@ -112,6 +120,10 @@ class ExperimentConfig:
             )
         if self.trainer not in TRAINERS:
             raise ConfigError("trainer", self.trainer, f"expected one of {', '.join(TRAINERS)}")
+        if self.model == "lstm" and self.implementation not in IMPLEMENTATIONS:
+            raise ConfigError(
+                "implementation", self.implementation, f"expected one of {', '.join(IMPLEMENTATIONS)}"
+            )
         if not 1 <= self.train_rollout < n_train:
             raise ConfigError(
                 "train_rollout",
@@ -168,13 +180,16 @@ def config_columns(cfg: ExperimentConfig) -> dict[str, object]:
 
 def config_of(row) -> ExperimentConfig:
     """The config of a result row (a dict or a CSV record), each field cast to its type;
-    an empty (n/a) hidden reads as 0."""
+    an empty (n/a) hidden reads as 0, an empty implementation as ""."""
     default = ExperimentConfig()
     values = {}
     for name in CONFIG_FIELDS:
         value = row[name]
-        if name == "hidden" and (value == "" or (isinstance(value, float) and math.isnan(value))):
+        empty = value == "" or (isinstance(value, float) and math.isnan(value))
+        if name == "hidden" and empty:
             value = 0
+        elif name == "implementation" and empty:
+            value = ""
         values[name] = type(getattr(default, name))(value)
     return ExperimentConfig(**values)
 

@@ -9,19 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sinelstm.config import CLASSICAL_MODELS, ExperimentConfig
+from sinelstm.config import CLASSICAL_MODELS, ConfigError, ExperimentConfig
 
 
 def _recurrent(layer_name: str):
     def build(cfg: ExperimentConfig):
         import keras
 
+        layer = getattr(keras.layers, layer_name)
+        if cfg.implementation == "fused":
+            if keras.backend.backend() != "tensorflow":
+                raise ConfigError(
+                    "implementation",
+                    "fused",
+                    f"the fused LSTM runs on the tensorflow backend, not {keras.backend.backend()}; "
+                    "use keras",
+                )
+            from sinelstm.fused import FusedLSTM
+
+            layer = FusedLSTM
         # The article's model, with its LSTM swapped for `layer_name`:
         # RNN(n_hidden) -> Dense(1) -> Activation("linear").
         return keras.Sequential(
             [
                 keras.Input(shape=(cfg.window, 1)),
-                getattr(keras.layers, layer_name)(cfg.hidden),
+                layer(cfg.hidden),
                 keras.layers.Dense(1),
                 keras.layers.Activation("linear"),
             ],

@@ -17,7 +17,10 @@ from sinelstm.config import CONFIG_FIELDS
 from sinelstm.grid import cell_id
 from sinelstm.provenance import PROVENANCE_COLUMNS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# Schema 3 added the `implementation` column; every LSTM of a schema-2 file ran
+# keras.layers.LSTM, so such a file reads as schema 3 with that value filled in.
+UPGRADABLE_VERSION = 2
 
 METRIC_COLUMNS = (
     "epochs_run",
@@ -190,6 +193,14 @@ def read_results(path: Path, required: tuple[str, ...] = COLUMNS):
     if "schema_version" not in frame.columns:
         raise ResultsError(f"{path}: no schema_version column; not a sinelstm results file")
     versions = sorted(set(frame["schema_version"].dropna().astype(str)))
+    if versions == [str(UPGRADABLE_VERSION)] and "implementation" not in frame.columns and "model" in frame:
+        frame.insert(
+            frame.columns.get_loc("trainer") + 1 if "trainer" in frame else len(frame.columns),
+            "implementation",
+            ["keras" if model == "lstm" else "" for model in frame["model"]],
+        )
+        frame["schema_version"] = SCHEMA_VERSION
+        versions = [str(SCHEMA_VERSION)]
     if versions != [str(SCHEMA_VERSION)]:
         raise ResultsError(
             f"{path}: schema version {', '.join(versions) or 'missing'}, "

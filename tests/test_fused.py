@@ -1,0 +1,207 @@
+"""The fused LSTM: the same function and the same gradients as keras.layers.LSTM."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sinelstm.config import ExperimentConfig
+from sinelstm.results import read_results
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from sinelstm import fused  # noqa: E402
+from sinelstm.fused import FusedLSTM  # noqa: E402
+from sinelstm.models import build_model, rollout_model  # noqa: E402
+
+# float32 sums in another order: outputs agree to ~1e-7, gradients to ~1e-6 of their scale.
+TOL = 1e-5
+
+
+def pair(units: int, steps: int, inputs: int = 1, seed: int = 0, **options):
+    """A keras.layers.LSTM and a FusedLSTM with the same (random, non-trivial) weights."""
+    rng = np.random.default_rng(seed)
+    reference = keras.layers.LSTM(units, **options)
+    reference.build((None, steps, inputs))
+    reference.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in reference.get_weights()])
+    candidate = FusedLSTM(units, **options)
+    candidate.build((None, steps, inputs))
+    candidate.set_weights(reference.get_weights())
+    return reference, candidate
+
+
+def output_and_gradients(layer, x, weights, training=True):
+    """The layer's output and the gradients of a weighted sum of it, w.r.t. x and every weight."""
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = layer(x, training=training)
+        loss = tf.reduce_sum((out[0] if isinstance(out, (list, tuple)) else out) * weights)
+    grads = tape.gradient(loss, [x] + [w.value for w in layer.trainable_weights])
+    return out, grads
+
+
+def close(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return float(np.abs(a - b).max()) <= TOL * max(1.0, float(np.abs(a).max()))
+
+
+@pytest.mark.parametrize(
+    "batch, steps, units, inputs",
+    [(7, 5, 6, 1), (3, 1, 4, 1), (1, 2, 3, 2), (16, 25, 32, 1), (5, 50, 8, 3)],
+)
+def test_fused_training_pass_matches_keras_lstm(batch, steps, units, inputs):
+    reference, candidate = pair(units, steps, inputs)
+    x = np.random.default_rng(1).normal(size=(batch, steps, inputs)).astype("float32")
+    weights = tf.constant(np.random.default_rng(2).normal(size=units).astype("float32"))
+    assert candidate.fuses(training=True)
+    out_ref, grads_ref = output_and_gradients(reference, x, weights)
+    out_new, grads_new = output_and_gradients(candidate, x, weights)
+    assert close(out_ref, out_new)
+    names = ["inputs", "kernel", "recurrent_kernel", "bias"]
+    for name, expected, got in zip(names, grads_ref, grads_new, strict=True):
+        assert close(expected, got), name
+        if not (name == "recurrent_kernel" and steps == 1):  # one step never uses it
+            assert np.abs(np.asarray(expected)).max() > 0, name  # a gradient there to compare
+
+
+def test_the_training_pass_runs_the_fused_code(monkeypatch):
+    calls = []
+    original = fused.fused_lstm
+    monkeypatch.setattr(fused, "fused_lstm", lambda *args: calls.append(1) or original(*args))
+    _, candidate = pair(4, 3)
+    x = np.zeros((2, 3, 1), dtype="float32")
+    candidate(x, training=False)
+    assert calls == []  # inference is Keras' own code
+    candidate(x, training=True)
+    assert calls == [1]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"return_sequences": True},
+        {"go_backwards": True},
+        {"dropout": 0.5},
+        {"activation": "relu"},
+        {"use_bias": False},
+    ],
+    ids=lambda options: next(iter(options)),
+)
+def test_what_it_does_not_cover_runs_keras_code(options):
+    reference, candidate = pair(5, 4, **options)
+    assert not candidate.fuses(training=True)
+    if "dropout" in options:
+        return  # random masks: nothing to compare
+    x = np.random.default_rng(3).normal(size=(3, 4, 1)).astype("float32")
+    assert close(reference(x, training=True), candidate(x, training=True))
+
+
+def test_an_initial_state_runs_keras_code():
+    reference, candidate = pair(5, 4)
+    x = np.random.default_rng(3).normal(size=(3, 4, 1)).astype("float32")
+    state = [tf.ones((3, 5)), tf.ones((3, 5)) * 0.5]
+    assert not candidate.fuses(initial_state=state, training=True)
+    expected = reference(x, initial_state=state, training=True)
+    assert close(expected, candidate(x, initial_state=state, training=True))
+
+
+def test_return_state_gives_the_last_state():
+    reference, candidate = pair(5, 4, return_state=True)
+    x = np.random.default_rng(3).normal(size=(3, 4, 1)).astype("float32")
+    for expected, got in zip(reference(x, training=True), candidate(x, training=True), strict=True):
+        assert close(expected, got)
+
+
+def twin_models(cfg: ExperimentConfig):
+    """The article's model built with each implementation, with the same weights."""
+    keras.utils.set_random_seed(cfg.seed)
+    reference = build_model(cfg.replace(implementation="keras"))
+    candidate = build_model(cfg.replace(implementation="fused"))
+    candidate.set_weights(reference.get_weights())
+    return reference, candidate
+
+
+def test_build_model_picks_the_implementation(tiny):
+    reference, candidate = twin_models(tiny)
+    assert type(reference.layers[0]) is keras.layers.LSTM
+    assert type(candidate.layers[0]) is FusedLSTM
+    assert build_model(tiny.replace(model="gru")).layers[0].__class__ is keras.layers.GRU
+
+
+def test_training_follows_keras_lstm_step_by_step(tiny):
+    """Adam on the same batches: the two models' losses and weights stay together."""
+    cfg = tiny.replace(hidden=16, window=12)
+    reference, candidate = twin_models(cfg)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, cfg.window, 1)).astype("float32")
+    y = rng.normal(size=(20, 1)).astype("float32")
+    for _ in range(5):
+        loss_ref = float(reference.train_on_batch(x, y))
+        loss_new = float(candidate.train_on_batch(x, y))
+        assert abs(loss_ref - loss_new) <= TOL * max(1.0, abs(loss_ref))
+    for expected, got in zip(reference.get_weights(), candidate.get_weights(), strict=True):
+        assert np.abs(expected - got).max() <= 1e-4
+
+
+def test_the_remedy_gets_gradients_through_fed_back_predictions(tiny):
+    """The rollout model feeds predictions back as inputs: the fused input gradient counts."""
+    cfg = tiny.replace(hidden=8, train_rollout=3)
+    reference, candidate = twin_models(cfg)
+    x = tf.constant(np.random.default_rng(0).normal(size=(6, cfg.window, 1)).astype("float32"))
+    grads = []
+    for model in (reference, candidate):
+        rolled = rollout_model(model, cfg)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(rolled(x, training=True)))
+        grads.append(tape.gradient(loss, [w.value for w in model.trainable_weights]))
+    for expected, got in zip(*grads, strict=True):
+        assert close(expected, got)
+
+
+def test_non_lstm_models_have_no_implementation():
+    assert ExperimentConfig(model="gru").implementation == ""
+    assert ExperimentConfig(model="ar").implementation == ""
+    assert ExperimentConfig(model="lstm", implementation="keras").implementation == "keras"
+
+
+def test_schema_2_files_read_as_keras_implementation(tmp_path):
+    """A schema-2 results file (before the column existed) ran keras.layers.LSTM everywhere."""
+    from tests.helpers import row
+
+    rows = [row(seed=0), row(model="ar", seed=0)]
+    path = tmp_path / "old.csv"
+    columns = [name for name in rows[0] if name != "implementation"]
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for values in rows:
+            writer.writerow({**values, "schema_version": 2})
+    frame = read_results(path, required=("model", "implementation"))
+    assert list(frame["implementation"].fillna("")) == ["keras", ""]
+    assert set(frame["schema_version"]) == {3}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--implementation", "cudnn"], "implementation: got 'cudnn'"),
+        (["run", "--backend", "jax", "--implementation", "fused"], "--implementation: fused runs on"),
+        (["bench", "--backend", "jax", "--implementation", "fused"], "--implementation: fused runs on"),
+    ],
+)
+def test_bad_implementation_is_one_line(argv, message, tmp_path):
+    if "jax" in argv:
+        pytest.importorskip("jax")
+    done = subprocess.run(
+        [sys.executable, "-m", "sinelstm", *argv, "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
