@@ -2,7 +2,8 @@
 
 The training floor of a config is its epoch's arithmetic (forward and
 backward through every training window) divided by this machine's sgemm
-rate at the training shape, both measured in the same run.
+rate at the training shape, measured in the same process right after each
+epoch: the two are interleaved, so that the machine's drift moves both.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ def epoch_flops(cfg: ExperimentConfig) -> float:
     return 3.0 * n_train * cfg.window * 2.0 * (cfg.hidden + 2) * 4 * cfg.hidden
 
 
+def _sgemm_operands(rows: int, inner: int, cols: int):
+    rng = np.random.default_rng(0)
+    return rng.random((rows, inner), dtype=np.float32), rng.random((inner, cols), dtype=np.float32)
+
+
 def sgemm_gflops(rows: int, inner: int, cols: int, seconds: float = 1.0) -> float:
     """numpy float32 matrix product rate at one shape, GFLOP/s (median of repeats)."""
-    rng = np.random.default_rng(0)
-    a = rng.random((rows, inner), dtype=np.float32)
-    b = rng.random((inner, cols), dtype=np.float32)
+    a, b = _sgemm_operands(rows, inner, cols)
     a @ b
     rates = []
     deadline = time.perf_counter() + seconds
@@ -46,10 +50,56 @@ def sgemm_gflops(rows: int, inner: int, cols: int, seconds: float = 1.0) -> floa
     return float(np.median(rates))
 
 
-def training_sgemm_gflops(cfg: ExperimentConfig) -> float:
-    """sgemm rate at the config's training shape: (batch x hidden+2) by (hidden+2 x 4*hidden)."""
+def training_shape(cfg: ExperimentConfig) -> tuple[int, int, int]:
+    """The product of one training step: (batch x hidden+2) by (hidden+2 x 4*hidden)."""
     n_train, _ = split_sizes(cfg.n_windows, cfg.validation_split)
-    return sgemm_gflops(min(cfg.batch_size, n_train), cfg.hidden + 2, 4 * cfg.hidden)
+    return min(cfg.batch_size, n_train), cfg.hidden + 2, 4 * cfg.hidden
+
+
+def training_sgemm_gflops(cfg: ExperimentConfig) -> float:
+    """sgemm rate at the config's training shape."""
+    return sgemm_gflops(*training_shape(cfg))
+
+
+def sgemm_probe(cfg: ExperimentConfig, products: int = 40):
+    """A function that times `products` sgemm products at the training shape and returns
+    their rate, GFLOP/s: run between epochs, it gives each epoch the machine's speed of
+    that moment (on a shared machine the rate moves by 30% within a minute)."""
+    rows, inner, cols = training_shape(cfg)
+    a, b = _sgemm_operands(rows, inner, cols)
+    a @ b
+
+    def probe() -> float:
+        start = time.perf_counter()
+        for _ in range(products):
+            a @ b
+        return products * 2.0 * rows * inner * cols / (time.perf_counter() - start) / 1e9
+
+    return probe
+
+
+def spread(samples) -> float:
+    """Coefficient of variation: standard deviation over mean."""
+    samples = np.asarray(samples, dtype=float)
+    return float(samples.std() / samples.mean())
+
+
+def floor_figures(cfg: ExperimentConfig, epoch_s, sgemm_gflops) -> dict[str, float]:
+    """Per-epoch time against the floor of the same moment. Each epoch is paired with the
+    sgemm rate measured right after it; the ratio is the median of the pairs' ratios."""
+    epoch_s, sgemm = np.asarray(epoch_s, dtype=float), np.asarray(sgemm_gflops, dtype=float)
+    floors = epoch_flops(cfg) / (sgemm * 1e9)
+    ratios = epoch_s / floors
+    return dict(
+        epoch_s=float(np.median(epoch_s)),
+        epoch_cv=spread(epoch_s),
+        achieved_gflops=epoch_flops(cfg) / float(np.median(epoch_s)) / 1e9,
+        sgemm_gflops=float(np.median(sgemm)),
+        sgemm_cv=spread(sgemm),
+        floor_s=float(np.median(floors)),
+        floor_ratio=float(np.median(ratios)),
+        floor_ratio_cv=spread(ratios),
+    )
 
 
 TRAIN_CHILD = """
@@ -63,7 +113,7 @@ import keras
 from sinelstm.config import ExperimentConfig
 from sinelstm.data import noisy_sine
 from sinelstm.models import build_model
-from sinelstm.perf import training_sgemm_gflops
+from sinelstm.perf import sgemm_probe
 from sinelstm.seeding import set_seed
 from sinelstm.train import train
 from sinelstm.windows import make_windows
@@ -75,10 +125,11 @@ if spec["jit"] is not None:
     model.compile(loss="mean_squared_error",
                   optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
                   jit_compile=spec["jit"])
-result = train(model, inputs, targets, cfg)
+probe, rates = sgemm_probe(cfg), []
+result = train(model, inputs, targets, cfg, after_epoch=lambda: rates.append(probe()))
 print(json.dumps({"backend": keras.backend.backend(), "epochs": result.epochs_run,
                   "first_epoch_s": result.epoch_seconds[0], "epoch_s": result.epoch_seconds[1:],
-                  "sgemm_gflops": training_sgemm_gflops(cfg)}))
+                  "sgemm_gflops": rates[1:]}))
 """
 
 
@@ -88,14 +139,22 @@ def time_training(
     jit: bool | None,
     trainer: str = "loop",
     threads: int = 0,
-    epochs: int = 12,
+    implementation: str = "fused",
+    epochs: int = 16,
 ) -> dict:
     """Per-epoch seconds of training on one backend, in a fresh process (the backend is
-    fixed per process), and the sgemm rate at the training shape in that same process.
+    fixed per process), each epoch followed by a measurement of the sgemm rate at the
+    training shape in that same process: epoch_s[i] pairs with sgemm_gflops[i].
     threads=1 runs as a grid worker does (one core, one thread); 0 uses every core.
     Early stopping is off so every run has the same epochs."""
     spec = {
-        "config": {**cfg.__dict__, "epochs": epochs, "patience": epochs + 1, "trainer": trainer},
+        "config": {
+            **cfg.__dict__,
+            "epochs": epochs,
+            "patience": epochs + 1,
+            "trainer": trainer,
+            "implementation": implementation,
+        },
         "jit": jit,
         "threads": threads,
     }

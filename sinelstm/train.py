@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +25,7 @@ class TrainResult:
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
-def _epoch_timer():
+def _epoch_timer(after_epoch: Callable[[], None] | None = None):
     import keras
 
     class EpochTimer(keras.callbacks.Callback):
@@ -37,25 +38,35 @@ def _epoch_timer():
 
         def on_epoch_end(self, epoch, logs=None):
             self.seconds.append(time.perf_counter() - self._start)
+            if after_epoch is not None:
+                after_epoch()
 
     return EpochTimer()
 
 
-def train(model, inputs: np.ndarray, targets: np.ndarray, cfg: ExperimentConfig) -> TrainResult:
+def train(
+    model,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    cfg: ExperimentConfig,
+    after_epoch: Callable[[], None] | None = None,
+) -> TrainResult:
     """Fit with Adam/MSE, cfg.batch_size, up to cfg.epochs, validation on the last
     cfg.validation_split of the windows and EarlyStopping(val_loss, cfg.patience).
 
     As in the article, the weights of the last epoch run are kept (no
     restore_best_weights). cfg.trainer picks who drives it: the "loop" below
     or Keras' own model.fit; a classical model is fitted in one shot.
+    after_epoch, if given, runs after every epoch, outside the epoch's timing (the perf
+    bench measures the machine's sgemm rate there, interleaved with the epochs).
     """
     start = time.perf_counter()
     if cfg.model in CLASSICAL_MODELS:
         seconds, losses = _fit_classical(model, inputs, targets, cfg)
     elif cfg.trainer == "fit":
-        seconds, losses = _keras_fit(model, inputs, targets, cfg)
+        seconds, losses = _keras_fit(model, inputs, targets, cfg, after_epoch)
     else:
-        seconds, losses = _loop(model, inputs, targets, cfg)
+        seconds, losses = _loop(model, inputs, targets, cfg, after_epoch)
     fit_s = time.perf_counter() - start
     val_loss = np.asarray(losses["val_loss"], dtype=np.float64)
     finite = np.isfinite(val_loss)
@@ -75,10 +86,10 @@ def train(model, inputs: np.ndarray, targets: np.ndarray, cfg: ExperimentConfig)
     )
 
 
-def _keras_fit(model, inputs, targets, cfg):
+def _keras_fit(model, inputs, targets, cfg, after_epoch=None):
     import keras
 
-    timer = _epoch_timer()
+    timer = _epoch_timer(after_epoch)
     early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", mode="auto", patience=cfg.patience)
     history = model.fit(
         inputs,
@@ -92,7 +103,7 @@ def _keras_fit(model, inputs, targets, cfg):
     return timer.seconds, {name: [float(v) for v in values] for name, values in history.history.items()}
 
 
-def _loop(model, inputs, targets, cfg):
+def _loop(model, inputs, targets, cfg, after_epoch=None):
     """model.fit's algorithm, batch by batch: the last validation_split of the windows held
     out; each epoch the training windows shuffled and split into batches; the epoch's
     loss the batch-size-weighted mean; val_loss after each epoch; Keras' EarlyStopping
@@ -118,6 +129,8 @@ def _loop(model, inputs, targets, cfg):
         current = float(np.average(val_losses, weights=val_weights))
         losses["val_loss"].append(current)
         seconds.append(time.perf_counter() - start)
+        if after_epoch is not None:
+            after_epoch()
         if current < best:
             best, wait = current, 0
         else:
