@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import row
 
 from sinelstm.config import ExperimentConfig
 from sinelstm.results import read_results
@@ -172,8 +173,6 @@ def test_non_lstm_models_have_no_implementation():
 
 def test_schema_2_files_read_as_keras_implementation(tmp_path):
     """A schema-2 results file (before the column existed) ran keras.layers.LSTM everywhere."""
-    from tests.helpers import row
-
     rows = [row(seed=0), row(model="ar", seed=0)]
     path = tmp_path / "old.csv"
     columns = [name for name in rows[0] if name != "implementation"]
