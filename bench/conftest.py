@@ -17,7 +17,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from sinelstm.cli import GRID_OPTIONS, UsageError, add_grid_options, default_paths, grid_from_options  # noqa: E402
+from sinelstm.cli import GRID_OPTIONS, add_grid_options, default_paths, grid_from_options  # noqa: E402
 from sinelstm.config import ConfigError  # noqa: E402
 from sinelstm.grid import cell_id  # noqa: E402
 from sinelstm.results import ResultsError, ResultsLock  # noqa: E402
@@ -56,8 +56,6 @@ def pytest_configure(config):
         grid = grid_from_options(**{name: config.getoption(name) for name in GRID_OPTIONS})
     except ConfigError as error:
         raise pytest.UsageError(f"{error.flag}: got {error.got!r}; {error.accepts}") from None
-    except UsageError as error:
-        raise pytest.UsageError(str(error)) from None
     latest, baseline = default_paths(grid.name)
     out = Path(config.getoption("results") or latest)
     state = BenchState(

@@ -67,11 +67,12 @@ IMPLEMENTATION_HELP = (
 
 
 def backend_implementation(given: str | None) -> str | None:
-    """--implementation as given, refused where the backend (KERAS_BACKEND, so call
-    select_backend first) cannot run it."""
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    if given == "fused" and backend != "tensorflow":
-        raise UsageError(f"--implementation: fused runs on the tensorflow backend, not {backend}; use keras")
+    """--implementation as given, refused (ConfigError) where the backend cannot run it;
+    the backend is read from KERAS_BACKEND, so call select_backend first."""
+    if given is not None:
+        from sinelstm.models import check_implementation
+
+        check_implementation(given, os.environ.get("KERAS_BACKEND", "tensorflow"))
     return given
 
 

@@ -12,19 +12,23 @@ from collections.abc import Callable
 from sinelstm.config import CLASSICAL_MODELS, ConfigError, ExperimentConfig
 
 
+def check_implementation(implementation: str, backend: str) -> None:
+    """Refuse an LSTM implementation the Keras backend cannot run (ConfigError)."""
+    if implementation == "fused" and backend != "tensorflow":
+        raise ConfigError(
+            "implementation",
+            implementation,
+            f"the fused LSTM runs on the tensorflow backend, not {backend}; use keras",
+        )
+
+
 def _recurrent(layer_name: str):
     def build(cfg: ExperimentConfig):
         import keras
 
         layer = getattr(keras.layers, layer_name)
+        check_implementation(cfg.implementation, keras.backend.backend())
         if cfg.implementation == "fused":
-            if keras.backend.backend() != "tensorflow":
-                raise ConfigError(
-                    "implementation",
-                    "fused",
-                    f"the fused LSTM runs on the tensorflow backend, not {keras.backend.backend()}; "
-                    "use keras",
-                )
             from sinelstm.fused import FusedLSTM
 
             layer = FusedLSTM

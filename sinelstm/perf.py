@@ -31,42 +31,19 @@ def epoch_flops(cfg: ExperimentConfig) -> float:
     return 3.0 * n_train * cfg.window * 2.0 * (cfg.hidden + 2) * 4 * cfg.hidden
 
 
-def _sgemm_operands(rows: int, inner: int, cols: int):
-    rng = np.random.default_rng(0)
-    return rng.random((rows, inner), dtype=np.float32), rng.random((inner, cols), dtype=np.float32)
-
-
-def sgemm_gflops(rows: int, inner: int, cols: int, seconds: float = 1.0) -> float:
-    """numpy float32 matrix product rate at one shape, GFLOP/s (median of repeats)."""
-    a, b = _sgemm_operands(rows, inner, cols)
-    a @ b
-    rates = []
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline or len(rates) < 5:
-        start = time.perf_counter()
-        for _ in range(10):
-            a @ b
-        rates.append(10 * 2.0 * rows * inner * cols / (time.perf_counter() - start) / 1e9)
-    return float(np.median(rates))
-
-
 def training_shape(cfg: ExperimentConfig) -> tuple[int, int, int]:
     """The product of one training step: (batch x hidden+2) by (hidden+2 x 4*hidden)."""
     n_train, _ = split_sizes(cfg.n_windows, cfg.validation_split)
     return min(cfg.batch_size, n_train), cfg.hidden + 2, 4 * cfg.hidden
 
 
-def training_sgemm_gflops(cfg: ExperimentConfig) -> float:
-    """sgemm rate at the config's training shape."""
-    return sgemm_gflops(*training_shape(cfg))
-
-
 def sgemm_probe(cfg: ExperimentConfig, products: int = 40):
-    """A function that times `products` sgemm products at the training shape and returns
-    their rate, GFLOP/s: run between epochs, it gives each epoch the machine's speed of
-    that moment (on a shared machine the rate moves by 30% within a minute)."""
+    """A function that times `products` numpy float32 products at the training shape and
+    returns their rate, GFLOP/s: run between epochs, it gives each epoch the machine's
+    speed of that moment (on a shared machine the rate moves by 30% within a minute)."""
     rows, inner, cols = training_shape(cfg)
-    a, b = _sgemm_operands(rows, inner, cols)
+    rng = np.random.default_rng(0)
+    a, b = rng.random((rows, inner), dtype=np.float32), rng.random((inner, cols), dtype=np.float32)
     a @ b
 
     def probe() -> float:
@@ -76,6 +53,16 @@ def sgemm_probe(cfg: ExperimentConfig, products: int = 40):
         return products * 2.0 * rows * inner * cols / (time.perf_counter() - start) / 1e9
 
     return probe
+
+
+def training_sgemm_gflops(cfg: ExperimentConfig, seconds: float = 1.0) -> float:
+    """sgemm rate at the config's training shape, GFLOP/s: the median of probes of 10
+    products for `seconds` (at least 5)."""
+    probe, rates = sgemm_probe(cfg, products=10), []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(rates) < 5:
+        rates.append(probe())
+    return float(np.median(rates))
 
 
 def spread(samples) -> float:
