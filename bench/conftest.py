@@ -1,10 +1,10 @@
 """The benchmark grid as a pytest-benchmark suite.
 
-`pytest bench --benchmark-only [--grid quick]` runs every cell of a named
-grid as two benchmarks (group fit: one training; group forecast: several
-rounds of the compiled rollout), appends each cell's row to the results CSV
-as soon as it is done, and gates the run against the committed baseline at
-the end: a failing gate fails the session.
+`pytest bench --benchmark-only [--grid quick]` runs every cell of a named grid
+as one benchmark each: pytest-benchmark times the runner's own cell code
+(sinelstm.sweep.runner.run_cell: train, forecast, measure), each cell's row
+is appended to the results CSV as soon as it is done, and the run is gated
+against the committed baseline at the end: a failing gate fails the session.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from sinelstm.cli import GRID_OPTIONS, add_grid_options, default_paths, grid_from_options  # noqa: E402
-from sinelstm.config import ConfigError  # noqa: E402
-from sinelstm.grid import cell_id  # noqa: E402
-from sinelstm.results import ResultsError, ResultsLock  # noqa: E402
-from sinelstm.runner import new_run_id, set_aside  # noqa: E402
-
-PHASES = ("fit", "forecast")
+from sinelstm.experiment.config import ConfigError  # noqa: E402
+from sinelstm.runtime import BackendError  # noqa: E402
+from sinelstm.sweep.grid import cell_id  # noqa: E402
+from sinelstm.sweep.runner import new_run_id, set_aside  # noqa: E402
+from sinelstm.sweep.store import ResultsError, ResultsLock  # noqa: E402
+from sinelstm.verdict.rules import GateConfigError  # noqa: E402
+from sinelstm.workflow import add_grid_options, default_paths, grid_from_options, load_gate  # noqa: E402
 
 
 @dataclass
@@ -31,10 +31,8 @@ class BenchState:
     grid: object
     out: Path
     baseline: Path
-    gate_config: str | None
-    gate: bool
+    gate: object  # the gate's rules, None with --no-gate
     run_id: str = field(default_factory=new_run_id)
-    trained: dict = field(default_factory=dict)  # cell id -> Trained, from fit to forecast
     selected: set = field(default_factory=set)
     lock: ResultsLock | None = None
     gate_status: int | None = None
@@ -53,18 +51,16 @@ def pytest_addoption(parser):
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
     try:
-        grid = grid_from_options(**{name: config.getoption(name) for name in GRID_OPTIONS})
+        grid = grid_from_options(config.getoption)
+        # The gate's rules are checked before anything runs.
+        gate = None if config.getoption("no_gate") else load_gate(config.getoption("gate_config"))
     except ConfigError as error:
         raise pytest.UsageError(f"{error.flag}: got {error.got!r}; {error.accepts}") from None
+    except (BackendError, GateConfigError) as error:
+        raise pytest.UsageError(str(error)) from None
     latest, baseline = default_paths(grid.name)
     out = Path(config.getoption("results") or latest)
-    state = BenchState(
-        grid=grid,
-        out=out,
-        baseline=Path(config.getoption("baseline") or baseline),
-        gate_config=config.getoption("gate_config"),
-        gate=not config.getoption("no_gate"),
-    )
+    state = BenchState(grid=grid, out=out, baseline=Path(config.getoption("baseline") or baseline), gate=gate)
     config._sinelstm = state
     session = getattr(config, "_benchmarksession", None)
     if session is not None and not session.json:
@@ -73,10 +69,9 @@ def pytest_configure(config):
 
 
 def pytest_generate_tests(metafunc):
-    if {"cell", "phase"} <= set(metafunc.fixturenames):
-        grid = metafunc.config._sinelstm.grid
-        pairs = [(cell, phase) for cell in grid.cells() for phase in PHASES]
-        metafunc.parametrize("cell, phase", pairs, ids=[f"{phase}-{cell_id(cell)}" for cell, phase in pairs])
+    if "cell" in metafunc.fixturenames:
+        cells = metafunc.config._sinelstm.grid.cells()
+        metafunc.parametrize("cell", cells, ids=[cell_id(cell) for cell in cells])
 
 
 @pytest.hookimpl(trylast=True)
@@ -130,27 +125,26 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Release the results file, gate the run against its baseline, write the report."""
+    """Gate the run against its baseline and write the report (the gate judged once), then
+    release the results file."""
     state = session.config._sinelstm
     if state.lock is None:
         return
-    state.lock.__exit__(None, None, None)
-    state.lock = None
-    if not state.out.exists():
-        return
-    from sinelstm.cli import gate_run, write_report
+    from sinelstm.workflow import gate_and_report
 
     lines: list[str] = []
     every = {cell_id(cell) for cell in state.grid.cells()}
     only = None if state.selected == every else state.selected
     try:
-        if state.gate:
-            state.gate_status = gate_run(state.out, state.baseline, state.gate_config, only, lines.append)
-        report = write_report(state.out, state.baseline if state.gate else None, state.gate_config)
-        lines.append(f"report: {report}")
-    except ResultsError as error:
+        if state.out.exists():
+            baseline = state.baseline if state.gate is not None else None
+            state.gate_status = gate_and_report(state.out, baseline, state.gate, only, lines.append)
+    except (ResultsError, OSError) as error:
         lines.append(f"sinelstm: error: {error}")
         state.gate_status = 2
+    finally:
+        state.lock.__exit__(None, None, None)
+        state.lock = None
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_sep("=", "sinelstm gate")

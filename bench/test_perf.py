@@ -13,10 +13,11 @@ import time
 import numpy as np
 import pytest
 
-from sinelstm.config import ExperimentConfig, preset
-from sinelstm.experiment import history_of, train_phase
-from sinelstm.forecast import rollout
-from sinelstm.perf import floor_figures, grid_peak_rss_mb, time_training, training_sgemm_gflops
+from sinelstm.experiment.config import ExperimentConfig, preset
+from sinelstm.experiment.forecast import rollout
+from sinelstm.experiment.run import history_of, train_phase
+from sinelstm.perf.floor import floor_figures, training_sgemm_gflops
+from sinelstm.perf.probes import grid_peak_rss_mb, time_training
 
 ENGINE_TOL = 1e-5
 MIN_SPEEDUP = 80.0

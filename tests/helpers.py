@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sinelstm.config import ExperimentConfig, config_columns, config_of
-from sinelstm.data import clean_sine
-from sinelstm.results import SCHEMA_VERSION, append_rows, append_series, series_path
+from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.experiment.data import clean_sine
+from sinelstm.sweep.rows import config_of, ok_row
+from sinelstm.sweep.store import append_rows, append_series, series_path
 
 PROVENANCE = {
     "cpu": "cpu",
@@ -46,16 +47,7 @@ def row(window=25, hidden=8, seed=0, length=201, machine="m1", model="lstm", tra
         "predict_ms_per_step": float("nan"),
     }
     values.update(metrics)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": "r",
-        "status": "ok",
-        "error": "",
-        **config_columns(cfg),
-        "machine": machine,
-        **PROVENANCE,
-        **values,
-    }
+    return {**ok_row(cfg, "r", {}, {}), "machine": machine, **PROVENANCE, **values}
 
 
 def grid_rows(changes=None, windows=(25, 50), seeds=(0, 1, 2)):
@@ -82,13 +74,14 @@ def write(tmp_path: Path, name: str, rows, decay: dict | None = None) -> Path:
             factor = decay.get((cfg.window, cfg.seed), 1.0)
             forecast = factor ** ((x - cfg.length) / cfg.period) * clean_sine(x, cfg.period)
             fit = clean_sine(np.arange(cfg.window, cfg.length), cfg.period)
-            append_series(series_path(path), cfg, fit, forecast)
+            curves = {"fit": (cfg.window, fit), "forecast": (cfg.length, forecast)}
+            append_series(series_path(path), r["cell_key"], curves)
     return path
 
 
 def job_failing_on_seed_one(cfg):
     """An executor job for the tests: seed 1 dies inside the worker, others return a row."""
-    from sinelstm.executor import CellResult
+    from sinelstm.sweep.runner import CellResult
 
     if cfg.seed == 1:
         raise RuntimeError("worker died on seed 1")
@@ -98,7 +91,7 @@ def job_failing_on_seed_one(cfg):
 def job_raising_on_seed_one(cfg):
     """An executor job for the tests: seed 1 raises inside the task (as a crashing cell
     would without run_cell's guard); others return a row."""
-    from sinelstm.executor import CellResult
+    from sinelstm.sweep.runner import CellResult
 
     if cfg.seed == 1:
         raise ValueError("raised inside the task on seed 1")
@@ -109,7 +102,7 @@ def job_reporting_worker(cfg):
     """An executor job for the tests: reports the worker's pid and the cores it may use."""
     import os
 
-    from sinelstm.executor import CellResult
+    from sinelstm.sweep.runner import CellResult
 
     return CellResult({"seed": cfg.seed, "pid": os.getpid(), "cores": sorted(os.sched_getaffinity(0))})
 
@@ -119,8 +112,33 @@ def job_exiting_on_seed_one(cfg):
     out-of-memory kill); other seeds return a row."""
     import os
 
-    from sinelstm.executor import CellResult
+    from sinelstm.sweep.runner import CellResult
 
     if cfg.seed == 1:
         os._exit(3)
     return CellResult({"seed": cfg.seed, "status": "ok"})
+
+
+def toy_dense(cfg):
+    """A user's own Keras model factory for the tests: the window, flattened, into one Dense
+    unit (a linear autoregression trained by Adam). `--model helpers:toy_dense` runs it."""
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(cfg.window, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+
+
+def fake_cell(cfg, run_id="fake", hang_on_seed=None, fail_on_seed=None):
+    """A cell without training, for the store's fault tests: a row of made-up metrics for
+    cfg (its real cell key), with curves; it hangs or raises on the seeds named."""
+    import time
+
+    from sinelstm.sweep.runner import CellResult
+
+    if cfg.seed == hang_on_seed:
+        time.sleep(3600)
+    if cfg.seed == fail_on_seed:
+        raise RuntimeError(f"fake failure on seed {cfg.seed}")
+    metrics = {"epochs_run": 3, "forecast_rmse": 0.1 + cfg.seed / 100, "amp_ratio": 0.9, "diverged": False}
+    timings = {"fit_s": 0.01, "s_per_epoch": 0.003, "forecast_ms_per_step": 0.1}
+    fit = np.zeros(cfg.length - cfg.window)
+    return CellResult(ok_row(cfg, run_id, metrics, timings), fit, np.zeros(cfg.horizon))

@@ -63,8 +63,8 @@ def test_no_traceback_from_the_console_entry(tmp_path):
 @pytest.mark.parametrize(
     "args, flag",
     [
-        (["--models", "lstm,transformer"], "--models"),
-        (["--rollouts", "1,x"], "--rollouts"),
+        (["--model", "lstm,transformer"], "--model"),
+        (["--train-rollout", "1,x"], "--train-rollout"),
         (["--executor", "processes", "--ray-address", "127.0.0.1:1"], "--ray-address"),
     ],
 )

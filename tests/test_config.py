@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from sinelstm.config import PRESETS, ConfigError, ExperimentConfig, preset, split_sizes
+from sinelstm.experiment.config import PRESETS, ConfigError, ExperimentConfig, preset, split_sizes
 
 
 def test_presets_are_the_articles_runs():

@@ -1,6 +1,6 @@
 import numpy as np
 
-from sinelstm.data import clean_sine, noisy_sine
+from sinelstm.experiment.data import clean_sine, noisy_sine
 
 
 def test_clean_sine_quarter_points():

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from sinelstm.cli import main
-from sinelstm.experiment import run_experiment
-from sinelstm.forecast import rollout
-from sinelstm.results import COLUMNS, METRIC_COLUMNS, SCHEMA_VERSION
+from sinelstm.experiment.forecast import rollout
+from sinelstm.experiment.run import run_experiment
+from sinelstm.sweep.rows import COLUMNS, METRIC_COLUMNS, SCHEMA_VERSION
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +42,7 @@ def test_run_command_writes_everything(tiny, tmp_path, capsys):
         "forecast.csv",
         "forecast.png",
         "run.csv",
+        "run.csv.lock",  # kept: deleting a lock file lets two writers hold it at once
     ]
     with open(out / "run.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -63,7 +64,7 @@ def test_run_command_writes_everything(tiny, tmp_path, capsys):
 def test_same_seed_same_metrics_in_one_process(tiny):
     first = run_experiment(tiny)
     second = run_experiment(tiny)
-    assert same(metric_values(first.row), metric_values(second.row))
+    assert same(metric_values(first.metrics), metric_values(second.metrics))
     np.testing.assert_array_equal(first.forecast, second.forecast)
     other = run_experiment(tiny.replace(seed=1))
     assert not np.array_equal(first.forecast, other.forecast)
@@ -71,10 +72,10 @@ def test_same_seed_same_metrics_in_one_process(tiny):
 
 CHILD = """
 import json, sys
-from sinelstm.config import ExperimentConfig
-from sinelstm.experiment import run_experiment
-from sinelstm.results import METRIC_COLUMNS
-row = run_experiment(ExperimentConfig(**json.loads(sys.argv[1]))).row
+from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.experiment.run import run_experiment
+from sinelstm.sweep.rows import METRIC_COLUMNS
+row = run_experiment(ExperimentConfig(**json.loads(sys.argv[1]))).metrics
 print(json.dumps({k: row[k] for k in METRIC_COLUMNS}))
 """
 
@@ -88,7 +89,7 @@ def test_same_seed_same_metrics_across_processes(tiny):
         for _ in range(2)
     ]
     assert outputs[0] == outputs[1]
-    here = metric_values(run_experiment(tiny).row)
+    here = metric_values(run_experiment(tiny).metrics)
     assert same(json.loads(outputs[0]), here)
 
 
@@ -101,24 +102,25 @@ def test_predict_and_compiled_engines_agree_on_a_trained_model(tiny):
 
 
 def test_predict_engine_config_runs(tiny):
-    row = run_experiment(tiny.replace(engine="predict", horizon=5)).row
-    assert row["engine"] == "predict" and row["forecast_s"] > 0
+    result = run_experiment(tiny.replace(engine="predict", horizon=5))
+    assert result.config.engine == "predict" and result.timings["forecast_s"] > 0
 
 
 JAX_CHILD = """
 import json, sys
 import numpy as np
-from sinelstm.config import ExperimentConfig
-from sinelstm.experiment import run_experiment
-from sinelstm.forecast import rollout
+from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.experiment.run import run_experiment
+from sinelstm.experiment.forecast import rollout
 cfg = ExperimentConfig(**json.loads(sys.argv[1]))
 result = run_experiment(cfg, keep_model=True)
 by_predict = rollout(result.model, result.series[-cfg.window:], cfg.horizon, "predict")
-again = run_experiment(cfg).row
-print(json.dumps({"backend": result.row["backend"],
+again = run_experiment(cfg).metrics
+import keras
+print(json.dumps({"backend": keras.backend.backend(),
                   "engine_diff": float(np.abs(by_predict - result.forecast).max()),
-                  "same": again["forecast_rmse"] == result.row["forecast_rmse"],
-                  "rmse": result.row["forecast_rmse"]}))
+                  "same": again["forecast_rmse"] == result.metrics["forecast_rmse"],
+                  "rmse": result.metrics["forecast_rmse"]}))
 """
 
 

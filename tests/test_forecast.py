@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sinelstm.forecast import rollout
+from sinelstm.experiment.forecast import rollout
 
 
 class PlusOne:

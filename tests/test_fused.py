@@ -10,15 +10,16 @@ import numpy as np
 import pytest
 from helpers import row
 
-from sinelstm.config import ExperimentConfig
-from sinelstm.results import read_results
+from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.sweep.rows import SCHEMA_VERSION
+from sinelstm.sweep.store import read_results
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from sinelstm import fused  # noqa: E402
-from sinelstm.fused import FusedLSTM  # noqa: E402
-from sinelstm.models import build_model, rollout_model  # noqa: E402
+from sinelstm.experiment import fused  # noqa: E402
+from sinelstm.experiment.fused import FusedLSTM  # noqa: E402
+from sinelstm.experiment.models import build_model, rollout_model  # noqa: E402
 
 # float32 sums in another order: outputs agree to ~1e-7, gradients to ~1e-6 of their scale.
 TOL = 1e-5
@@ -175,7 +176,7 @@ def test_schema_2_files_read_as_keras_implementation(tmp_path):
     """A schema-2 results file (before the column existed) ran keras.layers.LSTM everywhere."""
     rows = [row(seed=0), row(model="ar", seed=0)]
     path = tmp_path / "old.csv"
-    columns = [name for name in rows[0] if name != "implementation"]
+    columns = [name for name in rows[0] if name not in ("implementation", "cell", "cell_key")]
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
@@ -183,7 +184,9 @@ def test_schema_2_files_read_as_keras_implementation(tmp_path):
             writer.writerow({**values, "schema_version": 2})
     frame = read_results(path, required=("model", "implementation"))
     assert list(frame["implementation"].fillna("")) == ["keras", ""]
-    assert set(frame["schema_version"]) == {3}
+    assert set(frame["schema_version"]) == {SCHEMA_VERSION}
+    # Upgraded rows get their cell's name and key, as a new run writes them.
+    assert list(frame["cell_key"]) == [r["cell_key"] for r in rows]
 
 
 @pytest.mark.parametrize(

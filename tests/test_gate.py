@@ -8,8 +8,9 @@ import pytest
 from helpers import grid_rows, write
 
 from sinelstm.cli import main
-from sinelstm.gate import GateConfig, MetricRule, TimingRules, compare, load_gate_config
-from sinelstm.results import SCHEMA_VERSION
+from sinelstm.sweep.rows import SCHEMA_VERSION
+from sinelstm.verdict.judge import compare
+from sinelstm.verdict.rules import GateConfig, MetricRule, TimingRules, load_gate_config
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
@@ -183,11 +184,11 @@ def test_the_projects_gate_config_loads_with_overrides(tmp_path):
 
 
 def test_bad_gate_config_is_a_clear_error(tmp_path):
-    from sinelstm.results import ResultsError
+    from sinelstm.verdict.rules import GateConfigError
 
     bad = tmp_path / "pyproject.toml"
     bad.write_text('[tool.sinelstm.gate.metrics]\nforecast_rmse = { direction = "up" }\n')
-    with pytest.raises(ResultsError, match="direction must be one of"):
+    with pytest.raises(GateConfigError, match="direction must be one of"):
         load_gate_config(bad)
 
 

@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from sinelstm.data import clean_sine
-from sinelstm.metrics import (
+from sinelstm.experiment.data import clean_sine
+from sinelstm.experiment.metrics import (
     decay_per_period,
     fit_metrics,
     forecast_metrics,

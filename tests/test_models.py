@@ -6,14 +6,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sinelstm.classical import AutoRegression, Naive, SeasonalNaive
-from sinelstm.config import CLASSICAL_MODELS, KERAS_MODELS, MODELS, ConfigError, ExperimentConfig, config_of
-from sinelstm.data import clean_sine
-from sinelstm.experiment import run_experiment
-from sinelstm.forecast import rollout
-from sinelstm.grid import cell_id, make_grid
-from sinelstm.models import build_model, rollout_model
-from sinelstm.windows import make_windows
+from sinelstm.experiment import kinds
+from sinelstm.experiment.classical import AutoRegression, Naive, SeasonalNaive
+from sinelstm.experiment.config import ConfigError, ExperimentConfig
+from sinelstm.experiment.data import clean_sine
+from sinelstm.experiment.forecast import rollout
+from sinelstm.experiment.models import build_model, rollout_model
+from sinelstm.experiment.run import run_experiment
+from sinelstm.experiment.windows import make_windows
+from sinelstm.sweep.grid import cell_id, make_grid
+from sinelstm.sweep.rows import config_of
+
+MODELS = kinds.builtin_names()
+KERAS_MODELS = tuple(name for name in MODELS if kinds.lookup(name).is_network)
+CLASSICAL_MODELS = tuple(name for name in MODELS if not kinds.lookup(name).is_network)
 
 
 def test_every_model_kind_is_listed_once():
@@ -102,14 +108,14 @@ def test_seasonal_naive_repeats_the_period_of_a_clean_sine():
 def test_classical_models_go_through_every_engine_alike(kind):
     result = run_experiment(ExperimentConfig(model=kind, horizon=200))
     history = result.series[-result.config.window :]
-    assert result.row["hidden"] == "" and result.row["epochs_run"] == 1
+    assert result.config.hidden == 0 and result.metrics["epochs_run"] == 1
     np.testing.assert_array_equal(
         rollout(build_fitted(result.config), history, 200, "predict"), result.forecast
     )
 
 
 def build_fitted(cfg):
-    from sinelstm.data import noisy_sine
+    from sinelstm.experiment.data import noisy_sine
 
     model = build_model(cfg)
     inputs, targets = make_windows(
@@ -152,23 +158,23 @@ def test_both_trainers_stop_by_the_early_stopping_rule(trainer, tiny):
 
 def test_remedy_runs_and_is_recorded(tiny):
     result = run_experiment(tiny.replace(train_rollout=4))
-    assert result.row["train_rollout"] == 4 and result.forecast.shape == (tiny.horizon,)
+    assert result.config.train_rollout == 4 and result.forecast.shape == (tiny.horizon,)
 
 
 def test_grid_holds_each_classical_cell_once_and_names_it():
-    grid = make_grid("quick", models="lstm,ar", hidden="8,16", rollouts="1,4", seeds="0")
+    grid = make_grid("quick", model="lstm,ar", hidden="8,16", train_rollout="1,4", seed="0")
     ids = [cell_id(c) for c in grid.cells()]
     assert len(ids) == len(set(ids))
-    assert "ar-window25-length201-seed0" in ids and "window25-length201-hidden16-rollout4-seed0" in ids
+    assert "ar-window25-length201-seed0" in ids and "window25-length201-hidden16-train_rollout4-seed0" in ids
     assert sum(i.startswith("ar-") for i in ids) == 2  # two windows; hidden and remedy do not apply
-    with pytest.raises(ConfigError, match="models"):
-        make_grid("quick", models="lstm,transformer")
+    with pytest.raises(ConfigError, match="model"):
+        make_grid("quick", model="lstm,transformer")
 
 
 def test_the_speedup_cell_is_a_network():
-    assert make_grid("quick", models="ar,cnn1d,lstm").speedup_cell().model == "cnn1d"
-    assert make_grid("quick", models="ar,naive").speedup_cell() is None
-    cell = make_grid("quick", models="gru", hidden="8,32").speedup_cell()
+    assert make_grid("quick", model="ar,cnn1d,lstm").speedup_cell().model == "cnn1d"
+    assert make_grid("quick", model="ar,naive").speedup_cell() is None
+    cell = make_grid("quick", model="gru", hidden="8,32").speedup_cell()
     assert (cell.model, cell.window, cell.hidden) == ("gru", 25, 32)
 
 
@@ -206,7 +212,7 @@ class ScriptedModel:
 
 
 def test_loop_trainer_applies_keras_early_stopping_rule(tiny):
-    from sinelstm.train import train
+    from sinelstm.experiment.train import train
 
     inputs = np.zeros((50, tiny.window, 1), np.float32)
     targets = np.zeros((50, 1), np.float32)

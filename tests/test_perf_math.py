@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sinelstm.config import preset
-from sinelstm.perf import epoch_flops, floor_figures, sgemm_probe, training_shape
+from sinelstm.experiment.config import preset
+from sinelstm.perf.floor import epoch_flops, floor_figures, sgemm_probe, training_shape
 
 MAX_FLOOR_RATIO = 1.5  # bench/test_perf.py's target
 

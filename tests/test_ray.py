@@ -16,10 +16,11 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
-from sinelstm.executor import SINGLE_THREAD_ENV  # noqa: E402
-from sinelstm.gate import compare, load_gate_config  # noqa: E402
-from sinelstm.grid import cell_id  # noqa: E402
-from sinelstm.results import METRIC_COLUMNS  # noqa: E402
+from sinelstm.runtime import SINGLE_THREAD_ENV  # noqa: E402
+from sinelstm.sweep.grid import cell_id  # noqa: E402
+from sinelstm.sweep.rows import METRIC_COLUMNS  # noqa: E402
+from sinelstm.verdict.judge import compare  # noqa: E402
+from sinelstm.verdict.rules import load_gate_config  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,9 +98,9 @@ FAILING_DRIVER = """
 import sys
 import helpers
 from ray import cloudpickle
-from sinelstm.config import ExperimentConfig
-from sinelstm.executor import RayExecutor
-from sinelstm.runner import run_grid
+from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.sweep.ray import RayExecutor
+from sinelstm.sweep.runner import run_grid
 
 cloudpickle.register_pickle_by_value(helpers)  # the workers cannot import tests/helpers.py
 tiny = ExperimentConfig(length=60, window=8, hidden=4, epochs=3, patience=2, horizon=30)
@@ -131,7 +132,7 @@ def test_killing_the_driver_then_resume_completes_without_duplicates(ray_head, t
         "quick",
         "--epochs",
         "5",
-        "--seeds",
+        "--seed",
         "0-2",
         "--executor",
         "ray",

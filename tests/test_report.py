@@ -8,12 +8,23 @@ import numpy as np
 from helpers import grid_rows, row, write
 
 from sinelstm.cli import main
-from sinelstm.gate import load_gate_config
-from sinelstm.report import MAX_CHARS, build_report, report_paths, summarise
-from sinelstm.results import SCHEMA_VERSION
+from sinelstm.report.markdown import MAX_CHARS, build_report, report_paths
+from sinelstm.report.tables import summarise
+from sinelstm.sweep.rows import SCHEMA_VERSION
+from sinelstm.verdict.rules import load_gate_config
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 GATE = load_gate_config(PYPROJECT)
+
+
+def judged_report(results, out, baseline=None, gate_rules=None):
+    """The report, judged against baseline as the CLI does (the gate run once); (markdown, verdict)."""
+    from sinelstm.verdict.judge import compare
+
+    gate = compare(results, baseline, gate_rules) if baseline is not None else None
+    return build_report(results, out, gate, baseline), gate
+
+
 # Window 25 decays by 0.7 a period, window 50 holds its amplitude.
 DECAY = {(25, s): 0.7 for s in range(3)} | {(50, s): 1.0 for s in range(3)}
 
@@ -41,7 +52,7 @@ def test_summary_by_hand():
 def test_report_tables_verdict_and_findings(tmp_path):
     results = write(tmp_path, "latest.csv", fixture_rows(), DECAY)
     baseline = write(tmp_path, "baseline.csv", fixture_rows())
-    markdown, gate = build_report(results, tmp_path / "REPORT.md", baseline, GATE)
+    markdown, gate = judged_report(results, tmp_path / "REPORT.md", baseline, GATE)
     assert gate.passed
     assert markdown.startswith("# sinelstm benchmark report\n\nThese numbers come from 6 cells")
     assert "TensorFlow 2.21 and Keras 3 (tensorflow backend), at commit abcdef1234" in markdown
@@ -54,9 +65,9 @@ def test_report_tables_verdict_and_findings(tmp_path):
 
 
 def test_findings_follow_the_data(tmp_path):
-    first, _ = build_report(write(tmp_path, "a.csv", fixture_rows(), DECAY), tmp_path / "a.md")
+    first, _ = judged_report(write(tmp_path, "a.csv", fixture_rows(), DECAY), tmp_path / "a.md")
     held = {(25, s): {"amp_ratio": 1.02} for s in range(3)}
-    second, _ = build_report(write(tmp_path, "b.csv", fixture_rows(held), DECAY), tmp_path / "b.md")
+    second, _ = judged_report(write(tmp_path, "b.csv", fixture_rows(held), DECAY), tmp_path / "b.md")
     assert "1 of 2 configs keep" in first and "2 of 2 configs keep" in second
 
 
@@ -64,7 +75,7 @@ def test_a_regression_gives_a_failed_verdict_naming_the_cell(tmp_path):
     baseline = write(tmp_path, "baseline.csv", fixture_rows())
     worse = {(50, s): {"forecast_rmse": 2.0} for s in range(3)} | {(25, 2): {"diverged": True}}
     results = write(tmp_path, "latest.csv", fixture_rows(worse), DECAY)
-    markdown, gate = build_report(results, tmp_path / "REPORT.md", baseline, GATE)
+    markdown, gate = judged_report(results, tmp_path / "REPORT.md", baseline, GATE)
     assert not gate.passed
     assert "**FAILED**" in markdown
     assert "- window50-length201-hidden8: forecast_rmse regressed" in markdown
@@ -77,7 +88,7 @@ def test_figures_are_real_images(tmp_path):
     import matplotlib.image
 
     results = write(tmp_path, "latest.csv", fixture_rows(), DECAY)
-    build_report(results, tmp_path / "REPORT.md")
+    judged_report(results, tmp_path / "REPORT.md")
     figures = report_paths(tmp_path / "REPORT.md").figures
     for name in ("forecasts.png", "amplitude.png", "fit_time.png"):
         path = figures / name
@@ -91,7 +102,7 @@ def test_same_csv_same_report_byte_for_byte(tmp_path):
     results = write(tmp_path, "latest.csv", fixture_rows(), DECAY)
     outputs = []
     for name in ("one", "two"):
-        build_report(results, tmp_path / name / "REPORT.md")
+        judged_report(results, tmp_path / name / "REPORT.md")
         folder = tmp_path / name
         outputs.append({p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()})
     assert outputs[0] == outputs[1]
@@ -102,7 +113,7 @@ def test_a_large_grid_stays_under_the_comment_limit(tmp_path):
         row(window=w, hidden=h, seed=s) for w in range(10, 60) for h in (8, 16, 32, 64) for s in (0, 1, 2)
     ]
     results = write(tmp_path, "big.csv", rows)
-    markdown, _ = build_report(results, tmp_path / "REPORT.md", results, GATE)
+    markdown, _ = judged_report(results, tmp_path / "REPORT.md", results, GATE)
     assert len(markdown) < MAX_CHARS
     assert "more configs are in the CSV" in markdown
 

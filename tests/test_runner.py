@@ -10,25 +10,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sinelstm.grid import GRIDS, cell_id, make_grid, parse_ints
-from sinelstm.results import ResultsError, ResultsLock
-from sinelstm.runner import run_grid
+from sinelstm.sweep.grid import GRIDS, cell_id, make_grid, parse_ints
+from sinelstm.sweep.rows import cell_key
+from sinelstm.sweep.runner import run_grid
+from sinelstm.sweep.store import ResultsError, ResultsLock
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_named_grids_have_the_required_axes():
     default = GRIDS["default"]
-    assert default.windows == (25, 50) and default.lengths == (201, 601)
-    assert 300 in default.hidden and len(default.hidden) >= 3 and len(default.seeds) >= 3
-    assert len(GRIDS["full"].seeds) >= 5
+    assert default.values("window") == (25, 50) and default.values("length") == (201, 601)
+    assert 300 in default.values("hidden") and len(default.values("hidden")) >= 3
+    assert len(default.values("seed")) >= 3
+    assert len(GRIDS["full"].values("seed")) >= 5
     assert cell_id(default.cells()[0]) == "window25-length201-hidden16-seed0"
 
 
 def test_axes_parse():
     assert parse_ints("seeds", "0-2,7") == (0, 1, 2, 7)
     assert parse_ints("windows", "25, 50,25") == (25, 50)
-    grid = make_grid("quick", hidden="4,8", seeds="3")
+    grid = make_grid("quick", hidden="4,8", seed="3")
     assert grid.name == "quick+custom" and {c.hidden for c in grid.cells()} == {4, 8}
 
 
@@ -47,7 +49,7 @@ def test_rows_resume_and_crashes(tiny, tmp_path, monkeypatch):
     assert resumed["run_id"].nunique() == 2
 
     # A cell that raises becomes a failed row; the others complete.
-    import sinelstm.experiment as experiment
+    import sinelstm.experiment.run as experiment
 
     real = experiment.build_model
 
@@ -100,7 +102,7 @@ def test_a_failing_gate_fails_the_pytest_bench_session(tmp_path):
         capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1, done.stdout[-3000:]
-    assert "2 passed" in done.stdout  # the cell's tests pass; the gate fails the session
+    assert "1 passed" in done.stdout  # the cell's test passes; the gate fails the session
     assert "gate restricted to the 1 selected cells" in done.stdout
     assert "window25-length201-hidden64: fit_rmse_clean regressed" in done.stdout
     assert len(pd.read_csv(out)) == 1
@@ -110,7 +112,7 @@ def test_a_failing_gate_fails_the_pytest_bench_session(tmp_path):
 def test_process_executor_matches_local_and_records_dead_workers(tiny, tmp_path):
     from helpers import job_failing_on_seed_one
 
-    from sinelstm.executor import ProcessExecutor
+    from sinelstm.sweep.executors import ProcessExecutor
 
     cells = [tiny.replace(seed=s) for s in (0, 1)]
     run_grid(cells, tmp_path / "local.csv")
@@ -121,22 +123,26 @@ def test_process_executor_matches_local_and_records_dead_workers(tiny, tmp_path)
     for column in ("epochs_run", "fit_rmse_clean", "forecast_rmse", "amp_first"):
         np.testing.assert_allclose(workers[column], local[column], rtol=1e-5, err_msg=column)
     series = pd.read_csv(tmp_path / "workers.series.csv")
-    assert set(series["cell"]) == {cell_id(cell) for cell in cells}
+    assert set(series["cell_key"]) == {cell_key(cell) for cell in cells}
 
-    results = list(ProcessExecutor(workers=2).run(cells, job_failing_on_seed_one))
-    by_seed = {r.row["seed"]: r.row for r in results}
-    assert by_seed[0]["status"] == "ok"
-    assert by_seed[1]["status"] == "failed" and "worker died on seed 1" in by_seed[1]["error"]
+    outcomes = dict(
+        (cell.seed, outcome)
+        for cell, outcome in ProcessExecutor(workers=2).run(cells, job_failing_on_seed_one)
+    )
+    assert outcomes[0].row["status"] == "ok"
+    assert isinstance(outcomes[1], RuntimeError) and "worker died on seed 1" in str(outcomes[1])
 
 
 @pytest.mark.slow
 def test_workers_are_replaced_and_each_keeps_one_core(tiny):
     from helpers import job_reporting_worker
 
-    from sinelstm.executor import ProcessExecutor
+    from sinelstm.sweep.executors import ProcessExecutor
 
     cells = [tiny.replace(seed=s) for s in range(4)]
-    results = [r.row for r in ProcessExecutor(workers=2, cells_per_worker=1).run(cells, job_reporting_worker)]
+    results = [
+        r.row for _, r in ProcessExecutor(workers=2, cells_per_worker=1).run(cells, job_reporting_worker)
+    ]
     assert sorted(r["seed"] for r in results) == [0, 1, 2, 3]
     assert len({r["pid"] for r in results}) == 4  # a fresh process for every cell
     assert all(len(r["cores"]) == 1 for r in results)  # each pinned to one core
@@ -146,10 +152,12 @@ def test_workers_are_replaced_and_each_keeps_one_core(tiny):
 def test_a_worker_that_dies_mid_cell_is_a_failed_cell_and_is_replaced(tiny):
     from helpers import job_exiting_on_seed_one
 
-    from sinelstm.executor import ProcessExecutor
+    from sinelstm.sweep.executors import ProcessExecutor
 
     cells = [tiny.replace(seed=s) for s in range(4)]
-    rows = {r.row["seed"]: r.row for r in ProcessExecutor(workers=2).run(cells, job_exiting_on_seed_one)}
-    assert sorted(rows) == [0, 1, 2, 3]
-    assert rows[1]["status"] == "failed" and "worker process died (exit code 3)" in rows[1]["error"]
-    assert all(rows[s]["status"] == "ok" for s in (0, 2, 3))
+    outcomes = {
+        cell.seed: outcome for cell, outcome in ProcessExecutor(workers=2).run(cells, job_exiting_on_seed_one)
+    }
+    assert sorted(outcomes) == [0, 1, 2, 3]
+    assert "worker process died (exit code 3)" in str(outcomes[1])
+    assert all(outcomes[s].row["status"] == "ok" for s in (0, 2, 3))

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 from helpers import row, write
 
-from sinelstm.report import build_report, with_keys
-from sinelstm.results import read_results
-from sinelstm.science import bootstrap_median, effect, is_science, paired_differences, science_section
+from sinelstm.report.frames import with_keys
+from sinelstm.report.markdown import build_report
+from sinelstm.report.science import bootstrap_median, effect, is_science, paired_differences, science_section
+from sinelstm.sweep.store import read_results
 
 
 def test_bootstrap_of_constant_values_is_that_value():
@@ -76,8 +77,9 @@ def test_the_section_says_which_factor_keeps_the_amplitude(tmp_path):
     assert is_science(ok)
     text = "\n".join(science_section(ok))
     assert "The data length, not the window, is what keeps the amplitude." in text
-    # window effect 0 on both lengths, data effect +0.58 at both windows.
-    assert "window 25 -> 50 changes the median amp_ratio by +0.00 [+0.00, +0.00] on 201 samples" in text
+    # At each hidden size on its own: window effect 0 on both lengths, data effect +0.58 at both windows.
+    assert "Window or data, hidden 8** (5 seeds per effect)" in text
+    assert "Window 25 -> 50 changes the median amp_ratio by +0.00 [+0.00, +0.00] on 201 samples" in text
     assert "201 -> 601 samples changes it by +0.58 [+0.58, +0.58] at window 25" in text
     assert "Remedy (4-step rollout training) on lstm" in text
     assert "on 201 samples amp_ratio +0.30 [+0.30, +0.30]" in text
@@ -93,7 +95,7 @@ def test_the_section_follows_the_data(tmp_path):
 
 
 def test_report_has_the_science_section_only_for_a_science_run(tmp_path):
-    science, _ = build_report(write(tmp_path, "s.csv", science_rows(0.3)), tmp_path / "s.md")
-    plain, _ = build_report(write(tmp_path, "p.csv", [row(seed=s) for s in range(3)]), tmp_path / "p.md")
+    science = build_report(write(tmp_path, "s.csv", science_rows(0.3)), tmp_path / "s.md")
+    plain = build_report(write(tmp_path, "p.csv", [row(seed=s) for s in range(3)]), tmp_path / "p.md")
     assert "## Why the amplitude decays" in science
     assert "## Why the amplitude decays" not in plain

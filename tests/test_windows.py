@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sinelstm.windows import make_windows
+from sinelstm.experiment.windows import make_windows
 
 
 def test_windows_of_a_counting_series():

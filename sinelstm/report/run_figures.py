@@ -1,4 +1,4 @@
-"""The article's two figures, headless."""
+"""The article's two figures of one run (in-sample fit, fed-back forecast), headless."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sinelstm.config import ExperimentConfig
+from sinelstm.experiment.config import ExperimentConfig
 
 
 def pyplot():

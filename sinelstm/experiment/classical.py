@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sinelstm.config import ExperimentConfig
+from sinelstm.experiment.config import ExperimentConfig
 
 
 class Classical:
@@ -105,6 +105,3 @@ class SeasonalNaive(Classical):
             last_period = np.broadcast_to(self.series[-self.season :], (len(histories), self.season))
         # (batch, horizon): the last period, repeated.
         return np.stack([np.resize(row, horizon) for row in last_period])
-
-
-CLASSICAL: dict[str, type[Classical]] = {cls.name: cls for cls in (AutoRegression, Naive, SeasonalNaive)}

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sinelstm.classical import Classical
-from sinelstm.config import ENGINES
+from sinelstm.experiment.classical import Classical
+from sinelstm.experiment.config import ENGINES
 
 
 def rollout(model, history: np.ndarray, horizon: int, engine: str = "compiled") -> np.ndarray:

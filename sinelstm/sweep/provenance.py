@@ -29,7 +29,7 @@ PROVENANCE_COLUMNS = (
 
 
 def _git(*args: str) -> str:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # the checkout that holds the package
     try:
         done = subprocess.run(
             ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
@@ -83,7 +83,11 @@ def _static() -> dict[str, object]:
     tf_version = _installed_version("tensorflow-cpu", "tensorflow")
     threads = compute_threads()
     commit = _git("rev-parse", "HEAD")
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else ""
+    # The code's state, not the results folder's: a run moves its own earlier results
+    # aside, and that must not mark the code as changed.
+    dirty = (
+        bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!results")) if commit else ""
+    )
     cpu = cpu_model()
     cpu_count = os.cpu_count() or 0
     return {

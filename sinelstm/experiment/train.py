@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sinelstm.config import CLASSICAL_MODELS, ExperimentConfig, split_sizes
+from sinelstm.experiment.config import ExperimentConfig, split_sizes
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def train(
     bench measures the machine's sgemm rate there, interleaved with the epochs).
     """
     start = time.perf_counter()
-    if cfg.model in CLASSICAL_MODELS:
+    if not cfg.kind.is_network:
         seconds, losses = _fit_classical(model, inputs, targets, cfg)
     elif cfg.trainer == "fit":
         seconds, losses = _keras_fit(model, inputs, targets, cfg, after_epoch)

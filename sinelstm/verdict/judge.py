@@ -1,9 +1,9 @@
 """The regression gate: a run against a pinned baseline, quality and timing judged apart.
 
 Quality metrics are compared per config as the median over seeds, each with
-its own direction and tolerance (pyproject.toml, [tool.sinelstm.gate]).
-Cells are matched one to one: a cell missing on either side, a crashed cell
-or a newly diverged seed fails by name. Absolute timings are judged only
+its own direction and tolerance (sinelstm.verdict.rules). Cells are matched
+one to one by their readable name: a cell missing on either side, a crashed
+cell or a newly diverged seed fails by name. Absolute timings are judged only
 against a baseline from the same machine fingerprint; the compiled engine's
 speed-up over the predict engine, a ratio measured inside one run, is judged
 everywhere.
@@ -11,111 +11,18 @@ everywhere.
 
 from __future__ import annotations
 
-import fnmatch
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from sinelstm.config import CONFIG_FIELDS, config_of
-from sinelstm.grid import cell_id, config_id
-from sinelstm.results import ResultsError, read_results
+from sinelstm.sweep.grid import config_name
+from sinelstm.sweep.rows import config_differences
+from sinelstm.sweep.store import ResultsError, read_results
+from sinelstm.verdict.rules import GateConfig, MetricRule, TimingRules
 
-DIRECTIONS = ("lower", "higher", "target")
 VERSION_COLUMNS = ("python", "numpy", "tensorflow", "keras", "backend", "cpu")
-
-
-@dataclass(frozen=True)
-class MetricRule:
-    metric: str
-    direction: str  # lower | higher | target: which way is better
-    abs_tol: float = 0.0  # a change smaller than this never fails
-    rel_tol: float = 0.0  # ... nor one smaller than this fraction of the baseline
-    target: float = 1.0  # for direction = target: better the closer to this
-    aggregate: str = "median"  # median over seeds, or sum (for counts such as diverged)
-
-    def badness(self, value: float) -> float:
-        """How bad a value is, larger is worse; NaN (could not be computed) is the worst."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return math.inf
-        value = float(value)
-        if self.direction == "lower":
-            return value
-        if self.direction == "higher":
-            return -value
-        return abs(value - self.target)
-
-    def tolerance(self, baseline: float) -> float:
-        scale = abs(baseline - self.target) if self.direction == "target" else abs(baseline)
-        return max(self.abs_tol, self.rel_tol * scale if math.isfinite(scale) else 0.0)
-
-
-@dataclass(frozen=True)
-class TimingRules:
-    metrics: tuple[str, ...] = ("s_per_epoch", "forecast_ms_per_step")
-    rel_tol: float = 0.5  # slower by more than this fraction, and outside the spread
-    # ... and by at least this much in the metric's own unit (a minimum effect size:
-    # a 400-step rollout of a small model takes milliseconds, where load alone moves it 2x).
-    min_abs: dict = field(default_factory=dict)
-    # Compiled vs predict, measured in the same run, per backend: the predict loop's
-    # overhead differs (about 100 ms a step on TensorFlow, 6 ms on JAX).
-    min_engine_speedup: dict = field(default_factory=lambda: {"tensorflow": 80.0})
-    speedup_rel_tol: float = 0.5  # and no more than this fraction below the baseline's
-
-
-@dataclass(frozen=True)
-class GateConfig:
-    rules: tuple[MetricRule, ...]
-    overrides: tuple[tuple[str, MetricRule], ...] = ()  # (config-id pattern, rule)
-    timing: TimingRules = TimingRules()
-
-    def rule_for(self, config: str, metric: str) -> MetricRule:
-        for pattern, rule in self.overrides:
-            if rule.metric == metric and fnmatch.fnmatchcase(config, pattern):
-                return rule
-        return next(rule for rule in self.rules if rule.metric == metric)
-
-
-def _rule(metric: str, spec: dict, where: str) -> MetricRule:
-    known = {"direction", "abs_tol", "rel_tol", "target", "aggregate"}
-    unknown = set(spec) - known - {"match", "metric"}
-    if unknown:
-        raise ResultsError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
-    direction = spec.get("direction")
-    if direction not in DIRECTIONS:
-        raise ResultsError(f"{where}: direction must be one of {', '.join(DIRECTIONS)}")
-    if spec.get("aggregate", "median") not in ("median", "sum"):
-        raise ResultsError(f"{where}: aggregate must be median or sum")
-    return MetricRule(metric=metric, **{k: v for k, v in spec.items() if k in known})
-
-
-def load_gate_config(path: Path) -> GateConfig:
-    """[tool.sinelstm.gate] of a pyproject.toml."""
-    path = Path(path)
-    try:
-        table = tomllib.loads(path.read_text())["tool"]["sinelstm"]["gate"]
-    except FileNotFoundError:
-        raise ResultsError(f"{path}: no such gate configuration file") from None
-    except (KeyError, tomllib.TOMLDecodeError) as error:
-        raise ResultsError(f"{path}: no readable [tool.sinelstm.gate] table ({error})") from None
-    rules = tuple(
-        _rule(metric, spec, f"[tool.sinelstm.gate.metrics.{metric}]")
-        for metric, spec in table.get("metrics", {}).items()
-    )
-    base = {rule.metric: rule for rule in rules}
-    overrides = []
-    for number, spec in enumerate(table.get("overrides", [])):
-        where = f"[[tool.sinelstm.gate.overrides]] #{number + 1}"
-        metric = spec.get("metric")
-        if metric not in base:
-            raise ResultsError(f"{where}: metric must be one of {', '.join(base)}")
-        merged = {**vars(base[metric]), **spec}
-        merged.pop("metric"), merged.pop("match", None)
-        overrides.append((spec.get("match", "*"), _rule(metric, merged, where)))
-    timing = TimingRules(**table.get("timing", {}))
-    return GateConfig(rules=rules, overrides=tuple(overrides), timing=timing)
 
 
 @dataclass
@@ -150,16 +57,15 @@ def _fmt(value: float) -> str:
 
 
 def _keyed(frame) -> dict[str, dict]:
-    rows = {}
-    for row in frame.to_dict("records"):
-        rows[cell_id(config_of(row))] = row
-    return rows
+    """Rows by their cell's readable name."""
+    return {row["cell"]: row for row in frame.to_dict("records")}
 
 
 def _group(rows: dict[str, dict]) -> dict[str, list[dict]]:
+    """Rows by config: the cell's name without its seed."""
     groups: dict[str, list[dict]] = {}
     for row in rows.values():
-        groups.setdefault(config_id(config_of(row)), []).append(row)
+        groups.setdefault(config_name(row["cell"]), []).append(row)
     return groups
 
 
@@ -244,11 +150,7 @@ def _check_cells(cur_rows: dict, base_rows: dict, result: GateResult) -> None:
             result.fail(f"{key}: crashed: {cur.get('error') or 'no error recorded'}")
             result.comparisons.append(Comparison(key, "status", base["status"], "failed", "", "crashed"))
             continue
-        changed = [
-            f"{name} {base[name]} -> {cur[name]}"
-            for name in CONFIG_FIELDS
-            if str(cur[name]) != str(base[name])
-        ]
+        changed = config_differences(base, cur) if cur["cell_key"] != base["cell_key"] else []
         if changed:
             result.warnings.append(f"{key}: config differs from the baseline's: {', '.join(changed)}")
         if bool(cur["diverged"]) and not bool(base["diverged"]):
@@ -352,28 +254,3 @@ def _judge_speedup(cur_rows: dict, base_rows: dict, timing: TimingRules, result:
 
 def _isnan(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def gate_table(result: GateResult) -> str:
-    """The markdown table: config, metric, baseline, current, change, verdict."""
-    from tabulate import tabulate
-
-    rows = [(c.config, c.metric, c.baseline, c.current, c.change, c.verdict) for c in result.comparisons]
-    return tabulate(
-        rows,
-        headers=["config", "metric", "baseline", "current", "change", "verdict"],
-        tablefmt="github",
-        disable_numparse=True,
-    )
-
-
-def gate_markdown(result: GateResult, current: Path, baseline: Path) -> str:
-    verdict = "PASSED" if result.passed else f"FAILED ({len(result.failures)} failures)"
-    lines = [f"# Gate: {verdict}", "", f"`{current}` against `{baseline}`.", ""]
-    for title, items in (("Failures", result.failures), ("Warnings", result.warnings)):
-        if items:
-            lines += [f"## {title}", ""] + [f"- {item}" for item in items] + [""]
-    if result.notes:
-        lines += ["## Notes", ""] + [f"- {note}" for note in result.notes] + [""]
-    lines += ["## Comparison", "", gate_table(result), ""]
-    return "\n".join(lines)

@@ -6,22 +6,19 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-# Recurrent networks (hidden = units), the author's 1D-CNN, and the classical
-# forecasters every network must be held against (numpy, no Keras).
-RECURRENT_MODELS = ("lstm", "gru", "rnn")
-KERAS_MODELS = RECURRENT_MODELS + ("cnn1d",)
-CLASSICAL_MODELS = ("ar", "naive", "seasonal-naive")
-MODELS = KERAS_MODELS + CLASSICAL_MODELS
+from sinelstm.experiment import kinds
+
 ENGINES = ("compiled", "predict")
 # loop: model.fit's algorithm (shuffled minibatches, validation after each
 # epoch, EarlyStopping) as train_on_batch calls, without fit's ~0.1 s of
 # per-epoch machinery; fit: the article's model.fit call itself.
 TRAINERS = ("loop", "fit")
-# How an LSTM computes its training pass. keras: keras.layers.LSTM's own; fused:
-# sinelstm.fused.FusedLSTM, the same layer with one product per step and the weight
-# gradients as one large product (TensorFlow only): 1.07-1.21x faster per epoch in the
-# perf bench, but its first epoch compiles for 0.4-1.9 s more. Only the LSTM has a choice.
-IMPLEMENTATIONS = ("keras", "fused")
+# How an LSTM computes its training pass (the registry's list for the LSTM). keras:
+# keras.layers.LSTM's own; fused: sinelstm.experiment.fused.FusedLSTM, the same layer
+# with one product per step and the weight gradients as one large product (TensorFlow
+# only): 1.07-1.21x faster per epoch in the perf bench, but its first epoch compiles
+# for 0.4-1.9 s more.
+IMPLEMENTATIONS = kinds.lookup("lstm").implementations
 
 
 class ConfigError(ValueError):
@@ -49,7 +46,7 @@ class ExperimentConfig:
     # Windows: `window` consecutive values predict the next one.
     window: int = 25
     # Model.
-    model: str = "lstm"  # model kind, one of MODELS
+    model: str = "lstm"  # model kind: a name in sinelstm.experiment.kinds, or "package.module:function"
     hidden: int = 300  # recurrent units; 0 (not applicable) for the other models
     # Training, as the article's model.fit call.
     epochs: int = 100  # upper bound on epochs
@@ -58,7 +55,7 @@ class ExperimentConfig:
     learning_rate: float = 0.001  # Adam learning rate
     validation_split: float = 0.1  # last fraction of windows held out, as Keras does
     trainer: str = "loop"  # how the fit is driven, one of TRAINERS
-    implementation: str = "keras"  # the LSTM's training pass, one of IMPLEMENTATIONS; "" for other models
+    implementation: str = "keras"  # training pass, one of the kind's implementations; "" where it has none
     # The remedy for the decay: train on k-step rollouts that feed the model's own
     # predictions back (loss over all k steps). 1 = the article's one-step training.
     train_rollout: int = 1
@@ -71,16 +68,39 @@ class ExperimentConfig:
     def __post_init__(self):
         # Fields that do not apply to a model kind take one canonical value, so that
         # equal experiments have equal configs (and the grid holds each once).
-        if self.model in MODELS and self.model not in RECURRENT_MODELS:
+        kind = kinds.lookup(self.model)
+        if kind is None:
+            return  # validate() names the unknown kind
+        if not kind.uses_hidden:
             object.__setattr__(self, "hidden", 0)
-        if self.model in CLASSICAL_MODELS:
+        if not kind.is_network:
             object.__setattr__(self, "train_rollout", 1)
-        if self.model in MODELS and self.model != "lstm":
+        if not kind.implementations:
             object.__setattr__(self, "implementation", "")
 
     @property
+    def kind(self) -> kinds.ModelKind:
+        """The model kind's registry entry (ConfigError for an unknown kind)."""
+        kind = kinds.lookup(self.model)
+        if kind is None:
+            raise ConfigError(
+                "model",
+                self.model,
+                f"expected one of {', '.join(kinds.builtin_names())}, or package.module:function",
+            )
+        return kind
+
+    def check_builder(self) -> None:
+        """Refuse (ConfigError) a model whose builder cannot be imported: a user's factory
+        path with a typo fails here, in one line, before any work."""
+        try:
+            self.kind.builder_function()
+        except (ImportError, AttributeError) as error:
+            raise ConfigError("model", self.model, f"its builder cannot be loaded ({error})") from None
+
+    @property
     def uses_hidden(self) -> bool:
-        return self.model in RECURRENT_MODELS
+        return self.kind.uses_hidden
 
     def validate(self) -> ExperimentConfig:
         """Raise ConfigError for the first invalid field; return self otherwise."""
@@ -94,8 +114,9 @@ class ExperimentConfig:
             raise ConfigError("noise", self.noise, "expected a finite number >= 0")
         if not 1 <= self.window < self.length:
             raise ConfigError("window", self.window, f"expected an integer >= 1 and < length ({self.length})")
-        if self.model not in MODELS:
-            raise ConfigError("model", self.model, f"expected one of {', '.join(MODELS)}")
+        kind = self.kind
+        if kinds.is_factory(self.model):
+            self.check_builder()
         if self.uses_hidden and self.hidden < 1:
             raise ConfigError("hidden", self.hidden, "expected an integer >= 1")
         if self.epochs < 1:
@@ -120,9 +141,9 @@ class ExperimentConfig:
             )
         if self.trainer not in TRAINERS:
             raise ConfigError("trainer", self.trainer, f"expected one of {', '.join(TRAINERS)}")
-        if self.model == "lstm" and self.implementation not in IMPLEMENTATIONS:
+        if kind.implementations and self.implementation not in kind.implementations:
             raise ConfigError(
-                "implementation", self.implementation, f"expected one of {', '.join(IMPLEMENTATIONS)}"
+                "implementation", self.implementation, f"expected one of {', '.join(kind.implementations)}"
             )
         if not 1 <= self.train_rollout < n_train:
             raise ConfigError(
@@ -152,6 +173,14 @@ def split_sizes(n_windows: int, validation_split: float) -> tuple[int, int]:
     return n_train, n_windows - n_train
 
 
+def epoch_flops(cfg: ExperimentConfig) -> float:
+    """FLOPs of one training epoch of cfg's model, by its kind's own formula (0 where the
+    kind has none: a classical fit, or a user's factory)."""
+    n_train, _ = split_sizes(cfg.n_windows, cfg.validation_split)
+    formula = cfg.kind.epoch_flops
+    return formula(cfg, n_train) if formula is not None else 0.0
+
+
 def _check_finite(cfg: ExperimentConfig, field: str) -> None:
     value = getattr(cfg, field)
     if not math.isfinite(value):
@@ -168,30 +197,6 @@ PRESETS: dict[str, ExperimentConfig] = {
 }
 
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(ExperimentConfig))
-
-
-def config_columns(cfg: ExperimentConfig) -> dict[str, object]:
-    """A config as result-row columns; a field that does not apply to the model is empty (n/a)."""
-    columns: dict[str, object] = dataclasses.asdict(cfg)
-    if not cfg.uses_hidden:
-        columns["hidden"] = ""
-    return columns
-
-
-def config_of(row) -> ExperimentConfig:
-    """The config of a result row (a dict or a CSV record), each field cast to its type;
-    an empty (n/a) hidden reads as 0, an empty implementation as ""."""
-    default = ExperimentConfig()
-    values = {}
-    for name in CONFIG_FIELDS:
-        value = row[name]
-        empty = value == "" or (isinstance(value, float) and math.isnan(value))
-        if name == "hidden" and empty:
-            value = 0
-        elif name == "implementation" and empty:
-            value = ""
-        values[name] = type(getattr(default, name))(value)
-    return ExperimentConfig(**values)
 
 
 def preset(name: str) -> ExperimentConfig:

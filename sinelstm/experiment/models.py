@@ -1,15 +1,13 @@
-"""Model builders, one per Keras model kind, behind one interface: build_model(cfg).
+"""The Keras builders of the registry's network kinds, and build_model(cfg) for every kind.
 
 The classical forecasters (ar, naive, seasonal-naive) are numpy objects in
-sinelstm.classical; build_model returns those too, so that every model kind
-goes through the same training, forecast and metrics code.
+sinelstm.experiment.classical; build_model returns those too, so that every
+model kind goes through the same training, forecast and metrics code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from sinelstm.config import CLASSICAL_MODELS, ConfigError, ExperimentConfig
+from sinelstm.experiment.config import ConfigError, ExperimentConfig
 
 
 def check_implementation(implementation: str, backend: str) -> None:
@@ -29,7 +27,7 @@ def _recurrent(layer_name: str):
         layer = getattr(keras.layers, layer_name)
         check_implementation(cfg.implementation, keras.backend.backend())
         if cfg.implementation == "fused":
-            from sinelstm.fused import FusedLSTM
+            from sinelstm.experiment.fused import FusedLSTM
 
             layer = FusedLSTM
         # The article's model, with its LSTM swapped for `layer_name`:
@@ -66,32 +64,38 @@ def _cnn1d(cfg: ExperimentConfig):
     )
 
 
-BUILDERS: dict[str, Callable[[ExperimentConfig], object]] = {
-    "lstm": _recurrent("LSTM"),
-    "gru": _recurrent("GRU"),
-    "rnn": _recurrent("SimpleRNN"),
-    "cnn1d": _cnn1d,
-}
+# The registry's builders (sinelstm.experiment.kinds names them).
+lstm = _recurrent("LSTM")
+gru = _recurrent("GRU")
+rnn = _recurrent("SimpleRNN")
+cnn1d = _cnn1d
 
 
 def build_model(cfg: ExperimentConfig):
     """cfg.model untrained: a Keras model compiled with Adam(cfg.learning_rate) and MSE,
     or a classical forecaster."""
-    if cfg.model in CLASSICAL_MODELS:
-        from sinelstm.classical import CLASSICAL
+    kind = cfg.kind
+    model = kind.build(cfg)
+    if not kind.is_network:
+        return model
+    import keras
 
-        return CLASSICAL[cfg.model](cfg)
-    if cfg.model not in BUILDERS:
-        raise ValueError(f"unknown model {cfg.model!r}; expected one of {', '.join(BUILDERS)}")
-    return compile_model(BUILDERS[cfg.model](cfg), cfg)
+    if not isinstance(model, keras.Model):
+        raise ConfigError(
+            "model", cfg.model, f"its builder returned {type(model).__name__}, not a keras.Model"
+        )
+    return compile_model(model, cfg)
 
 
-def compile_model(model, cfg: ExperimentConfig):
+def compile_model(model, cfg: ExperimentConfig, **options):
+    """Compile with the article's loss and optimizer (MSE, Adam(cfg.learning_rate)); options
+    go to model.compile (the perf bench passes jit_compile)."""
     import keras
 
     model.compile(
         loss="mean_squared_error",
         optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
+        **options,
     )
     return model
 

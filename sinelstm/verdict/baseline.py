@@ -7,7 +7,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sinelstm.results import ResultsError, read_results
+from sinelstm.sweep.store import ResultsError, read_results
 
 
 def accept_baseline(run: Path, baseline: Path, reason: str) -> int:

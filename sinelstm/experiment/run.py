@@ -1,4 +1,9 @@
-"""One experiment end to end: config -> series -> windows -> model -> forecast -> metrics -> row."""
+"""One experiment end to end: config -> series -> windows -> model -> forecast -> metrics.
+
+What comes back is measurements (metrics and timings as plain dicts) and the
+curves behind them; turning them into a result row is the sweep's job
+(sinelstm.sweep.rows).
+"""
 
 from __future__ import annotations
 
@@ -7,26 +12,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sinelstm.config import CLASSICAL_MODELS, ExperimentConfig, config_columns
-from sinelstm.data import clean_sine, noisy_sine
-from sinelstm.forecast import rollout
-from sinelstm.metrics import fit_metrics, forecast_metrics
-from sinelstm.models import build_model, rollout_model
-from sinelstm.provenance import provenance
-from sinelstm.results import SCHEMA_VERSION
-from sinelstm.seeding import set_seed
-from sinelstm.train import TrainResult, train
-from sinelstm.windows import make_windows
+from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.experiment.data import clean_sine, noisy_sine
+from sinelstm.experiment.forecast import rollout
+from sinelstm.experiment.metrics import fit_metrics, forecast_metrics
+from sinelstm.experiment.models import build_model, rollout_model
+from sinelstm.experiment.seeding import set_seed
+from sinelstm.experiment.train import TrainResult, train
+from sinelstm.experiment.windows import make_windows
 
 # Timed forecast rounds after the first (warm-up) call, per engine. The
 # predict engine's one call already takes seconds and is its own sample.
 DEFAULT_FORECAST_ROUNDS = {"compiled": 5, "predict": 0}
+# Steps of the predict engine timed for the engine speed-up: its per-step cost
+# is a fixed overhead, so 50 steps measure it as well as 400 would.
+SPEEDUP_STEPS = 50
 
 
 @dataclass
 class RunResult:
     config: ExperimentConfig
-    row: dict[str, object]  # the result row: config, metrics, timings, provenance
+    metrics: dict[str, object]  # training, fit and forecast metrics (the row's METRIC_COLUMNS)
+    timings: dict[str, float]  # the row's TIMING_COLUMNS that were measured
     series: np.ndarray  # (length,) the noisy observations
     fit_predictions: np.ndarray  # (n_windows,) one-step predictions for x = window .. length-1
     forecast: np.ndarray  # (horizon,) for x = length .. length+horizon-1
@@ -58,6 +65,15 @@ def time_forecast(model, history: np.ndarray, horizon: int, engine: str, rounds:
     return forecast, warmup_s, warmup_s, float("nan")
 
 
+def measure_speedup(model, history: np.ndarray, compiled_ms_per_step: float) -> dict[str, float]:
+    """Time the predict engine on the same trained model; the ratio to the compiled engine."""
+    rollout(model, history, 2, "predict")  # warm-up: builds the predict function
+    start = time.perf_counter()
+    rollout(model, history, SPEEDUP_STEPS, "predict")
+    predict_ms = (time.perf_counter() - start) / SPEEDUP_STEPS * 1000.0
+    return {"predict_ms_per_step": predict_ms, "engine_speedup": predict_ms / compiled_ms_per_step}
+
+
 @dataclass
 class Trained:
     """A trained model with the data it was trained on."""
@@ -74,10 +90,9 @@ def train_phase(cfg: ExperimentConfig) -> Trained:
     cfg.validate()
     set_seed(cfg.seed)
     series = noisy_sine(cfg.length, cfg.period, cfg.noise, cfg.seed)
-    classical = cfg.model in CLASSICAL_MODELS
-    dtype = np.float64 if classical else np.float32
-    # (n_windows, window, 1), (n_windows, 1)
-    inputs, targets = make_windows(series, cfg.window, dtype=dtype)
+    network = cfg.kind.is_network
+    # (n_windows, window, 1), (n_windows, 1): the classical forecasters work in float64.
+    inputs, targets = make_windows(series, cfg.window, dtype=np.float32 if network else np.float64)
     model = build_model(cfg)
     if cfg.train_rollout > 1:
         # The remedy: train on k-step rollouts; (n, window, 1), (n, k).
@@ -85,11 +100,11 @@ def train_phase(cfg: ExperimentConfig) -> Trained:
         training = train(rollout_model(model, cfg), train_inputs, train_targets, cfg)
     else:
         training = train(model, inputs, targets, cfg)
-    if classical:
-        fit_predictions = model.predict(inputs)
-    else:
+    if network:
         # (n_windows, 1) -> (n_windows,)
         fit_predictions = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))[:, 0]
+    else:
+        fit_predictions = model.predict(inputs)
     return Trained(cfg, series, model, training, fit_predictions)
 
 
@@ -98,72 +113,51 @@ def history_of(trained: Trained) -> np.ndarray:
     return trained.series[-trained.config.window :]
 
 
-def result_of(
-    trained: Trained,
-    forecast: np.ndarray,
+def run_experiment(
+    cfg: ExperimentConfig,
     *,
-    forecast_s: float,
-    forecast_warmup_s: float,
-    forecast_cv: float,
-    run_id: str = "",
+    forecast_rounds: int | None = None,
     keep_model: bool = False,
+    speedup: bool = False,
 ) -> RunResult:
-    """The result row of a trained model and its timed forecast."""
-    cfg, training = trained.config, trained.training
+    """Train cfg's model on cfg's data, forecast cfg.horizon steps, and measure it all;
+    with speedup, also time the article's predict loop on the same model."""
+    trained = train_phase(cfg)
+    rounds = DEFAULT_FORECAST_ROUNDS[cfg.engine] if forecast_rounds is None else forecast_rounds
+    history = history_of(trained)
+    forecast, warmup_s, forecast_s, forecast_cv = time_forecast(
+        trained.model, history, cfg.horizon, cfg.engine, rounds
+    )
+    training = trained.training
     truth = clean_sine(forecast_x(cfg), cfg.period)
     fit_x = np.arange(cfg.window, cfg.length)
-    row: dict[str, object] = {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "status": "ok",
-        "error": "",
-        **config_columns(cfg),
+    metrics = {
         "epochs_run": training.epochs_run,
         "best_epoch": training.best_epoch,
         "train_loss": training.train_loss,
         "val_loss": training.val_loss,
         **fit_metrics(trained.fit_predictions, clean_sine(fit_x, cfg.period), trained.series[cfg.window :]),
         **forecast_metrics(forecast, truth, cfg.period),
+    }
+    timings = {
         "fit_s": training.fit_s,
         "fit_warmup_s": training.fit_warmup_s,
         "s_per_epoch": training.s_per_epoch,
         "forecast_s": forecast_s,
-        "forecast_warmup_s": forecast_warmup_s,
+        "forecast_warmup_s": warmup_s,
         "forecast_ms_per_step": forecast_s / cfg.horizon * 1000.0,
         "forecast_cv": forecast_cv,
-        **provenance(),
     }
+    if speedup:
+        timings.update(measure_speedup(trained.model, history, timings["forecast_ms_per_step"]))
     return RunResult(
         config=cfg,
-        row=row,
+        metrics=metrics,
+        timings=timings,
         series=trained.series,
         fit_predictions=trained.fit_predictions,
         forecast=forecast,
         truth=truth,
         training=training,
         model=trained.model if keep_model else None,
-    )
-
-
-def run_experiment(
-    cfg: ExperimentConfig,
-    *,
-    run_id: str = "",
-    forecast_rounds: int | None = None,
-    keep_model: bool = False,
-) -> RunResult:
-    """Train cfg's model on cfg's data, forecast cfg.horizon steps, and measure it all."""
-    trained = train_phase(cfg)
-    rounds = DEFAULT_FORECAST_ROUNDS[cfg.engine] if forecast_rounds is None else forecast_rounds
-    forecast, warmup_s, forecast_s, forecast_cv = time_forecast(
-        trained.model, history_of(trained), cfg.horizon, cfg.engine, rounds
-    )
-    return result_of(
-        trained,
-        forecast,
-        forecast_s=forecast_s,
-        forecast_warmup_s=warmup_s,
-        forecast_cv=forecast_cv,
-        run_id=run_id,
-        keep_model=keep_model,
     )

@@ -1,0 +1,195 @@
+"""The model-kind registry: every forecaster the grid can run, one entry each.
+
+An entry says what a kind is (its family, whether `hidden` applies), how to
+build it and how much arithmetic one training epoch costs. Everything else
+(config checks, training, forecast, grid, report, cost model) asks the
+registry instead of testing names. A new kind is one `register` call plus its
+builder.
+
+Builders are referenced as "package.module:function" and imported only when a
+model is built, so this module imports nothing of sinelstm's and the config can
+consult it. A user's own Keras model runs through the same grid, metrics, gate
+and report: `--model package.module:function` names a factory that takes the
+ExperimentConfig and returns an uncompiled Keras model (input (window, 1),
+output (1,)); installed packages may also register kinds under the entry-point
+group "sinelstm.models" (name = "package.module:function").
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Families: how a kind is trained and forecast.
+RECURRENT = "recurrent"  # a Keras recurrent layer then a Dense head; hidden = units
+NETWORK = "network"  # any other Keras model
+CLASSICAL = "classical"  # numpy, fitted in one shot, no epochs
+FAMILIES = (RECURRENT, NETWORK, CLASSICAL)
+ENTRY_POINT_GROUP = "sinelstm.models"
+_FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def recurrent_flops(gates: int) -> Callable[[object, int], float]:
+    """FLOPs of one training epoch of a recurrent layer with `gates` gate matrices.
+
+    One step of one window multiplies [h, x, 1] (hidden + 2) by the (hidden + 2) x
+    gates*hidden gate matrix: 2 * (hidden + 2) * gates * hidden FLOPs; the backward
+    pass costs twice the forward (input and weight gradients). LSTM: 4 gates, GRU: 3,
+    SimpleRNN: 1.
+    """
+
+    def flops(cfg, n_train: int) -> float:
+        return 3.0 * n_train * cfg.window * 2.0 * (cfg.hidden + 2) * gates * cfg.hidden
+
+    return flops
+
+
+def cnn1d_flops(cfg, n_train: int) -> float:
+    """FLOPs of one training epoch of the author's 1D-CNN, forward x 3 (backward twice the
+    forward): Conv1D(30, 2) over `window` steps, Conv1D(10, 2) over window/2 of 30
+    channels, Dense(300) over the window/4 x 10 flattened values, Dense(1)."""
+    half, quarter = -(-cfg.window // 2), -(-cfg.window // 4)
+    forward = 2 * (cfg.window * 2 * 1 * 30 + half * 2 * 30 * 10 + quarter * 10 * 300 + 300)
+    return 3.0 * n_train * forward
+
+
+def no_flops(cfg, n_train: int) -> float:
+    """A classical forecaster: one least-squares solve or none; no epochs to count."""
+    return 0.0
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    name: str  # the value of ExperimentConfig.model
+    family: str  # one of FAMILIES
+    builder: str  # "package.module:function"; the function takes the config
+    uses_hidden: bool = False  # whether ExperimentConfig.hidden applies
+    epoch_flops: Callable[[object, int], float] | None = None  # (config, training windows) -> FLOPs
+    implementations: tuple[str, ...] = ()  # training passes to choose from; the first is the default
+    summary: str = ""  # one line for --help and the README
+
+    @property
+    def is_network(self) -> bool:
+        return self.family != CLASSICAL
+
+    def builder_function(self) -> Callable:
+        """The builder itself, imported (ImportError or AttributeError where it is missing)."""
+        module, _, function = self.builder.partition(":")
+        return getattr(importlib.import_module(module), function)
+
+    def build(self, cfg):
+        """The untrained model of cfg: what the builder returns."""
+        return self.builder_function()(cfg)
+
+
+_REGISTRY: dict[str, ModelKind] = {}
+
+
+def register(kind: ModelKind) -> ModelKind:
+    if kind.family not in FAMILIES:
+        raise ValueError(f"model kind {kind.name!r}: family must be one of {', '.join(FAMILIES)}")
+    _REGISTRY[kind.name] = kind
+    return kind
+
+
+_MODELS = "sinelstm.experiment.models"
+_CLASSICAL = "sinelstm.experiment.classical"
+register(
+    ModelKind(
+        "lstm",
+        RECURRENT,
+        f"{_MODELS}:lstm",
+        True,
+        recurrent_flops(4),
+        ("keras", "fused"),
+        "the article's LSTM(hidden) -> Dense(1)",
+    )
+)
+register(
+    ModelKind("gru", RECURRENT, f"{_MODELS}:gru", True, recurrent_flops(3), summary="GRU(hidden) -> Dense(1)")
+)
+register(
+    ModelKind(
+        "rnn", RECURRENT, f"{_MODELS}:rnn", True, recurrent_flops(1), summary="SimpleRNN(hidden) -> Dense(1)"
+    )
+)
+register(
+    ModelKind(
+        "cnn1d",
+        NETWORK,
+        f"{_MODELS}:cnn1d",
+        False,
+        cnn1d_flops,
+        summary="the author's follow-up 1D-CNN, as published",
+    )
+)
+register(
+    ModelKind(
+        "ar",
+        CLASSICAL,
+        f"{_CLASSICAL}:AutoRegression",
+        False,
+        no_flops,
+        summary="least-squares autoregression on the window",
+    )
+)
+register(
+    ModelKind("naive", CLASSICAL, f"{_CLASSICAL}:Naive", False, no_flops, summary="repeat the last value")
+)
+register(
+    ModelKind(
+        "seasonal-naive",
+        CLASSICAL,
+        f"{_CLASSICAL}:SeasonalNaive",
+        False,
+        no_flops,
+        summary="repeat the last period",
+    )
+)
+
+
+def builtin_names() -> tuple[str, ...]:
+    """The registered kinds, in registration order (the article's first)."""
+    _load_entry_points()
+    return tuple(_REGISTRY)
+
+
+def factory_kind(name: str) -> ModelKind:
+    """The kind of a user's factory "package.module:function": a Keras network whose
+    `hidden` is passed through (the factory decides what it means)."""
+    return ModelKind(name, NETWORK, name, uses_hidden=True, summary="a user's Keras model factory")
+
+
+def is_factory(name: str) -> bool:
+    return bool(_FACTORY.match(name))
+
+
+def lookup(name: str) -> ModelKind | None:
+    """The kind called `name`: registered, from an entry point, or a factory path; None if unknown."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    _load_entry_points()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    return factory_kind(name) if is_factory(name) else None
+
+
+_entry_points_loaded = False
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        if point.name not in _REGISTRY:
+            register(
+                ModelKind(
+                    point.name, NETWORK, point.value, uses_hidden=True, summary=f"entry point {point.value}"
+                )
+            )

@@ -1,0 +1,2 @@
+"""Performance measurements for the perf bench: arithmetic floors and probes run in
+processes of their own."""

@@ -1,0 +1,73 @@
+"""Performance measurements: arithmetic floors, per-backend training speed, memory.
+
+The training floor of a config is its epoch's arithmetic (forward and
+backward through every training window) divided by this machine's sgemm
+rate at the training shape, measured in the same process right after each
+epoch: the two are interleaved, so that the machine's drift moves both.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from sinelstm.experiment.config import ExperimentConfig, epoch_flops, split_sizes
+
+
+def training_shape(cfg: ExperimentConfig) -> tuple[int, int, int]:
+    """The product of one training step: (batch x hidden+2) by (hidden+2 x 4*hidden)."""
+    n_train, _ = split_sizes(cfg.n_windows, cfg.validation_split)
+    return min(cfg.batch_size, n_train), cfg.hidden + 2, 4 * cfg.hidden
+
+
+def sgemm_probe(cfg: ExperimentConfig, products: int = 40):
+    """A function that times `products` numpy float32 products at the training shape and
+    returns their rate, GFLOP/s: run between epochs, it gives each epoch the machine's
+    speed of that moment (on a shared machine the rate moves by 30% within a minute)."""
+    rows, inner, cols = training_shape(cfg)
+    rng = np.random.default_rng(0)
+    a, b = rng.random((rows, inner), dtype=np.float32), rng.random((inner, cols), dtype=np.float32)
+    a @ b
+
+    def probe() -> float:
+        start = time.perf_counter()
+        for _ in range(products):
+            a @ b
+        return products * 2.0 * rows * inner * cols / (time.perf_counter() - start) / 1e9
+
+    return probe
+
+
+def training_sgemm_gflops(cfg: ExperimentConfig, seconds: float = 1.0) -> float:
+    """sgemm rate at the config's training shape, GFLOP/s: the median of probes of 10
+    products for `seconds` (at least 5)."""
+    probe, rates = sgemm_probe(cfg, products=10), []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(rates) < 5:
+        rates.append(probe())
+    return float(np.median(rates))
+
+
+def spread(samples) -> float:
+    """Coefficient of variation: standard deviation over mean."""
+    samples = np.asarray(samples, dtype=float)
+    return float(samples.std() / samples.mean())
+
+
+def floor_figures(cfg: ExperimentConfig, epoch_s, sgemm_gflops) -> dict[str, float]:
+    """Per-epoch time against the floor of the same moment. Each epoch is paired with the
+    sgemm rate measured right after it; the ratio is the median of the pairs' ratios."""
+    epoch_s, sgemm = np.asarray(epoch_s, dtype=float), np.asarray(sgemm_gflops, dtype=float)
+    floors = epoch_flops(cfg) / (sgemm * 1e9)
+    ratios = epoch_s / floors
+    return dict(
+        epoch_s=float(np.median(epoch_s)),
+        epoch_cv=spread(epoch_s),
+        achieved_gflops=epoch_flops(cfg) / float(np.median(epoch_s)) / 1e9,
+        sgemm_gflops=float(np.median(sgemm)),
+        sgemm_cv=spread(sgemm),
+        floor_s=float(np.median(floors)),
+        floor_ratio=float(np.median(ratios)),
+        floor_ratio_cv=spread(ratios),
+    )

@@ -1,0 +1,125 @@
+"""Measurements that need a process of their own: training on a given backend and thread
+count, and a whole grid's peak memory. Each is a plain function run in a spawned process
+(the backend and thread count are fixed per process, before Keras is imported)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.runtime import become_worker
+
+
+def _train_child(spec: dict) -> dict:
+    """In a fresh process: train spec's config, timing each epoch and measuring the sgemm
+    rate at the training shape right after it."""
+    os.environ["KERAS_BACKEND"] = spec["backend"]
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if spec["threads"] == 1:
+        # As a grid worker runs: one core, one thread, pinned before numpy or TensorFlow start.
+        become_worker(min(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None)
+    import keras
+
+    from sinelstm.experiment.data import noisy_sine
+    from sinelstm.experiment.models import build_model, compile_model
+    from sinelstm.experiment.seeding import set_seed
+    from sinelstm.experiment.train import train
+    from sinelstm.experiment.windows import make_windows
+    from sinelstm.perf.floor import sgemm_probe
+
+    cfg = ExperimentConfig(**spec["config"])
+    set_seed(cfg.seed)
+    inputs, targets = make_windows(noisy_sine(cfg.length, cfg.period, cfg.noise, cfg.seed), cfg.window)
+    model = build_model(cfg)
+    if spec["jit"] is not None:
+        compile_model(model, cfg, jit_compile=spec["jit"])
+    probe, rates = sgemm_probe(cfg), []
+    result = train(model, inputs, targets, cfg, after_epoch=lambda: rates.append(probe()))
+    return {
+        "backend": keras.backend.backend(),
+        "epochs": result.epochs_run,
+        "first_epoch_s": result.epoch_seconds[0],
+        "epoch_s": result.epoch_seconds[1:],
+        "sgemm_gflops": rates[1:],
+    }
+
+
+def _in_fresh_process(function, *args):
+    """function(*args) in a spawned process; its return value, or RuntimeError with its error."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            return pool.submit(function, *args).result()
+        except Exception as error:  # noqa: BLE001 - reported in one line by the caller.
+            raise RuntimeError(f"{function.__name__} failed: {type(error).__name__}: {error}") from None
+
+
+def time_training(
+    cfg: ExperimentConfig,
+    backend: str,
+    jit: bool | None,
+    trainer: str = "loop",
+    threads: int = 0,
+    implementation: str = "fused",
+    epochs: int = 16,
+) -> dict:
+    """Per-epoch seconds of training on one backend, in a fresh process (the backend is
+    fixed per process), each epoch followed by a measurement of the sgemm rate at the
+    training shape in that same process: epoch_s[i] pairs with sgemm_gflops[i].
+    threads=1 runs as a grid worker does (one core, one thread); 0 uses every core.
+    Early stopping is off so every run has the same epochs."""
+    config = cfg.replace(epochs=epochs, patience=epochs + 1, trainer=trainer, implementation=implementation)
+    spec = {"config": config.__dict__, "jit": jit, "threads": threads, "backend": backend}
+    return _in_fresh_process(_train_child, spec)
+
+
+def _grid_child(config: dict, cells: int, executor: str) -> None:
+    from sinelstm.sweep.executors import EXECUTORS
+    from sinelstm.sweep.runner import run_grid
+
+    base = ExperimentConfig(**config)
+    with tempfile.TemporaryDirectory() as folder:
+        run_grid(
+            [base.replace(seed=seed) for seed in range(cells)],
+            Path(folder) / "grid.csv",
+            executor=EXECUTORS[executor](),
+        )
+
+
+def _tree_rss_mb(process) -> float:
+    """Resident memory, MB, of a process and all its descendants now."""
+    import psutil
+
+    total = 0
+    for one in [process, *process.children(recursive=True)]:
+        try:
+            total += one.memory_info().rss
+        except psutil.Error:
+            continue  # the process ended while we looked
+    return total / 2**20
+
+
+def grid_peak_rss_mb(cfg: ExperimentConfig, cells: int, executor: str = "processes") -> float:
+    """Peak resident memory, MB, of a whole grid run of `cells` seeds of cfg in a fresh
+    process: the driver and its workers together, sampled every 50 ms."""
+    import psutil
+
+    context = multiprocessing.get_context("spawn")
+    child = context.Process(target=_grid_child, args=(cfg.__dict__, cells, executor))
+    child.start()
+    watched, peak = psutil.Process(child.pid), 0.0
+    while child.is_alive():
+        try:
+            peak = max(peak, _tree_rss_mb(watched))
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"memory run failed (exit code {child.exitcode})")
+    return peak

@@ -1,0 +1,113 @@
+"""The markdown report: verdict, results table, baseline comparison, findings and figures.
+
+It reads the results CSV (and the series CSV beside it) and the gate's verdict, and
+nothing else: no model, no training. Every number and every sentence comes from the
+data, so two reports from the same files are identical byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sinelstm.report.figures import (
+    MAX_PLOTTED,
+    amplitude_chart,
+    article_figures,
+    fit_time_chart,
+    forecast_fan,
+)
+from sinelstm.report.frames import with_keys
+from sinelstm.report.science import findings, is_science, science_section
+from sinelstm.report.tables import MAX_TABLE_ROWS, baseline_section, provenance_sentence, results_table
+from sinelstm.sweep.store import read_results, read_series, series_path
+from sinelstm.verdict.judge import GateResult
+
+MAX_CHARS = 60_000
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    markdown: Path
+    figures: Path
+
+
+def report_paths(markdown: Path) -> ReportPaths:
+    markdown = Path(markdown)
+    return ReportPaths(markdown, markdown.with_name(markdown.stem + "_figures"))
+
+
+def build_report(
+    results: Path, out: Path, gate_result: GateResult | None = None, baseline: Path | None = None
+) -> str:
+    """Write the report and its figures, with the gate's verdict against `baseline` where
+    one was judged; return the markdown."""
+    results = Path(results)
+    frame = with_keys(read_results(results))
+    series = read_series(series_path(results), frame)
+    paths = report_paths(out)
+    paths.figures.mkdir(parents=True, exist_ok=True)
+    ok = frame[frame["status"] == "ok"]
+
+    rel = paths.figures.name
+    lines = ["# sinelstm benchmark report", "", provenance_sentence(frame), ""]
+    lines += ["## Verdict", ""]
+    if gate_result is None:
+        lines += ["Not judged: no baseline was given.", ""]
+    elif gate_result.passed:
+        lines += [f"**PASSED** against `{baseline}`: no metric regressed beyond its tolerance.", ""]
+    else:
+        lines += [f"**FAILED** against `{baseline}` ({len(gate_result.failures)} failures):", ""]
+        lines += [f"- {f}" for f in gate_result.failures[:40]]
+        if len(gate_result.failures) > 40:
+            lines.append(f"- ... and {len(gate_result.failures) - 40} more (see the gate table)")
+        lines.append("")
+    if gate_result is not None:
+        lines += [f"> {w}" for w in gate_result.warnings[:10]] + [f"> {n}" for n in gate_result.notes]
+        lines.append("")
+
+    table, n_configs = results_table(ok)
+    lines += [
+        "## Results",
+        "",
+        "Median ± half the range over seeds, [min–max] where that spread is over a quarter "
+        f"of the median. Full data: [`{results.name}`]({results.name}).",
+        "",
+        table,
+        "",
+    ]
+    if n_configs > MAX_TABLE_ROWS:
+        lines += [f"{n_configs - MAX_TABLE_ROWS} more configs are in the CSV.", ""]
+    if gate_result is not None:
+        lines += ["## Against the baseline", "", baseline_section(gate_result), ""]
+    lines += ["## Findings", ""] + [f"- {sentence}" for sentence in findings(ok, frame)] + [""]
+    if is_science(ok):
+        lines += ["## Why the amplitude decays", ""] + science_section(ok) + [""]
+
+    lines += ["## Figures", ""]
+    if series is None:
+        lines += [f"No series file (`{series_path(results).name}`) beside the CSV: no curves to draw.", ""]
+    else:
+        shown = min(MAX_PLOTTED, n_configs)
+        limit = f" (the first {shown} of {n_configs} configs)" if shown < n_configs else ""
+        if forecast_fan(ok, series, paths.figures / "forecasts.png"):
+            lines += [f"### Forecasts by config{limit}", "", f"![forecasts]({rel}/forecasts.png)", ""]
+        if amplitude_chart(ok, series, paths.figures / "amplitude.png"):
+            lines += ["### Amplitude decay", "", f"![amplitude per period]({rel}/amplitude.png)", ""]
+        for name, title in article_figures(ok, series, paths.figures):
+            lines += [
+                f"### The article's figures: {title}",
+                "",
+                f"![{name} fit]({rel}/{name}-fit.png)",
+                "",
+                f"![{name} forecast]({rel}/{name}-forecast.png)",
+                "",
+            ]
+    if fit_time_chart(ok, paths.figures / "fit_time.png"):
+        lines += ["### Training time", "", f"![fit time]({rel}/fit_time.png)", ""]
+
+    markdown = "\n".join(lines)
+    if len(markdown) > MAX_CHARS:
+        markdown = markdown[: MAX_CHARS - 200] + "\n\n(Report cut at the pull-request comment limit.)\n"
+    paths.markdown.write_text(markdown)
+    return markdown

@@ -1,0 +1,250 @@
+"""What the data says about the decay: the report's findings and its science section,
+every sentence computed from the results CSV alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sinelstm.experiment import kinds
+from sinelstm.report.effects import Estimate, bootstrap_median, effect, paired_differences
+from sinelstm.report.frames import article_lstm, configs, keys, median_of, select
+
+
+def model_order(ok: pd.DataFrame) -> list[str]:
+    """The model kinds in the run: the registry's order, then any user factories."""
+    present = list(dict.fromkeys(ok["model"]))
+    builtin = [name for name in kinds.builtin_names() if name in present]
+    return builtin + [name for name in present if name not in builtin]
+
+
+def is_networks(models) -> list[str]:
+    return [name for name in models if kinds.lookup(name) is not None and kinds.lookup(name).is_network]
+
+
+def is_science(ok: pd.DataFrame) -> bool:
+    """Whether the run has the axes the science section compares: several model kinds
+    or the remedy, with at least 3 seeds per config."""
+    seeds = ok.groupby(keys())["seed"].nunique()
+    several = ok["model"].nunique() > 1 or ok["train_rollout"].nunique() > 1
+    return several and len(seeds) > 0 and int(seeds.min()) >= 3
+
+
+def science_section(ok: pd.DataFrame) -> list[str]:
+    """The markdown lines of the science section; every sentence is computed from ok."""
+    lines = [
+        "Medians over seeds with 95% bootstrap intervals in brackets; an effect is the median "
+        "change between cells that differ in that one factor only (same seed, same data).",
+        "",
+    ]
+    models = model_order(ok)
+    windows, lengths = sorted(ok["window"].unique()), sorted(ok["length"].unique())
+    plain = ok[ok["train_rollout"] == 1]
+    recurrent = plain[plain["hidden"] > 0]
+    hidden = int(recurrent["hidden"].max()) if not recurrent.empty else 0
+    # The models at one hidden size each (the largest), one-step training.
+    compared = plain[plain["hidden"].isin([0, hidden])]
+    lines += _model_tables(compared, models, windows, lengths, hidden)
+    lines += _window_or_data(plain[plain["model"] == "lstm"], windows, lengths)
+    if "ar" in models:
+        lines += _against_ar(compared, is_networks(models), lengths, "one-step training")
+        ar = bootstrap_median(plain[plain["model"] == "ar"]["forecast_rmse"])
+        lines.append(f"- ar's own median forecast RMSE over every window and data length: {ar.text(3)}.")
+    lines += _remedy(ok, models)
+    return lines
+
+
+def _model_tables(compared, models, windows, lengths, hidden) -> list[str]:
+    from tabulate import tabulate
+
+    lines = []
+    titles = (("amp_ratio", "amp_ratio (1 = amplitude kept)"), ("forecast_rmse", "forecast RMSE"))
+    for metric, title in titles:
+        rows = []
+        for model in models:
+            cells = compared[compared["model"] == model]
+            label = f"{model} h{hidden}" if (cells["hidden"] > 0).any() else model
+            estimates = [
+                bootstrap_median(select(cells, window=w, length=n)[metric]) for w in windows for n in lengths
+            ]
+            rows.append([label] + [estimate.text() for estimate in estimates])
+        headers = ["model"] + [f"w{w} L{n}" for w in windows for n in lengths]
+        lines += [f"**{title}, one-step training**", "", tabulate(rows, headers, tablefmt="github"), ""]
+    return lines
+
+
+def _window_or_data(lstm: pd.DataFrame, windows, lengths) -> list[str]:
+    """Which of the 2020 run's two changes keeps the amplitude, on the article's LSTM,
+    at each hidden size on its own (sizes are never pooled: their effects differ)."""
+    lines = []
+    if len(windows) < 2 or len(lengths) < 2 or lstm.empty:
+        return lines
+    w0, w1, n0, n1 = windows[0], windows[-1], lengths[0], lengths[-1]
+    for hidden in sorted(lstm["hidden"].unique()):
+        cells = lstm[lstm["hidden"] == hidden]
+        window_short = effect(cells[cells["length"] == n0], "window", w0, w1, "amp_ratio")
+        window_long = effect(cells[cells["length"] == n1], "window", w0, w1, "amp_ratio")
+        data_short = effect(cells[cells["window"] == w0], "length", n0, n1, "amp_ratio")
+        data_long = effect(cells[cells["window"] == w1], "length", n0, n1, "amp_ratio")
+        start = bootstrap_median(select(cells, window=w0, length=n0)["amp_ratio"])
+        both = bootstrap_median(select(cells, window=w1, length=n1)["amp_ratio"])
+        lines.append(
+            f"- **Window or data, hidden {hidden}** ({window_short.n} seeds per effect)? "
+            f"Window {w0} -> {w1} changes the median amp_ratio by {window_short.text(signed=True)} "
+            f"on {n0} samples and {window_long.text(signed=True)} on {n1}; {n0} -> {n1} samples "
+            f"changes it by {data_short.text(signed=True)} at window {w0} and "
+            f"{data_long.text(signed=True)} at window {w1} (window {w0} on {n0} samples: {start.text()}; "
+            f"window {w1} on {n1}: {both.text()}). "
+            + _verdict(window_short, window_long, data_short, data_long)
+        )
+    return lines
+
+
+def _against_ar(cells: pd.DataFrame, networks, lengths, how: str) -> list[str]:
+    """Each network's forecast RMSE minus ar's, paired on window, data length and seed."""
+    lines = []
+    for network in networks:
+        gaps = [_model_gap(cells[cells["length"] == n], network, "forecast_rmse") for n in lengths]
+        parts = [f"{gap.text(3, signed=True)} on {n} samples" for gap, n in zip(gaps, lengths, strict=True)]
+        closed = [n for gap, n in zip(gaps, lengths, strict=True) if gap.n and not gap.excludes_zero]
+        lines.append(
+            f"- {network} ({how}) minus ar, forecast RMSE: {'; '.join(parts)}"
+            + (f"; the interval holds 0 on {', '.join(map(str, closed))} samples." if closed else ".")
+        )
+    return lines
+
+
+def _remedy(ok: pd.DataFrame, models) -> list[str]:
+    """The remedy against one-step training, on the same seeds, and against ar."""
+    rollouts = sorted(ok["train_rollout"].unique())
+    if len(rollouts) < 2:
+        return []
+    k = rollouts[-1]
+    remedied = [m for m in models if m in set(ok[ok["train_rollout"] == k]["model"])]
+    lines = []
+    lengths = sorted(ok["length"].unique())
+    for network in remedied:
+        cells = ok[ok["model"] == network]
+        parts = []
+        for n in lengths:
+            on_n = cells[cells["length"] == n]
+            amp = effect(on_n, "train_rollout", 1, k, "amp_ratio")
+            rmse = effect(on_n, "train_rollout", 1, k, "forecast_rmse")
+            after = bootstrap_median(on_n[on_n["train_rollout"] == k]["amp_ratio"])
+            parts.append(
+                f"on {n} samples amp_ratio {amp.text(signed=True)} (to {after.text()}) and forecast "
+                f"RMSE {rmse.text(3, signed=True)}{'' if rmse.excludes_zero else ' (interval holds 0)'}"
+            )
+        lines.append(
+            f"- Remedy ({k}-step rollout training) on {network}, against one-step training on the same "
+            f"seeds, every window and hidden size: {'; '.join(parts)}."
+        )
+    if "ar" in models:
+        hidden = int(ok[ok["hidden"] > 0]["hidden"].max()) if (ok["hidden"] > 0).any() else 0
+        with_remedy = ok[
+            (ok["model"] == "ar") | ((ok["train_rollout"] == k) & ok["hidden"].isin([0, hidden]))
+        ]
+        lengths = sorted(ok["length"].unique())
+        lines += _against_ar(with_remedy, remedied, lengths, f"{k}-step rollout training")
+    return lines
+
+
+def _model_gap(cells: pd.DataFrame, network: str, metric: str) -> Estimate:
+    """network minus ar, paired on window, length and seed (ar has no hidden size or remedy)."""
+    keys = ["window", "length", "seed"]
+    return bootstrap_median(paired_differences(cells, "model", "ar", network, metric, keys=keys))
+
+
+def _verdict(window_short: Estimate, window_long: Estimate, data_short: Estimate, data_long: Estimate) -> str:
+    window = max(abs(window_short.value), abs(window_long.value))
+    data = min(abs(data_short.value), abs(data_long.value))
+    if not (np.isfinite(window) and np.isfinite(data)):
+        return "There are too few pairs to say which matters."
+    if data > window and (data_short.excludes_zero or data_long.excludes_zero):
+        return "The data length, not the window, is what keeps the amplitude."
+    if window > data and (window_short.excludes_zero or window_long.excludes_zero):
+        return "The window, more than the data length, is what keeps the amplitude."
+    return "Neither effect is clearly larger than the other at these seeds."
+
+
+def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
+    """Sentences computed from the data; each changes when the numbers do."""
+    out = []
+    medians = {label: median_of(group, "amp_ratio") for label, group in configs(ok)}
+    keep = [k for k, v in medians.items() if np.isfinite(v) and abs(v - 1) <= 0.1]
+    lose = [k for k, v in medians.items() if not (np.isfinite(v) and abs(v - 1) <= 0.1)]
+    if keep:
+        out.append(
+            f"{len(keep)} of {len(medians)} configs keep their amplitude within 10% over the horizon "
+            f"(median amp_ratio in [0.9, 1.1]): {', '.join(keep)}."
+        )
+    else:
+        out.append(f"None of the {len(medians)} configs keeps its amplitude within 10% over the horizon.")
+    if lose and keep:
+        out.append(f"The other {len(lose)} do not: {', '.join(lose)}.")
+    last = {label: median_of(group, "amp_last") for label, group in configs(ok)}
+    flat = [k for k, v in last.items() if np.isfinite(v) and v < 0.05]
+    if flat:
+        out.append(
+            f"{len(flat)} configs end as a flat line, not a decaying wave (median amplitude of "
+            f"the last period < 0.05): {', '.join(flat)}."
+        )
+
+    lstm = article_lstm(ok)
+    windows, lengths = sorted(lstm["window"].unique()), sorted(lstm["length"].unique())
+    if len(windows) >= 2 or len(lengths) >= 2:
+        out += [line.removeprefix("- ") for line in _window_or_data(lstm, windows, lengths)]
+        rmse = {
+            (w, n): median_of(lstm[(lstm["window"] == w) & (lstm["length"] == n)], "forecast_rmse")
+            for w in windows
+            for n in lengths
+        }
+        best = (
+            min((v, k) for k, v in rmse.items() if np.isfinite(v))
+            if any(np.isfinite(v) for v in rmse.values())
+            else None
+        )
+        if best:
+            out.append(
+                "The article's LSTM has its lowest median forecast RMSE by window and data length, "
+                f"{best[0]:.3f}, "
+                f"at window {best[1][0]} on {best[1][1]} samples."
+            )
+    drift = median_of(ok, "phase_drift")
+    if np.isfinite(drift):
+        out.append(
+            f"The median forecast period is {abs(drift):.2f} steps {'shorter' if drift < 0 else 'longer'} "
+            f"than the true one (median phase_drift {drift:+.2f})."
+        )
+    speed = ok[pd.to_numeric(ok["engine_speedup"], errors="coerce").notna()]
+    for row in speed.to_dict("records"):
+        out.append(
+            f"The compiled forecast engine ran {float(row['engine_speedup']):.0f}x faster than the "
+            f"article's model.predict loop ({float(row['forecast_ms_per_step']):.3f} vs "
+            f"{float(row['predict_ms_per_step']):.1f} ms per step, "
+            f"{row['cell']})."
+        )
+    diverged = int(ok["diverged"].astype(str).str.lower().eq("true").sum())
+    failed = int((frame["status"] != "ok").sum())
+    out.append(
+        (f"{diverged} of {len(ok)} forecasts diverged." if diverged else "No forecast diverged.")
+        + (f" {failed} cells crashed." if failed else "")
+    )
+    fit_total, forecast_total = float(ok["fit_s"].sum()), float(ok["forecast_s"].sum())
+    warmup_total = float(ok["forecast_warmup_s"].sum())
+    out.append(
+        f"Training took {fit_total:.0f} s over all cells and forecasting {forecast_total:.1f} s "
+        f"(plus {warmup_total:.0f} s of first-call compilation)."
+    )
+    predict_ms = pd.to_numeric(ok["predict_ms_per_step"], errors="coerce").dropna()
+    if len(predict_ms):
+        # The predict loop's cost per step is a fixed overhead, whatever the model's size.
+        seed_way = fit_total + float(predict_ms.median()) / 1000 * float(ok["horizon"].sum())
+        out.append(
+            f"The article's way (the same training, then one model.predict call per forecast step "
+            f"at the measured {float(predict_ms.median()):.1f} ms) would take about {seed_way:.0f} s "
+            f"for these cells; their training and forecasting here took "
+            f"{fit_total + forecast_total + warmup_total:.0f} s (summed over cells, before any "
+            f"parallel workers divide it)."
+        )
+    return out

@@ -1,0 +1,123 @@
+"""Tables: a run's metrics for the terminal, and the report's results and baseline tables."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sinelstm.report.frames import configs
+from sinelstm.sweep.grid import is_cell_id
+from sinelstm.verdict.judge import GateResult
+
+MAX_TABLE_ROWS = 60  # configs listed in full; the rest are summarised
+
+# (column, header, digits)
+TABLE_METRICS = [
+    ("fit_rmse_clean", "fit RMSE", 3),
+    ("forecast_rmse", "forecast RMSE", 3),
+    ("forecast_rmse_p1", "RMSE 1st period", 3),
+    ("amp_ratio", "amp ratio", 3),
+    ("decay_per_period", "decay/period", 3),
+    ("phase_drift", "period drift", 2),
+    ("epochs_run", "epochs", 0),
+    ("fit_s", "fit s", 1),
+    ("forecast_ms_per_step", "forecast ms/step", 3),
+]
+
+
+MARKERS = {"better": "better ✅", "worse": "worse ❌", "within": "within ≈", "n/a": "n/a"}
+
+
+def format_value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def metrics_table(values: dict[str, object], names) -> str:
+    """The named values of a run (its metrics and timings), one per line, for the terminal."""
+    from tabulate import tabulate
+
+    return tabulate([(name, format_value(values.get(name))) for name in names], headers=["metric", "value"])
+
+
+def summarise(values, digits: int) -> str:
+    """'median ± half-range', with [min–max] added when the spread is wide; '(k n/a)' counts
+    the values that could not be computed."""
+    values = pd.to_numeric(pd.Series(values), errors="coerce")
+    finite = values[np.isfinite(values)]
+    if finite.empty:
+        return "–"
+    median = float(finite.median())
+    low, high = float(finite.min()), float(finite.max())
+    half = (high - low) / 2
+    text = f"{median:.{digits}f} ± {half:.{digits}f}"
+    if half > 0.25 * abs(median) and half > 10 ** (-digits):
+        text += f" [{low:.{digits}f}–{high:.{digits}f}]"
+    missing = len(values) - len(finite)
+    return text + (f" ({missing} n/a)" if missing else "")
+
+
+def provenance_sentence(frame: pd.DataFrame) -> str:
+    def values(column):
+        return ", ".join(sorted(set(frame[column].dropna().astype(str)))) or "unknown"
+
+    commits = sorted(set(frame["git_commit"].fillna("").astype(str)))
+    dirty = frame["git_dirty"].astype(str).str.lower().eq("true").any()
+    commit = ", ".join(c[:10] for c in commits if c) or "no git checkout"
+    machines = frame["machine"].nunique()
+    where = f"1 machine ({values('cpu')}; compute threads per cell: {values('threads')})"
+    if machines > 1:
+        hosts = frame.groupby("machine")["host"].first()
+        where = f"{machines} machines ({values('cpu')}; hosts {', '.join(sorted(map(str, hosts)))})"
+    return (
+        f"These numbers come from {len(frame)} cells (run {values('run_id')}) on {where}, "
+        f"with Python {values('python')}, numpy {values('numpy')}, "
+        f"TensorFlow {values('tensorflow')} and Keras {values('keras')} "
+        f"({values('backend')} backend), at commit {commit}{' with local changes' if dirty else ''}."
+    )
+
+
+def results_table(ok: pd.DataFrame) -> tuple[str, int]:
+    from tabulate import tabulate
+
+    rows = []
+    groups = configs(ok)
+    for label, group in groups[:MAX_TABLE_ROWS]:
+        row = [label, str(len(group))]
+        for column, _, digits in TABLE_METRICS:
+            row.append(summarise(group[column], digits))
+        diverged = int(group["diverged"].astype(str).str.lower().eq("true").sum())
+        row.insert(8, str(diverged))
+        rows.append(row)
+    headers = ["config", "seeds"] + [header for _, header, _ in TABLE_METRICS]
+    headers.insert(8, "diverged")
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), len(groups)
+
+
+def baseline_section(gate: GateResult) -> str:
+    from tabulate import tabulate
+
+    quality = [c for c in gate.comparisons if c.metric not in ("cell", "status", "diverged")]
+    by_config: dict[str, dict[str, str]] = {}
+    metrics: list[str] = []
+    for c in quality:
+        if c.metric == "engine_speedup" or is_cell_id(c.config):
+            continue
+        if c.metric not in metrics:
+            metrics.append(c.metric)
+        marker = MARKERS.get(c.verdict, c.verdict)
+        by_config.setdefault(c.config, {})[c.metric] = f"{c.baseline} → {c.current} {marker}"
+    if not by_config:
+        return "No config could be compared with the baseline."
+    changed = {k: v for k, v in by_config.items() if any("within" not in x for x in v.values())}
+    shown = changed if len(by_config) > MAX_TABLE_ROWS else by_config
+    rows = [[config] + [cells.get(m, "") for m in metrics] for config, cells in sorted(shown.items())]
+    text = tabulate(rows, headers=["config"] + metrics, tablefmt="github", disable_numparse=True)
+    if shown is not by_config:
+        text += f"\n\n{len(by_config) - len(shown)} configs within tolerance on every metric are not listed."
+    return text

@@ -1,0 +1,83 @@
+"""The process environment a cell computes in: Keras backend, thread counts, log levels.
+
+One place for what must be set before TensorFlow or JAX is first imported, shared by
+the CLI, the process workers, Ray tasks and the perf bench's child processes. It
+imports nothing of sinelstm's and nothing heavy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+BACKENDS = ("tensorflow", "jax")
+
+# Environment of a single-threaded worker, set before TensorFlow or JAX is imported.
+SINGLE_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+}
+# Variables a worker inherits from its driver, so that it computes as the driver would.
+INHERITED = (
+    "KERAS_BACKEND",
+    "JAX_COMPILATION_CACHE_DIR",
+    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS",
+    "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES",
+)
+
+
+class BackendError(ValueError):
+    """A backend that cannot be used here: printed as one line, exit status 2."""
+
+
+def select_backend(name: str | None) -> str:
+    """Set KERAS_BACKEND before Keras is first imported; refuse what is not installed."""
+    name = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if name not in BACKENDS:
+        raise BackendError(f"--backend: got {name!r}; expected one of {', '.join(BACKENDS)}")
+    if importlib.util.find_spec(name) is None:
+        raise BackendError(
+            f"--backend: {name} is not installed; install it with pip install -e '.[jax]'"
+            if name == "jax"
+            else "--backend: tensorflow is not installed; pip install -e ."
+        )
+    if "keras" in sys.modules and os.environ.get("KERAS_BACKEND", "tensorflow") != name:
+        raise BackendError(f"--backend: Keras is already loaded with another backend than {name}")
+    os.environ["KERAS_BACKEND"] = name
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if name == "jax":
+        # Every new Keras model compiles its train step anew (2-5 s); with JAX's persistent
+        # cache the cells of one config after the first, in any worker, load it instead.
+        cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sinelstm" / "jax"
+        os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(cache))
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+    return name
+
+
+def backend() -> str:
+    """The Keras backend this process uses (or will, once Keras is imported)."""
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def worker_env() -> dict[str, str]:
+    """The environment of a one-thread worker: single-threaded, the driver's backend."""
+    env = dict(SINGLE_THREAD_ENV)
+    env["KERAS_BACKEND"] = backend()
+    env.update({name: os.environ[name] for name in INHERITED if name in os.environ})
+    return env
+
+
+def become_worker(core: int | None = None) -> None:
+    """Make this process a one-thread worker: pin it to `core` (where the OS allows) and
+    set the environment, before numpy, TensorFlow or JAX start any thread."""
+    if core is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
+    os.environ.update(worker_env())

@@ -1,0 +1,190 @@
+"""Named grids of cells. The axes are declared once, in AXES, under the config field's
+own name: cell names, CLI flags, pytest ids and the grid's product all come from it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sinelstm.experiment import kinds
+from sinelstm.experiment.config import ConfigError, ExperimentConfig
+
+
+def parse_ints(flag: str, text: str) -> tuple[int, ...]:
+    """'25,50' or '0-4' or '0-2,7' -> a tuple of distinct ints in the given order."""
+    values: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part:
+                low, high = part.split("-", 1)
+                values.extend(range(int(low), int(high) + 1))
+            else:
+                values.append(int(part))
+    except ValueError:
+        raise ConfigError(flag, text, "expected integers separated by commas, or ranges like 0-4") from None
+    if not values:
+        raise ConfigError(flag, text, "expected at least one value")
+    return tuple(dict.fromkeys(values))
+
+
+def parse_models(flag: str, text: str) -> tuple[str, ...]:
+    """'lstm,gru', 'all' (every registered kind) or 'package.module:function' -> model kinds."""
+    if text.strip() == "all":
+        return kinds.builtin_names()
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",")))
+    for name in names:
+        if kinds.lookup(name) is None:
+            raise ConfigError(
+                flag,
+                name,
+                f"expected 'all' or a comma-separated list of {', '.join(kinds.builtin_names())} "
+                "or package.module:function",
+            )
+    return names
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One grid axis: a config field, how its values read from a flag, how a cell names it."""
+
+    field: str  # the ExperimentConfig field it varies
+    parse: Callable[[str, str], tuple]  # (flag, text) -> values
+    part: Callable[[ExperimentConfig], str]  # the cell-name part of a config ("" for none)
+    example: str  # for --help
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.field.replace("_", "-")
+
+
+# The grid axes, in the order of a cell's name and of the product (seeds innermost).
+AXES: tuple[Axis, ...] = (
+    Axis(
+        "model",
+        parse_models,
+        lambda c: "" if c.model == "lstm" else c.model.replace(":", "."),
+        "lstm,gru, all, or package.module:function",
+    ),
+    Axis("window", parse_ints, lambda c: f"window{c.window}", "25,50"),
+    Axis("length", parse_ints, lambda c: f"length{c.length}", "201,601"),
+    Axis("hidden", parse_ints, lambda c: f"hidden{c.hidden}" if c.uses_hidden else "", "16,64,300"),
+    Axis(
+        "train_rollout",
+        parse_ints,
+        lambda c: f"train_rollout{c.train_rollout}" if c.train_rollout > 1 else "",
+        "1,4 (1 = the article's one-step training; k = train on k-step rollouts)",
+    ),
+    Axis("seed", parse_ints, lambda c: f"seed{c.seed}", "0-4 or 0,1,2"),
+)
+
+
+def axis_fields() -> tuple[str, ...]:
+    """The config fields the axes vary, in AXES order."""
+    return tuple(axis.field for axis in AXES)
+
+
+def config_axes() -> tuple[str, ...]:
+    """A config's axes: every axis but the seed."""
+    return tuple(name for name in axis_fields() if name != "seed")
+
+
+def cell_id(cfg: ExperimentConfig) -> str:
+    """window25-length201-hidden300-seed0 (an LSTM), gru-window50-length601-hidden64-train_rollout8-seed1,
+    ar-window25-length201-seed0: the cell's readable name in pytest ids, tables and the gate.
+    Fields that are not axes are not in it: the row's cell_key covers the whole config.
+
+    No '=' in it: pytest's -k grammar does not accept one, and -k must select cells.
+    """
+    return "-".join(part for axis in AXES if (part := axis.part(cfg)))
+
+
+def config_id(cfg: ExperimentConfig) -> str:
+    """The cell's name without its seed: the unit that seeds are aggregated over."""
+    return "-".join(part for axis in AXES if axis.field != "seed" and (part := axis.part(cfg)))
+
+
+def config_name(cell: str) -> str:
+    """The config's name of a cell's name (config_id of its config): the seed part dropped."""
+    return re.sub(r"-seed\d+$", "", cell)
+
+
+def is_cell_id(name: str) -> bool:
+    """Whether a name is a cell's (it ends in its seed), not a config's."""
+    return re.search(r"-seed\d+$", name) is not None
+
+
+@dataclass(frozen=True)
+class Grid:
+    name: str
+    axes: dict[str, tuple] = field(default_factory=dict)  # field -> values, for every axis in AXES
+    base: ExperimentConfig = ExperimentConfig()  # every field that is not an axis
+
+    def values(self, name: str) -> tuple:
+        return self.axes.get(name, (getattr(self.base, name),))
+
+    def cells(self) -> list[ExperimentConfig]:
+        """Every distinct cell, validated, seeds innermost. An axis that does not apply to
+        a model (hidden, or the remedy, for the classical ones) gives it one cell, not many."""
+        combos: list[dict] = [{}]
+        for axis in AXES:
+            combos = [{**combo, axis.field: value} for combo in combos for value in self.values(axis.field)]
+        return list(dict.fromkeys(self.base.replace(**combo).validate() for combo in combos))
+
+    def speedup_cell(self) -> ExperimentConfig | None:
+        """The one cell whose forecast is also timed with the predict engine: the article's
+        2017 shape where the grid has it (the first network, the first value of every other
+        axis, the largest hidden). None when the grid has no network: a classical model's
+        forecast is one numpy loop whatever the engine, so there is no speed-up to measure."""
+        networks = [model for model in self.values("model") if kinds.lookup(model).is_network]
+        if not networks:
+            return None
+        first = {name: self.values(name)[0] for name in axis_fields()}
+        first.update(model=networks[0], hidden=max(self.values("hidden")))
+        return self.base.replace(**first).validate()
+
+
+def grid(name: str, base: ExperimentConfig | None = None, **axes: tuple) -> Grid:
+    unknown = set(axes) - set(axis_fields())
+    if unknown:
+        raise ValueError(f"not grid axes: {', '.join(sorted(unknown))}")
+    return Grid(name, dict(axes), base or ExperimentConfig())
+
+
+# quick: CI's grid, about a minute. default: the README's main job, every
+# required axis. full: the LSTM's grid that answers questions (5 seeds, 4 sizes).
+GRIDS: dict[str, Grid] = {
+    "quick": grid("quick", window=(25, 50), length=(201,), hidden=(64,), seed=(0, 1)),
+    "default": grid("default", window=(25, 50), length=(201, 601), hidden=(16, 64, 300), seed=(0, 1, 2)),
+    "full": grid("full", window=(25, 50), length=(201, 601), hidden=(16, 64, 128, 300), seed=(0, 1, 2, 3, 4)),
+    # science: the report's answer to the article's two questions. Every model kind,
+    # both windows and data lengths, two hidden sizes, the remedy on and off, 5 seeds.
+    "science": grid(
+        "science",
+        model=kinds.builtin_names(),
+        window=(25, 50),
+        length=(201, 601),
+        hidden=(16, 64),
+        train_rollout=(1, 4),
+        seed=(0, 1, 2, 3, 4),
+    ),
+}
+
+
+def make_grid(name: str, *, base: ExperimentConfig | None = None, **texts: str | None) -> Grid:
+    """A named grid with any axis replaced (texts: field -> flag text, as typed), its base
+    config replaced, validated."""
+    if name not in GRIDS:
+        raise ConfigError("grid", name, f"expected one of {', '.join(GRIDS)}")
+    named = GRIDS[name]
+    by_field = {axis.field: axis for axis in AXES}
+    axes = dict(named.axes)
+    for field_name, text in texts.items():
+        if text is not None:
+            axis = by_field[field_name]
+            axes[field_name] = axis.parse(axis.flag[2:], text)
+    custom = any(text is not None for text in texts.values()) or base is not None
+    made = Grid(f"{name}+custom" if custom else name, axes, base if base is not None else named.base)
+    made.cells()  # validates every cell
+    return made

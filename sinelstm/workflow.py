@@ -1,0 +1,155 @@
+"""The jobs the CLI and the pytest plugin run, end to end: where files go, the grid a user
+asked for, one run's artifacts, and gate-then-report (the gate judged once, its verdict
+written to the gate table and the report alike)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from sinelstm.experiment import kinds
+from sinelstm.experiment.config import TRAINERS, ExperimentConfig
+from sinelstm.sweep import grid as grids
+from sinelstm.sweep.store import ResultsLock, append_rows
+from sinelstm.verdict.rules import GateConfig, load_gate_config
+
+IMPLEMENTATION_HELP = "the LSTM's training pass: keras, fused (keras; fused: tensorflow only)"
+# The grid's options beyond its axes: fields laid over every cell.
+BASE_OPTIONS = ("epochs", "trainer", "implementation")
+
+
+def add_grid_options(add) -> None:
+    """The grid's options, for argparse's add_argument or pytest's addoption alike: the named
+    grid, one flag per axis (from the axes' one declaration), and the fields laid over every cell."""
+    add("--grid", default="default", choices=sorted(grids.GRIDS), help="named grid (default)")
+    for axis in grids.AXES:
+        add(axis.flag, dest=axis.field, help=f"{axis.field} axis, e.g. {axis.example}")
+    add("--epochs", type=int, help="maximum epochs of every cell (100)")
+    add("--trainer", choices=TRAINERS, help="who drives training in every cell (loop)")
+    add("--implementation", choices=kinds.lookup("lstm").implementations, help=IMPLEMENTATION_HELP)
+
+
+def grid_from_options(options) -> grids.Grid:
+    """The named grid with the axes and base fields given (an argparse namespace, or a
+    name -> value getter) laid over it, validated."""
+    get = options if callable(options) else lambda name: getattr(options, name, None)
+    changes = {name: get(name) for name in BASE_OPTIONS if get(name) is not None}
+    if changes.get("implementation"):
+        from sinelstm.experiment.models import check_implementation
+        from sinelstm.runtime import backend
+
+        check_implementation(changes["implementation"], backend())
+    base = ExperimentConfig(**changes).validate() if changes else None
+    return grids.make_grid(
+        get("grid") or "default", base=base, **{axis.field: get(axis.field) for axis in grids.AXES}
+    )
+
+
+def default_paths(grid: str) -> tuple[Path, Path]:
+    """(latest run CSV, committed baseline CSV) of a named grid."""
+    suffix = "" if grid == "default" else f"-{grid.split('+')[0]}"
+    return Path(f"results/latest{suffix}.csv"), Path(f"results/baseline{suffix}.csv")
+
+
+def report_path_for(results: Path) -> Path:
+    """results/latest.csv -> results/REPORT.md; latest-quick.csv -> REPORT-quick.md."""
+    stem = Path(results).stem
+    suffix = stem[len("latest") :] if stem.startswith("latest") else f"-{stem}"
+    return Path(results).with_name(f"REPORT{suffix}.md")
+
+
+def find_gate_config(given: str | None) -> Path:
+    """--gate-config, else the nearest pyproject.toml upwards, else the package's own."""
+    if given:
+        return Path(given)
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "[tool.sinelstm.gate" in candidate.read_text():
+            return candidate
+    return Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+def load_gate(given: str | None) -> GateConfig:
+    """The gate's rules, read and checked (GateConfigError) before anything runs."""
+    return load_gate_config(find_gate_config(given))
+
+
+def judge(current: Path, baseline: Path, gate: GateConfig, only: set[str] | None = None, echo=print):
+    """Judge a run against its baseline, write the gate table beside the run and echo the
+    verdict; return the GateResult."""
+    from sinelstm.verdict.judge import compare
+    from sinelstm.verdict.markdown import gate_markdown
+
+    result = compare(current, baseline, gate, only)
+    gate_path = current.with_suffix(".gate.md")
+    markdown = gate_markdown(result, current, baseline)
+    gate_path.write_text(markdown)
+    echo(markdown)
+    for warning in result.warnings:
+        echo(f"sinelstm: warning: {warning}")
+    for failure in result.failures:
+        echo(f"sinelstm: gate failed: {failure}")
+    verdict = "passed" if result.passed else f"FAILED ({len(result.failures)} failures)"
+    echo(f"gate {verdict}; table in {gate_path}")
+    return result
+
+
+def gate_and_report(
+    current: Path,
+    baseline: Path | None,
+    gate: GateConfig | None,
+    only: set[str] | None = None,
+    echo=print,
+    report: Path | None = None,
+) -> int:
+    """Judge the run once (when a baseline and rules are given) and write the report with
+    the same verdict; 0 passed (or not judged), 1 failed."""
+    from sinelstm.report.markdown import build_report
+
+    result = judge(current, baseline, gate, only, echo) if baseline is not None and gate is not None else None
+    out = Path(report) if report else report_path_for(current)
+    build_report(current, out, result, baseline if result is not None else None)
+    echo(f"report: {out}")
+    return 0 if result is None or result.passed else 1
+
+
+def write_run(out: Path, result) -> list[str]:
+    """One run's artifacts in out: run.csv (its row), forecast.csv, fit.png, forecast.png.
+    Staged in a hidden folder and moved in under the results lock, so a failure leaves
+    out as it was. Returns the file names."""
+    import pandas as pd
+
+    from sinelstm.experiment.run import forecast_x
+    from sinelstm.report.run_figures import fit_figure, forecast_figure
+    from sinelstm.sweep.rows import ok_row
+
+    cfg = result.config
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
+    names = ["run.csv", "forecast.csv", "fit.png", "forecast.png"]
+    try:
+        append_rows(staging / "run.csv", [ok_row(cfg, f"run-{cfg.seed}", result.metrics, result.timings)])
+        frame = pd.DataFrame({"x": forecast_x(cfg), "truth": result.truth, "forecast": result.forecast})
+        frame.to_csv(staging / "forecast.csv", index=False)
+        fit_figure(cfg, result.series, result.fit_predictions, staging / "fit.png")
+        forecast_figure(
+            cfg,
+            result.series,
+            result.fit_predictions,
+            result.forecast,
+            result.truth,
+            staging / "forecast.png",
+        )
+        with ResultsLock(out / "run.csv"):
+            for name in names:
+                os.replace(staging / name, out / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    return names

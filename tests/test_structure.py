@@ -1,0 +1,178 @@
+"""The house: data flows one way between the stages, no module is a maze, and a new
+model kind or grid axis is one declaration."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "sinelstm"
+# Each module's stage; a module may import its own subpackage and the stages below it.
+LAYERS = {
+    "sinelstm": 0,
+    "sinelstm.runtime": 0,
+    "sinelstm.experiment": 1,
+    "sinelstm.sweep": 2,
+    "sinelstm.verdict": 3,
+    "sinelstm.report": 4,
+    "sinelstm.perf": 4,
+    "sinelstm.workflow": 5,
+    "sinelstm.cli": 6,
+    "sinelstm.__main__": 7,
+}
+MAX_LINES = 300
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def stage(module: str) -> str:
+    """The LAYERS key a module belongs to: its longest prefix there."""
+    return max((key for key in LAYERS if module == key or module.startswith(key + ".")), key=len)
+
+
+def imports(module: str, path: Path, known: set[str]) -> set[str]:
+    """The sinelstm modules a module imports, at its top or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+        else:
+            continue
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name.startswith("sinelstm") and name != module:
+                found.add(name)
+    # "from sinelstm.experiment import kinds" names the module, not the package too.
+    return {name for name in found if not any(other.startswith(name + ".") for other in found)}
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {name: imports(name, path, set(known)) for name, path in known.items()}
+
+
+def test_no_import_runs_back_up_the_pipeline():
+    upward = [
+        f"{module} -> {target}"
+        for module, targets in graph().items()
+        for target in targets
+        if LAYERS[stage(target)] > LAYERS[stage(module)]
+        or (LAYERS[stage(target)] == LAYERS[stage(module)] and stage(target) != stage(module))
+    ]
+    assert upward == []
+
+
+def test_no_import_cycle():
+    edges = graph()
+    state: dict[str, int] = {}
+
+    def visit(node, path):
+        state[node] = 1
+        for target in edges.get(node, ()):
+            if state.get(target) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(path + [node, target]))
+            if target not in state:
+                visit(target, path + [node])
+        state[node] = 2
+
+    for node in edges:
+        if node not in state:
+            visit(node, [])
+
+
+def test_the_layer_check_catches_an_upward_import(tmp_path):
+    """The check above can fail: an experiment module importing the sweep is flagged."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from sinelstm.sweep.rows import ok_row\n")
+    found = imports("sinelstm.experiment.bad", bad, set(modules()))
+    assert found == {"sinelstm.sweep.rows"}
+    assert LAYERS[stage("sinelstm.sweep.rows")] > LAYERS[stage("sinelstm.experiment.bad")]
+
+
+def test_no_module_over_300_lines():
+    long = {name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+@pytest.mark.slow
+def test_a_new_model_kind_is_one_registry_entry(tiny, tmp_path, monkeypatch):
+    """A toy kind registered with its builder runs through grid, rows, store, gate and report."""
+    from sinelstm.experiment import kinds
+    from sinelstm.report.markdown import build_report
+    from sinelstm.sweep.grid import make_grid
+    from sinelstm.sweep.runner import run_grid
+    from sinelstm.verdict.judge import compare
+    from sinelstm.verdict.rules import load_gate_config
+
+    monkeypatch.setattr(kinds, "_REGISTRY", dict(kinds._REGISTRY))
+    kinds.register(kinds.ModelKind("toy", kinds.NETWORK, "helpers:toy_dense", summary="a toy"))
+
+    grid = make_grid("quick", model="toy,ar", window="8", length="60", seed="0,1")
+    cells = [cell.replace(**{k: getattr(tiny, k) for k in ("epochs", "patience", "horizon")}) for cell in grid.cells()]
+    assert [c.hidden for c in cells if c.model == "toy"] == [0, 0]  # hidden does not apply to it
+    out = tmp_path / "toy.csv"
+    run_grid(cells, out)
+    rows = pd.read_csv(out)
+    assert list(rows["status"]) == ["ok"] * 4, rows["error"].tolist()
+    assert list(rows["cell"])[:2] == ["toy-window8-length60-seed0", "toy-window8-length60-seed1"]
+    verdict = compare(out, out, load_gate_config(ROOT / "pyproject.toml"))
+    assert verdict.passed and any(c.config == "toy-window8-length60" for c in verdict.comparisons)
+    assert "toy-window8-length60" in build_report(out, tmp_path / "REPORT.md", verdict, out)
+
+
+@pytest.mark.slow
+def test_a_users_model_factory_runs_from_the_command_line(tmp_path, capsys):
+    from sinelstm.cli import main
+
+    out = tmp_path / "run"
+    args = ["run", "--model", "helpers:toy_dense", "--length", "60", "--window", "8", "--epochs", "3"]
+    assert main([*args, "--horizon", "30", "--out", str(out)]) == 0
+    row = pd.read_csv(out / "run.csv").iloc[0]
+    assert row["model"] == "helpers:toy_dense" and row["cell"].startswith("helpers.toy_dense-window8")
+
+
+@pytest.mark.parametrize("model", ["no_such_package.module:build", "helpers:no_such_function"])
+def test_an_unknown_factory_is_one_line_exit_2(model, tmp_path, capsys):
+    from sinelstm.cli import main
+
+    assert main(["run", "--model", model, "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--model" in err[0] and model in err[0]
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_new_grid_axis_is_one_declaration(monkeypatch):
+    """A toy axis over the noise field: cells, names, CLI flag and pytest ids follow from it."""
+    from sinelstm.cli import build_parser
+    from sinelstm.sweep import grid as grids
+
+    def parse_floats(flag, text):
+        return tuple(float(part) for part in text.split(","))
+
+    noise = grids.Axis("noise", parse_floats, lambda c: f"noise{c.noise:g}", "0.05,0.1")
+    monkeypatch.setattr(grids, "AXES", grids.AXES[:-1] + (noise, grids.AXES[-1]))
+
+    made = grids.make_grid("quick", noise="0.05,0.1")
+    cells = made.cells()
+    assert len(cells) == 2 * len(grids.GRIDS["quick"].cells())
+    assert grids.cell_id(cells[0]) == "window25-length201-hidden64-noise0.05-seed0"
+    assert grids.config_name(grids.cell_id(cells[0])) == "window25-length201-hidden64-noise0.05"
+    args = build_parser().parse_args(["bench", "--grid", "quick", "--noise", "0.05,0.1"])
+    assert args.noise == "0.05,0.1"
+    assert {dataclasses.replace(c, noise=0.05) for c in cells} == set(grids.GRIDS["quick"].cells())
