@@ -21,9 +21,16 @@ from sinelstm.experiment.config import ConfigError  # noqa: E402
 from sinelstm.runtime import BackendError  # noqa: E402
 from sinelstm.sweep.grid import cell_id  # noqa: E402
 from sinelstm.sweep.runner import new_run_id, set_aside  # noqa: E402
-from sinelstm.sweep.store import ResultsError, ResultsLock  # noqa: E402
+from sinelstm.sweep.store import ResultsError, ResultsLock, read_results  # noqa: E402
 from sinelstm.verdict.rules import GateConfigError  # noqa: E402
-from sinelstm.workflow import add_grid_options, default_paths, grid_from_options, load_gate  # noqa: E402
+from sinelstm.workflow import (  # noqa: E402
+    UsageError,
+    add_grid_options,
+    check_writable,
+    default_paths,
+    grid_from_options,
+    load_gate,
+)
 
 
 @dataclass
@@ -50,17 +57,22 @@ def pytest_addoption(parser):
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
+    # Everything that can be checked is checked before anything runs (pytest exits 4 on a
+    # usage error): the grid, the gate's rules, the baseline, the output folder.
     try:
         grid = grid_from_options(config.getoption)
-        # The gate's rules are checked before anything runs.
         gate = None if config.getoption("no_gate") else load_gate(config.getoption("gate_config"))
+        latest, baseline = default_paths(grid.name)
+        out = Path(config.getoption("results") or latest)
+        baseline = Path(config.getoption("baseline") or baseline)
+        if gate is not None and not config.option.collectonly:
+            read_results(baseline)
+        check_writable(out.parent, "--results")
     except ConfigError as error:
         raise pytest.UsageError(f"{error.flag}: got {error.got!r}; {error.accepts}") from None
-    except (BackendError, GateConfigError) as error:
+    except (BackendError, GateConfigError, ResultsError, UsageError) as error:
         raise pytest.UsageError(str(error)) from None
-    latest, baseline = default_paths(grid.name)
-    out = Path(config.getoption("results") or latest)
-    state = BenchState(grid=grid, out=out, baseline=Path(config.getoption("baseline") or baseline), gate=gate)
+    state = BenchState(grid=grid, out=out, baseline=baseline, gate=gate)
     config._sinelstm = state
     session = getattr(config, "_benchmarksession", None)
     if session is not None and not session.json:
@@ -126,7 +138,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 def pytest_sessionfinish(session, exitstatus):
     """Gate the run against its baseline and write the report (the gate judged once), then
-    release the results file."""
+    release the results file. Every error it meets is one line and a failed session:
+    pytest's exit status 1 for a failed gate or an unreadable file, 3 for anything else."""
     state = session.config._sinelstm
     if state.lock is None:
         return
@@ -141,7 +154,10 @@ def pytest_sessionfinish(session, exitstatus):
             state.gate_status = gate_and_report(state.out, baseline, state.gate, only, lines.append)
     except (ResultsError, OSError) as error:
         lines.append(f"sinelstm: error: {error}")
-        state.gate_status = 2
+        state.gate_status = pytest.ExitCode.TESTS_FAILED
+    except Exception as error:  # noqa: BLE001 - one line, never a traceback.
+        lines.append(f"sinelstm: internal error: {type(error).__name__}: {error}")
+        state.gate_status = pytest.ExitCode.INTERNAL_ERROR
     finally:
         state.lock.__exit__(None, None, None)
         state.lock = None
@@ -151,4 +167,4 @@ def pytest_sessionfinish(session, exitstatus):
         for line in lines:
             reporter.write_line(line)
     if state.gate_status:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        session.exitstatus = max(int(state.gate_status), int(session.exitstatus))

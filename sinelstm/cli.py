@@ -12,12 +12,9 @@ from pathlib import Path
 
 from sinelstm.experiment.config import ENGINES, PRESETS, TRAINERS, ConfigError, ExperimentConfig, preset
 from sinelstm.runtime import BACKENDS, BackendError, select_backend
+from sinelstm.workflow import UsageError, check_writable, make_executor
 
 EXIT_PASSED, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-
-
-class UsageError(Exception):
-    """A bad argument: printed as one line, exit status 2."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -88,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     select_backend(args.backend)
     cfg = config_from_args(args)
     out = Path(args.out)
-    _check_writable(out)
+    check_writable(out)
     from sinelstm.experiment.run import run_experiment
     from sinelstm.report.tables import metrics_table
     from sinelstm.sweep.rows import METRIC_COLUMNS, TIMING_COLUMNS
@@ -99,21 +96,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(metrics_table({**result.metrics, **result.timings}, METRIC_COLUMNS + TIMING_COLUMNS))
     print(f"wrote {out}/{', '.join(names)}")
     return 0
-
-
-def _check_writable(out: Path) -> None:
-    """Refuse (exit 2) an output directory that cannot be made or written, before any work."""
-    import tempfile
-
-    existed = out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as error:
-        raise UsageError(f"--out: cannot write to {str(out)!r}: {error.strerror or error}") from None
-    if not existed:
-        out.rmdir()
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -129,9 +111,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     latest, baseline = default_paths(grid.name)
     out = Path(args.out) if args.out else latest
     baseline = None if args.no_gate else Path(args.baseline) if args.baseline else baseline
-    gate = None if args.no_gate else load_gate(args.gate_config)  # checked before anything runs
-    executor = make_executor(args.executor, args.ray_address)
+    # Everything that can be checked is checked before the grid runs: the gate's rules,
+    # the baseline, the output, the executor.
+    gate = None if args.no_gate else load_gate(args.gate_config)
+    if baseline is not None:
+        from sinelstm.sweep.store import read_results
+
+        read_results(baseline)
+    check_writable(out.parent, "--out")
+    executor = make_executor(args.executor, args.ray_address, args.cell_timeout)
     cells = grid.cells()
+    if args.resume:
+        from sinelstm.sweep.runner import resumable
+
+        resumable(out, cells)  # refuses another experiment's file in one line, before the progress bar
     start = time.perf_counter()
     with tqdm(total=len(cells), desc=f"grid {grid.name}", unit="cell", file=sys.stderr) as bar:
 
@@ -148,28 +141,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return gate_and_report(out, baseline, gate)
 
 
-def make_executor(name: str, ray_address: str | None):
-    if name == "ray":
-        from sinelstm.sweep.ray import RayExecutor, RayUnavailable
-
-        try:
-            return RayExecutor(address=ray_address)
-        except RayUnavailable as error:
-            raise UsageError(str(error)) from None
-    if ray_address:
-        raise UsageError(f"--ray-address: only with --executor ray (got --executor {name})")
-    from sinelstm.sweep.executors import EXECUTORS
-
-    return EXECUTORS[name]()
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from sinelstm.workflow import gate_and_report, load_gate
 
     baseline = Path(args.baseline) if args.baseline else None
     gate = load_gate(args.gate_config) if baseline is not None else None
+    from sinelstm.sweep.store import locked
+
     # The report carries the verdict; of the gate's own output only the report's path is printed.
-    gate_and_report(Path(args.results), baseline, gate, echo=_report_line_only, report=args.o)
+    with locked(Path(args.results)):
+        gate_and_report(Path(args.results), baseline, gate, echo=_report_line_only, report=args.o)
     return 0
 
 
@@ -179,9 +160,14 @@ def _report_line_only(line: str) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from sinelstm.sweep.store import locked, read_results
     from sinelstm.workflow import judge, load_gate
 
-    result = judge(Path(args.run), Path(args.baseline), load_gate(args.gate_config))
+    run, baseline, gate = Path(args.run), Path(args.baseline), load_gate(args.gate_config)
+    with locked(run, baseline):  # neither is being written while it is read
+        for path in (run, baseline):
+            read_results(path)  # an unreadable file is bad input (2), not a failed gate
+        result = judge(run, baseline, gate)
     return EXIT_PASSED if result.passed else EXIT_GATE_FAILED
 
 
@@ -224,6 +210,12 @@ def build_parser() -> Parser:
         "--ray-address",
         help="with --executor ray: HOST:PORT (or auto) of an existing Ray "
         "cluster; without it a local Ray instance is started for the run",
+    )
+    bench.add_argument(
+        "--cell-timeout",
+        type=float,
+        help="seconds a cell may run before its worker is killed and the cell recorded as failed "
+        "(processes and ray; default: ten times its estimated cost, at least 300)",
     )
     bench.add_argument("--baseline", help="baseline CSV (results/baseline.csv, or baseline-GRID.csv)")
     bench.add_argument("--no-gate", action="store_true", help="run the grid, skip the gate")

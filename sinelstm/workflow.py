@@ -20,6 +20,10 @@ IMPLEMENTATION_HELP = "the LSTM's training pass: keras, fused (keras; fused: ten
 BASE_OPTIONS = ("epochs", "trainer", "implementation")
 
 
+class UsageError(ValueError):
+    """A bad argument: printed as one line, exit status 2."""
+
+
 def add_grid_options(add) -> None:
     """The grid's options, for argparse's add_argument or pytest's addoption alike: the named
     grid, one flag per axis (from the axes' one declaration), and the fields laid over every cell."""
@@ -153,3 +157,43 @@ def write_run(out: Path, result) -> list[str]:
         raise
     shutil.rmtree(staging, ignore_errors=True)
     return names
+
+
+def check_writable(out: Path, flag: str = "--out") -> None:
+    """Refuse (exit 2) an output directory that cannot be made or written, before any work."""
+    import tempfile
+
+    existed = out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise UsageError(f"{flag}: cannot write to {str(out)!r}: {error.strerror or error}") from None
+    if not existed:
+        out.rmdir()
+
+
+def make_executor(name: str, ray_address: str | None, cell_timeout: float | None = None):
+    if cell_timeout is not None and cell_timeout <= 0:
+        raise UsageError(f"--cell-timeout: got {cell_timeout:g}; expected seconds > 0")
+    if name == "ray":
+        from sinelstm.sweep.ray import RayExecutor, RayUnavailable
+
+        try:
+            return RayExecutor(address=ray_address, limit=cell_timeout)
+        except RayUnavailable as error:
+            raise UsageError(str(error)) from None
+    if ray_address:
+        raise UsageError(f"--ray-address: only with --executor ray (got --executor {name})")
+    if name == "local":
+        if cell_timeout is not None:
+            raise UsageError(
+                "--cell-timeout: the local executor cannot stop a cell; use --executor processes"
+            )
+        from sinelstm.sweep.executors import LocalExecutor
+
+        return LocalExecutor()
+    from sinelstm.sweep.executors import ProcessExecutor
+
+    return ProcessExecutor(limit=cell_timeout)

@@ -124,7 +124,9 @@ def toy_dense(cfg):
     unit (a linear autoregression trained by Adam). `--model helpers:toy_dense` runs it."""
     import keras
 
-    return keras.Sequential([keras.Input(shape=(cfg.window, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    return keras.Sequential(
+        [keras.Input(shape=(cfg.window, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
 
 
 def fake_cell(cfg, run_id="fake", hang_on_seed=None, fail_on_seed=None):

@@ -106,7 +106,9 @@ def test_the_layer_check_catches_an_upward_import(tmp_path):
 
 
 def test_no_module_over_300_lines():
-    long = {name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    long = {
+        name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
     assert long == {}
 
 
@@ -124,7 +126,10 @@ def test_a_new_model_kind_is_one_registry_entry(tiny, tmp_path, monkeypatch):
     kinds.register(kinds.ModelKind("toy", kinds.NETWORK, "helpers:toy_dense", summary="a toy"))
 
     grid = make_grid("quick", model="toy,ar", window="8", length="60", seed="0,1")
-    cells = [cell.replace(**{k: getattr(tiny, k) for k in ("epochs", "patience", "horizon")}) for cell in grid.cells()]
+    cells = [
+        cell.replace(**{k: getattr(tiny, k) for k in ("epochs", "patience", "horizon")})
+        for cell in grid.cells()
+    ]
     assert [c.hidden for c in cells if c.model == "toy"] == [0, 0]  # hidden does not apply to it
     out = tmp_path / "toy.csv"
     run_grid(cells, out)

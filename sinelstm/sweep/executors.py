@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from sinelstm.experiment.config import ExperimentConfig, epoch_flops
@@ -47,24 +45,27 @@ def estimated_cost(cfg: ExperimentConfig) -> float:
     return epoch_flops(cfg) + 2e7 * cfg.window * cfg.n_windows
 
 
-def _worker(core: int, conn) -> None:
-    """A worker process: pin to one core and one compute thread before anything imports
-    TensorFlow, receive the job, then run cells one at a time until told to stop."""
-    become_worker(core)
-    job = conn.recv()
-    while (cell := conn.recv()) is not None:
-        try:
-            conn.send((True, job(cell)))
-        except Exception as error:  # noqa: BLE001 - sent back; the driver records the cell as failed.
-            conn.send((False, error))
+def _pin_to_a_free_core(lock) -> None:
+    """Pool initializer: pin this worker to the core its live siblings use least (under a
+    lock shared by the pool, so that two workers starting at once do not pick the same
+    core), then become a one-thread worker, before numpy or TensorFlow start any thread."""
+    import psutil
 
-
-@dataclass
-class _Worker:
-    process: object
-    conn: object
-    cell: ExperimentConfig | None = None  # the cell it is running, if any
-    cells_run: int = 0
+    with lock:
+        me = psutil.Process()
+        cores = sorted(me.cpu_affinity()) if hasattr(me, "cpu_affinity") else []
+        if len(cores) < 2:
+            become_worker(None)
+            return
+        used = dict.fromkeys(cores, 0)
+        for sibling in psutil.Process(os.getppid()).children():
+            try:
+                pinned = sibling.cpu_affinity() if sibling.pid != me.pid else []
+            except psutil.Error:
+                continue  # it ended while we looked
+            if len(pinned) == 1 and pinned[0] in used:
+                used[pinned[0]] += 1
+        become_worker(min(cores, key=lambda core: (used[core], core)))
 
 
 # Cells a worker runs before it is replaced by a fresh process. TensorFlow keeps
@@ -75,91 +76,81 @@ class _Worker:
 CELLS_PER_WORKER = 4
 
 
-class ProcessExecutor:
-    """Runs cells in parallel worker processes, each pinned to its own core with one
-    compute thread, each replaced by a fresh process after `cells_per_worker` cells.
-    On this project's small matrices one core per cell does more work per second than
-    two cores sharing one cell; see the README's performance section.
+def time_limit(cfg: ExperimentConfig) -> float:
+    """A generous default limit on one cell's seconds, from its cost: ten times what it
+    would take at 2 GFLOP/s of training plus 20 microseconds per window step of every
+    epoch (about a tenth of the speed measured on this project's 2-core machine), plus
+    30 s of start-up and forecast; never under 5 minutes."""
+    per_epoch = epoch_flops(cfg) / 2e9 + 2e-5 * cfg.window * cfg.n_windows
+    return max(300.0, 10 * (30 + cfg.epochs * cfg.train_rollout * per_epoch))
 
-    (concurrent.futures' max_tasks_per_child would do the replacing, but Python 3.11's
-    pool hangs with it once a worker retires; this small pool does it instead.)
+
+class ProcessExecutor:
+    """Runs cells in parallel worker processes (a pebble process pool), each pinned to its
+    own core with one compute thread, each replaced by a fresh process after
+    `cells_per_worker` cells. On this project's small matrices one core per cell does more
+    work per second than two cores sharing one cell; see the README's performance section.
+
+    A cell that runs past its time limit (`limit`: seconds, or a function of the cell;
+    default `time_limit`) has its worker killed and becomes an error naming the limit; a
+    worker that dies mid-cell (killed, out of memory, a crash in C) is an error too, and
+    the pool replaces it. (Python 3.11's own pool hangs with max_tasks_per_child once a
+    worker retires; pebble replaces workers and enforces per-task timeouts itself.)
     """
 
-    def __init__(self, workers: int | None = None, cells_per_worker: int = CELLS_PER_WORKER):
+    def __init__(
+        self,
+        workers: int | None = None,
+        cells_per_worker: int = CELLS_PER_WORKER,
+        limit: float | Callable[[ExperimentConfig], float] | None = None,
+    ):
         available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-        self.cores = available or list(range(os.cpu_count() or 1))
-        self.workers = workers or len(self.cores)
+        self.workers = workers or len(available) or os.cpu_count() or 1
         self.cells_per_worker = cells_per_worker
+        self.limit = limit or time_limit
+
+    def seconds_allowed(self, cell: ExperimentConfig) -> float:
+        return float(self.limit(cell) if callable(self.limit) else self.limit)
 
     def run(self, cells: Sequence[ExperimentConfig], job: Job) -> Iterator[Outcome]:
-        from multiprocessing.connection import wait as wait_any
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        from pebble import ProcessExpired, ProcessPool
 
         context = multiprocessing.get_context("spawn")
-        # Longest first, so that no long cell starts last and runs alone at the end.
-        todo = deque(sorted(cells, key=estimated_cost, reverse=True))
-        slots: dict[int, _Worker] = {}
-
-        def start(slot: int) -> _Worker:
-            ours, theirs = context.Pipe()
-            process = context.Process(
-                target=_worker, args=(self.cores[slot % len(self.cores)], theirs), daemon=True
-            )
-            process.start()
-            theirs.close()
-            ours.send(job)
-            return _Worker(process, ours)
-
+        pool = ProcessPool(
+            max_workers=self.workers,
+            max_tasks=self.cells_per_worker,
+            initializer=_pin_to_a_free_core,
+            initargs=(context.Lock(),),
+            context=context,
+        )
         try:
-            while True:
-                for slot in range(self.workers):
-                    worker = slots.get(slot)
-                    if todo and (worker is None or worker.cells_run >= self.cells_per_worker):
-                        if worker is not None:
-                            _retire(worker)
-                        slots[slot] = worker = start(slot)
-                    if todo and worker is not None and worker.cell is None:
-                        try:
-                            worker.conn.send(todo[0])
-                        except (OSError, ValueError):
-                            worker.cells_run = self.cells_per_worker  # died idle: replace it next round
-                            continue
-                        worker.cell = todo.popleft()
-                busy = [w for w in slots.values() if w.cell is not None]
-                if not busy:
-                    if todo:
-                        continue  # a worker died idle: the next round replaces it
-                    break
-                ready = wait_any([w.conn for w in busy] + [w.process.sentinel for w in busy])
-                for worker in busy:
-                    if worker.conn not in ready and worker.process.sentinel not in ready:
-                        continue
-                    cell, worker.cell = worker.cell, None
-                    worker.cells_run += 1
+            # Longest first, so that no long cell starts last and runs alone at the end.
+            futures = {
+                pool.schedule(job, args=(cell,), timeout=self.seconds_allowed(cell)): cell
+                for cell in sorted(cells, key=estimated_cost, reverse=True)
+            }
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    cell = futures[future]
                     try:
-                        _, value = worker.conn.recv()
-                    except (EOFError, OSError):
-                        # The process died mid-cell (killed, out of memory, a crash in C).
-                        worker.process.join(timeout=5)
-                        code = worker.process.exitcode
-                        value = RuntimeError(f"worker process died (exit code {code})")
-                        worker.cells_run = self.cells_per_worker  # replace it
-                    yield cell, value
+                        outcome = future.result()
+                    except TimeoutError:
+                        limit = self.seconds_allowed(cell)
+                        outcome = TimeoutError(
+                            f"cell ran past its time limit of {limit:.0f} s (--cell-timeout)"
+                        )
+                    except ProcessExpired as error:
+                        outcome = RuntimeError(f"worker process died (exit code {error.exitcode})")
+                    except Exception as error:  # noqa: BLE001 - the job raised: the cell's outcome.
+                        outcome = error
+                    yield cell, outcome
         finally:
-            for worker in slots.values():
-                _retire(worker)
-
-
-def _retire(worker: _Worker) -> None:
-    """Tell a worker to stop and wait for it; a worker that does not stop is killed."""
-    try:
-        worker.conn.send(None)
-    except (OSError, ValueError):
-        pass
-    worker.process.join(timeout=30)
-    if worker.process.is_alive():
-        worker.process.kill()
-        worker.process.join()
-    worker.conn.close()
+            pool.stop()
+            pool.join(timeout=30)
 
 
 EXECUTORS: dict[str, Callable[..., Executor]] = {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 
 from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.runtime import worker_env
-from sinelstm.sweep.executors import Job, Outcome, estimated_cost
+from sinelstm.sweep.executors import Job, Outcome, estimated_cost, time_limit
 
 
 class RayUnavailable(RuntimeError):
@@ -40,13 +42,28 @@ class RayExecutor:
     dies is retried up to `retries` times; after that, or when the task itself
     fails, the cell becomes a failed row: nothing is dropped. Results come back as
     plain data and only the driver writes the CSV.
+
+    Only as many tasks as the cluster has CPUs are in flight at once, so each starts
+    when it is handed over and its time limit (`limit`, as for the process executor)
+    runs from then; a task past it is cancelled (its worker killed) and becomes an
+    error naming the limit.
     """
 
-    def __init__(self, address: str | None = None, retries: int = 2, workers: int | None = None):
+    def __init__(
+        self,
+        address: str | None = None,
+        retries: int = 2,
+        workers: int | None = None,
+        limit: float | Callable[[ExperimentConfig], float] | None = None,
+    ):
         self.address = address
         self.retries = retries
         self.workers = workers
+        self.limit = limit or time_limit
         _ray()  # fail now, in one line, if Ray is missing
+
+    def seconds_allowed(self, cell: ExperimentConfig) -> float:
+        return float(self.limit(cell) if callable(self.limit) else self.limit)
 
     def run(self, cells: Sequence[ExperimentConfig], job: Job) -> Iterator[Outcome]:
         ray = _ray()
@@ -62,20 +79,35 @@ class RayExecutor:
                 logging_level="ERROR",
             )
         task = ray.remote(num_cpus=1, max_retries=self.retries, retry_exceptions=False)(_ray_task)
-        pending: dict = {}
+        slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        # Longest first, as locally: no long cell should start last.
+        todo = deque(sorted(cells, key=estimated_cost, reverse=True))
+        pending: dict = {}  # ref -> (cell, deadline)
         try:
-            # Longest first, as locally: no long cell should start last.
-            for cell in sorted(cells, key=estimated_cost, reverse=True):
-                pending[task.remote(job, cell)] = cell
-            while pending:
-                done, _ = ray.wait(list(pending), num_returns=1)
+            while todo or pending:
+                while todo and len(pending) < slots:
+                    cell = todo.popleft()
+                    pending[task.remote(job, cell)] = (cell, time.monotonic() + self.seconds_allowed(cell))
+                first_deadline = min(deadline for _, deadline in pending.values())
+                done, _ = ray.wait(
+                    list(pending), num_returns=1, timeout=max(0.0, first_deadline - time.monotonic())
+                )
                 for ref in done:
-                    cell = pending.pop(ref)
+                    cell, _ = pending.pop(ref)
                     try:
                         outcome = ray.get(ref)
                     except Exception as error:  # noqa: BLE001 - a lost task is a failed cell.
                         outcome = error
                     yield cell, outcome
+                now = time.monotonic()
+                for ref in [ref for ref, (_, deadline) in pending.items() if deadline <= now]:
+                    cell, _ = pending.pop(ref)
+                    ray.cancel(ref, force=True)
+                    limit = self.seconds_allowed(cell)
+                    yield (
+                        cell,
+                        TimeoutError(f"cell ran past its time limit of {limit:.0f} s (--cell-timeout)"),
+                    )
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)

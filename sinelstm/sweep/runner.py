@@ -15,9 +15,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.runtime import backend
 from sinelstm.sweep.executors import Executor, LocalExecutor
-from sinelstm.sweep.rows import cell_key, failed_row, ok_row
-from sinelstm.sweep.store import ResultsLock, append_rows, append_series, read_results, series_path
+from sinelstm.sweep.grid import cell_id
+from sinelstm.sweep.rows import cell_key, config_columns, config_differences, failed_row, ok_row
+from sinelstm.sweep.store import (
+    ResultsError,
+    ResultsLock,
+    append_rows,
+    append_series,
+    check_header,
+    read_results,
+    repair_torn_tail,
+    series_path,
+)
+
+# Earlier runs kept beside a results file when a new run takes its name (NAME.prev-STAMP.csv
+# and its series); older ones are deleted. The default grid's run is about 25 KB of rows
+# and 1.8 MB of curves.
+KEEP_PREVIOUS = 3
 
 
 def _empty():
@@ -66,11 +82,33 @@ def cell_job(cfg: ExperimentConfig, run_id: str, speedup_cell: ExperimentConfig 
     return run_cell(cfg, run_id, speedup=cfg == speedup_cell)
 
 
-def done_keys(path: Path) -> set[str]:
-    """cell_keys of the cells already finished (status ok) in a results file."""
+def resumable(path: Path, cells: list[ExperimentConfig]) -> set[str]:
+    """cell_keys of the cells already finished (status ok) in a results file that this grid
+    may resume. A torn last line is set aside first. Refused (ResultsError), before any
+    training, when a cell of the grid sits in the file with another config, or the file
+    was written by another backend or schema: resuming would mix two experiments."""
+    path = Path(path)
+    for one in (path, series_path(path)):
+        repair_torn_tail(one)
     if not path.exists() or path.stat().st_size == 0:
         return set()
+    check_header(path)
     frame = read_results(path)
+    backends = sorted(set(frame["backend"].dropna().astype(str)))
+    if backends and backends != [backend()]:
+        raise ResultsError(
+            f"--resume: {path} was run on backend {', '.join(backends)}, this run uses {backend()}; "
+            "resume with the same --backend or choose another --out"
+        )
+    by_name = {row["cell"]: row for row in frame.to_dict("records")}
+    for cell in cells:
+        row = by_name.get(cell_id(cell))
+        if row is not None and row["cell_key"] != cell_key(cell):
+            changed = ", ".join(config_differences(row, config_columns(cell)))
+            raise ResultsError(
+                f"--resume: {path} holds {cell_id(cell)} with another config ({changed}); "
+                "resume with the same options or choose another --out"
+            )
     return set(frame[frame["status"] == "ok"]["cell_key"])
 
 
@@ -97,7 +135,7 @@ def run_grid(
     run_id = new_run_id()
     with ResultsLock(out):
         if resume:
-            skip = done_keys(out)
+            skip = resumable(out, cells)
         else:
             skip = set()
             set_aside(out)
@@ -113,11 +151,21 @@ def run_grid(
     return run_id
 
 
-def set_aside(out: Path) -> None:
-    """Move an earlier run's results and series to NAME.prev."""
-    for path in (out, series_path(out)):
+def set_aside(out: Path, keep: int = KEEP_PREVIOUS) -> None:
+    """Keep an earlier run's results and series as NAME.prev-STAMP.csv (STAMP: when it was
+    last written, UTC), never overwriting one; only the `keep` newest are kept."""
+    out = Path(out)
+    if not out.exists():
+        return
+    stamp = datetime.fromtimestamp(out.stat().st_mtime, UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    kept = out.with_name(f"{out.stem}.prev-{stamp}{out.suffix}")
+    for path, target in ((series_path(out), series_path(kept)), (out, kept)):
         if path.exists():
-            os.replace(path, str(path) + ".prev")
+            os.replace(path, target)
+    earlier = sorted(out.parent.glob(f"{out.stem}.prev-*{out.suffix}"), reverse=True)
+    for old in [p for p in earlier if not p.name.endswith(".series.csv")][keep:]:
+        series_path(old).unlink(missing_ok=True)
+        old.unlink(missing_ok=True)
 
 
 def record(out: Path, result: CellResult) -> None:

@@ -69,7 +69,7 @@ def _write_all(fd: int, data: bytes, path: Path) -> None:
     while view:
         written = os.write(fd, view)
         if written <= 0:
-            raise ResultsError(f"{path}: wrote nothing (disk full?)")
+            raise OSError(f"wrote 0 of {len(view)} bytes")
         view = view[written:]
 
 
@@ -97,18 +97,24 @@ def repair_torn_tail(path: Path) -> int:
 
 
 def _append(path: Path, header: str, lines: list[str]) -> None:
+    """Append lines whole or not at all: a failed write (a full disk) is cut back to the
+    file's size before it, so no half line is ever left behind."""
     path = Path(path)
     repair_torn_tail(path)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        if os.fstat(fd).st_size == 0:
-            _write_all(fd, header.encode(), path)
-        else:
+        size = os.fstat(fd).st_size
+        if size > 0:
             check_header(path, header)
-        # One write per call: a crash between rows leaves whole rows only.
-        if lines:
-            _write_all(fd, "".join(lines).encode(), path)
-        os.fsync(fd)
+        data = ("" if size else header) + "".join(lines)
+        try:
+            _write_all(fd, data.encode(), path)
+            os.fsync(fd)
+        except OSError as error:
+            os.ftruncate(fd, size)
+            raise ResultsError(
+                f"{path}: could not append ({error.strerror or error}); nothing was written"
+            ) from None
     finally:
         os.close(fd)
 
@@ -153,6 +159,33 @@ class ResultsLock:
 
     def __exit__(self, *exc) -> None:
         self._lock.release()
+
+
+def locked(*paths: Path):
+    """One context that holds the results lock of each existing file among paths (each
+    once): a reader that must not see a file while a run is still writing it."""
+    from contextlib import ExitStack
+
+    stack = ExitStack()
+    for path in dict.fromkeys(Path(p).resolve() for p in paths):
+        if path.is_file():
+            stack.enter_context(ResultsLock(path))
+    return stack
+
+
+def latest_lines(path: Path) -> bytes:
+    """The file's header and, for each cell_key, its last row, as written (a retry's row
+    supersedes the failed one): what a baseline keeps of a run."""
+    with open(path, newline="") as handle:
+        records = list(csv.reader(handle))
+    header, rows = records[0], records[1:]
+    key = header.index("cell_key")
+    last = {row[key]: index for index, row in enumerate(rows)}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(row for index, row in enumerate(rows) if last[row[key]] == index)
+    return buffer.getvalue().encode()
 
 
 def check_header(path: Path, header: str | None = None) -> None:
@@ -243,4 +276,6 @@ def read_series(path: Path, results=None):
         frame = frame.dropna(subset=["cell_key"])
     if list(frame.columns) != list(SERIES_COLUMNS):
         raise ResultsError(f"{path}: not a sinelstm series file (columns {list(frame.columns)})")
-    return frame
+    # A cell killed between its curves and its row, then rerun, wrote its curves twice:
+    # the last ones are the ones its row belongs to.
+    return frame.drop_duplicates(subset=["cell_key", "kind", "x"], keep="last")
