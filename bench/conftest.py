@@ -5,6 +5,10 @@ as one benchmark each: pytest-benchmark times the runner's own cell code
 (sinelstm.sweep.runner.run_cell: train, forecast, measure), each cell's row
 is appended to the results CSV as soon as it is done, and the run is gated
 against the committed baseline at the end: a failing gate fails the session.
+
+Cells compute with one thread, as `sinelstm bench`'s workers do (the environment is
+set here, before numpy or TensorFlow start a thread pool): the same numerics, and an
+epoch's floor ratio measured the same way on either path.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from sinelstm.runtime import SINGLE_THREAD_ENV  # noqa: E402 - imports nothing heavy
+
+os.environ.update(SINGLE_THREAD_ENV)
 
 from sinelstm.experiment.config import ConfigError  # noqa: E402
-from sinelstm.runtime import BackendError  # noqa: E402
 from sinelstm.sweep.grid import cell_id  # noqa: E402
 from sinelstm.sweep.runner import new_run_id, set_aside  # noqa: E402
 from sinelstm.sweep.store import ResultsError, ResultsLock, read_results  # noqa: E402
@@ -53,6 +58,7 @@ def pytest_addoption(parser):
     group.addoption("--baseline", help="baseline CSV (results/baseline.csv or baseline-GRID.csv)")
     group.addoption("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
     group.addoption("--no-gate", action="store_true", help="skip the gate")
+    group.addoption("--tier", choices=("auto", "statistical"), default="auto", help="the gate's tier (auto)")
 
 
 @pytest.hookimpl(trylast=True)
@@ -70,7 +76,7 @@ def pytest_configure(config):
         check_writable(out.parent, "--results")
     except ConfigError as error:
         raise pytest.UsageError(f"{error.flag}: got {error.got!r}; {error.accepts}") from None
-    except (BackendError, GateConfigError, ResultsError, UsageError) as error:
+    except (GateConfigError, ResultsError, UsageError) as error:
         raise pytest.UsageError(str(error)) from None
     state = BenchState(grid=grid, out=out, baseline=baseline, gate=gate)
     config._sinelstm = state
@@ -151,7 +157,10 @@ def pytest_sessionfinish(session, exitstatus):
     try:
         if state.out.exists():
             baseline = state.baseline if state.gate is not None else None
-            state.gate_status = gate_and_report(state.out, baseline, state.gate, only, lines.append)
+            tier = session.config.getoption("tier")
+            state.gate_status = gate_and_report(
+                state.out, baseline, state.gate, only, lines.append, tier=tier
+            )
     except (ResultsError, OSError) as error:
         lines.append(f"sinelstm: error: {error}")
         state.gate_status = pytest.ExitCode.TESTS_FAILED

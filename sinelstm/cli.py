@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sinelstm.experiment import kinds
 from sinelstm.experiment.config import ENGINES, PRESETS, TRAINERS, ConfigError, ExperimentConfig, preset
 from sinelstm.runtime import BACKENDS, BackendError, select_backend
 from sinelstm.workflow import UsageError, check_writable, make_executor
@@ -51,12 +52,20 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, type=kind, help=f"{text} (preset's, else {default})")
     parser.add_argument(
         "--model",
-        help="model kind: lstm, gru, rnn, cnn1d, ar, naive, seasonal-naive, "
-        "or package.module:function (a Keras model factory)",
+        help=f"model kind: {', '.join(kinds.builtin_names())}, or package.module:function "
+        "(a Keras model factory)",
     )
     parser.add_argument("--engine", choices=ENGINES, help="forecast engine (compiled)")
     parser.add_argument("--trainer", choices=TRAINERS, help="who drives training (loop)")
     parser.add_argument("--implementation", help=IMPLEMENTATION_HELP)
+
+
+TIER_OPTION = dict(
+    choices=("auto", "statistical"),
+    default="auto",
+    help="auto: the reproduction tier where the stack matches the baseline's, else statistical; "
+    "statistical: every config statistically (auto)",
+)
 
 
 def _add_backend_flag(parser: argparse.ArgumentParser) -> None:
@@ -138,7 +147,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         bar.total = bar.n
     wall = time.perf_counter() - start
     print(f"{len(cells)} cells ({grid.name} grid) in {wall:.0f} s -> {out}")
-    return gate_and_report(out, baseline, gate)
+    return gate_and_report(out, baseline, gate, tier=args.tier)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -150,7 +159,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     # The report carries the verdict; of the gate's own output only the report's path is printed.
     with locked(Path(args.results)):
-        gate_and_report(Path(args.results), baseline, gate, echo=_report_line_only, report=args.o)
+        gate_and_report(
+            Path(args.results), baseline, gate, echo=_report_line_only, report=args.o, write_gate=False
+        )
     return 0
 
 
@@ -167,7 +178,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with locked(run, baseline):  # neither is being written while it is read
         for path in (run, baseline):
             read_results(path)  # an unreadable file is bad input (2), not a failed gate
-        result = judge(run, baseline, gate)
+        result = judge(run, baseline, gate, tier=args.tier)
     return EXIT_PASSED if result.passed else EXIT_GATE_FAILED
 
 
@@ -220,6 +231,7 @@ def build_parser() -> Parser:
     bench.add_argument("--baseline", help="baseline CSV (results/baseline.csv, or baseline-GRID.csv)")
     bench.add_argument("--no-gate", action="store_true", help="run the grid, skip the gate")
     bench.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
+    bench.add_argument("--tier", **TIER_OPTION)
     _add_backend_flag(bench)
     bench.set_defaults(handler=cmd_bench)
 
@@ -227,6 +239,7 @@ def build_parser() -> Parser:
     comp.add_argument("run", help="results CSV of the run")
     comp.add_argument("--baseline", default="results/baseline.csv", help="(results/baseline.csv)")
     comp.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
+    comp.add_argument("--tier", **TIER_OPTION)
     comp.set_defaults(handler=cmd_compare)
 
     rep = commands.add_parser("report", help="write the markdown report of a results CSV")

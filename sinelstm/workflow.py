@@ -80,16 +80,26 @@ def load_gate(given: str | None) -> GateConfig:
     return load_gate_config(find_gate_config(given))
 
 
-def judge(current: Path, baseline: Path, gate: GateConfig, only: set[str] | None = None, echo=print):
-    """Judge a run against its baseline, write the gate table beside the run and echo the
-    verdict; return the GateResult."""
+def judge(
+    current: Path,
+    baseline: Path,
+    gate: GateConfig,
+    only: set[str] | None = None,
+    echo=print,
+    tier: str = "auto",
+    write: bool = True,
+):
+    """Judge a run against its baseline (tier "auto", or "statistical" for every config),
+    write the gate table beside the run (unless write is false) and echo the verdict;
+    return the GateResult."""
     from sinelstm.verdict.judge import compare
     from sinelstm.verdict.markdown import gate_markdown
 
-    result = compare(current, baseline, gate, only)
+    result = compare(current, baseline, gate, only, tier)
     gate_path = current.with_suffix(".gate.md")
     markdown = gate_markdown(result, current, baseline)
-    gate_path.write_text(markdown)
+    if write:
+        gate_path.write_text(markdown)
     echo(markdown)
     for warning in result.warnings:
         echo(f"sinelstm: warning: {warning}")
@@ -107,12 +117,15 @@ def gate_and_report(
     only: set[str] | None = None,
     echo=print,
     report: Path | None = None,
+    tier: str = "auto",
+    write_gate: bool = True,
 ) -> int:
     """Judge the run once (when a baseline and rules are given) and write the report with
     the same verdict; 0 passed (or not judged), 1 failed."""
     from sinelstm.report.markdown import build_report
 
-    result = judge(current, baseline, gate, only, echo) if baseline is not None and gate is not None else None
+    judged = baseline is not None and gate is not None
+    result = judge(current, baseline, gate, only, echo, tier, write_gate) if judged else None
     out = Path(report) if report else report_path_for(current)
     build_report(current, out, result, baseline if result is not None else None)
     echo(f"report: {out}")

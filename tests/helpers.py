@@ -40,6 +40,7 @@ def row(window=25, hidden=8, seed=0, length=201, machine="m1", model="lstm", tra
         "diverged": False,
         "fit_s": 10.0,
         "s_per_epoch": 0.1,
+        "epoch_floor_ratio": float("nan"),
         "forecast_s": 0.08,
         "forecast_warmup_s": 1.0,
         "forecast_ms_per_step": 0.2,

@@ -24,14 +24,19 @@ RULES = GateConfig(
 )
 
 
-def judge(tmp_path, base_rows, cur_rows, gate=RULES):
-    return compare(write(tmp_path, "cur.csv", cur_rows), write(tmp_path, "base.csv", base_rows), gate)
+def judge(tmp_path, base_rows, cur_rows, gate=RULES, tier="statistical"):
+    """The statistical tier, unless told otherwise (the fixture rows share one stack, where
+    the gate would reproduce them exactly)."""
+    return compare(
+        write(tmp_path, "cur.csv", cur_rows), write(tmp_path, "base.csv", base_rows), gate, tier=tier
+    )
 
 
 def test_identical_runs_pass(tmp_path):
     result = judge(tmp_path, grid_rows(), grid_rows())
     assert result.passed, result.failures
     assert {c.verdict for c in result.comparisons} == {"within"}
+    assert {t.name for t in result.tiers.values()} == {"statistical"}
 
 
 def test_a_regression_beyond_tolerance_fails_and_names_its_config(tmp_path):
@@ -39,8 +44,8 @@ def test_a_regression_beyond_tolerance_fails_and_names_its_config(tmp_path):
     worse = {(50, 0): {"forecast_rmse": 0.5}, (50, 1): {"forecast_rmse": 0.5}}
     result = judge(tmp_path, grid_rows(), grid_rows(worse))
     assert not result.passed
-    assert len(result.failures) == 1
-    assert "window50-length201-hidden8" in result.failures[0]
+    assert len(result.failures) == 2  # the median, and a majority of the seeds
+    assert all(f.startswith("window50-length201-hidden8: forecast_rmse") for f in result.failures)
     assert "forecast_rmse regressed" in result.failures[0]
 
 
@@ -161,11 +166,13 @@ def test_timing_noise_inside_the_baselines_spread_passes(tmp_path):
     assert judge(tmp_path, base, noisy).passed
 
 
-def test_version_differences_warn(tmp_path):
+def test_version_differences_warn_and_choose_the_statistical_tier(tmp_path):
     newer = [dict(r, tensorflow="2.99") for r in grid_rows()]
-    result = judge(tmp_path, grid_rows(), newer)
+    result = judge(tmp_path, grid_rows(), newer, tier="auto")
     assert result.passed
-    assert any(w.startswith("tensorflow differs") for w in result.warnings)
+    assert "stack differs from the baseline's: tensorflow 2.21 -> 2.99" in result.warnings
+    assert {t.name for t in result.tiers.values()} == {"statistical"}
+    assert all("tensorflow 2.21 -> 2.99" in t.why for t in result.tiers.values())
 
 
 def test_the_projects_gate_config_loads_with_overrides(tmp_path):
@@ -213,3 +220,129 @@ def test_compare_and_accept_commands(tmp_path, capsys):
     crashed = write(tmp_path, "crashed.csv", [dict(grid_rows()[0], status="failed")])
     assert main(["baseline", "accept", str(crashed), "--baseline", str(pinned), "--reason", "x"]) == 2
     assert pinned.read_bytes() == run.read_bytes()  # the old baseline is untouched
+
+
+# The reproduction tier: the same stack, so every seed's every metric must repeat.
+
+
+def test_a_reproducing_run_passes_in_the_reproduction_tier(tmp_path):
+    result = judge(tmp_path, grid_rows(), grid_rows(), tier="auto")
+    assert result.passed, result.failures
+    assert {t.name for t in result.tiers.values()} == {"reproduction"}
+    assert {c.verdict for c in result.comparisons if c.metric == "forecast_rmse"} == {"same"}
+
+
+def test_any_difference_beyond_the_numerics_fails_naming_cell_metric_and_values(tmp_path):
+    within = grid_rows({(25, 1): {"forecast_rmse": 0.2 + 1e-4}})  # inside 1e-4 + 1e-4 * 0.2
+    assert judge(tmp_path, grid_rows(), within, tier="auto").passed
+    # A change the statistical tier lets through (one seed, 0.2 -> 0.21) fails here, and so
+    # does an improvement: the baseline no longer describes the experiment.
+    for value, way in ((0.21, "worse"), (0.19, "better")):
+        result = judge(tmp_path, grid_rows(), grid_rows({(25, 1): {"forecast_rmse": value}}), tier="auto")
+        assert (
+            f"window25-length201-hidden8-seed1: forecast_rmse 0.2 -> {value:g} ({way}; reproduction tier"
+            in (result.failures[0])
+        )
+        assert any("sinelstm baseline accept" in note for note in result.notes)
+        assert judge(tmp_path, grid_rows(), grid_rows({(25, 1): {"forecast_rmse": value}})).passed
+
+
+def test_canaries_are_compared_exactly(tmp_path):
+    base = [dict(r, data_checksum="aaaa", metrics_checksum="bbbb") for r in grid_rows()]
+    other_data = [
+        dict(r, data_checksum="aaab" if r["seed"] == 2 else "aaaa", metrics_checksum="bbbb")
+        for r in grid_rows()
+    ]
+    result = judge(tmp_path, base, other_data, tier="auto")
+    assert any(
+        "seed2: data_checksum aaaa -> aaab (changed; reproduction tier, tolerance exact)" in f
+        for f in result.failures
+    )
+    fewer_epochs = grid_rows({(50, 0): {"epochs_run": 49}})
+    assert any(
+        "epochs_run 50 -> 49" in f for f in judge(tmp_path, grid_rows(), fewer_epochs, tier="auto").failures
+    )
+
+
+def test_a_chaotic_config_is_judged_statistically_and_says_so(tmp_path):
+    from dataclasses import replace
+
+    from sinelstm.verdict.rules import ReproductionRules
+
+    gate = replace(RULES, reproduction=ReproductionRules(chaotic=("window50-*",)))
+    result = judge(tmp_path, grid_rows(), grid_rows({(50, 1): {"forecast_rmse": 0.21}}), gate, tier="auto")
+    assert result.passed, result.failures
+    assert result.tiers["window50-length201-hidden8"].name == "statistical"
+    assert "chaotic" in result.tiers["window50-length201-hidden8"].why
+    assert result.tiers["window25-length201-hidden8"].name == "reproduction"
+
+
+def test_a_majority_of_worse_seeds_fails_the_statistical_tier(tmp_path):
+    # Median unchanged (seed 2 improves a lot), but two of three seeds worse beyond tolerance.
+    mixed = {
+        (25, 0): {"forecast_rmse": 0.5},
+        (25, 1): {"forecast_rmse": 0.5},
+        (25, 2): {"forecast_rmse": 0.0},
+    }
+    base = grid_rows({(25, 2): {"forecast_rmse": 0.6}})
+    result = judge(tmp_path, base, grid_rows(mixed))
+    assert any("forecast_rmse worse beyond its tolerance in 2 of 3 seeds" in f for f in result.failures)
+
+
+def test_a_config_field_that_differs_fails_naming_field_and_values(tmp_path):
+    changed = [
+        dict(r, epochs=5, cell_key=r["cell_key"] + "x") if r["window"] == 25 else r for r in grid_rows()
+    ]
+    result = judge(tmp_path, grid_rows(), changed, tier="auto")
+    assert any("window25-length201-hidden8-seed0: config differs from the baseline's: epochs 100 -> 5" in f
+               for f in result.failures)  # fmt: skip
+
+
+def test_a_slower_epoch_fails_on_any_machine_through_its_floor_ratio(tmp_path):
+    base = grid_rows({(w, s): {"epoch_floor_ratio": 6.0 + s / 10} for w in (25, 50) for s in range(3)})
+    slow = grid_rows({(25, s): {"epoch_floor_ratio": 12.0 + s / 10} for s in range(3)})
+    slow = [dict(r, machine="elsewhere", epoch_floor_ratio=r["epoch_floor_ratio"]) for r in slow]
+    for r in slow:
+        if r["window"] == 50:
+            r["epoch_floor_ratio"] = 6.0 + r["seed"] / 10
+    result = judge(tmp_path, base, slow)
+    assert any(
+        "window25-length201-hidden8: epoch_floor_ratio grew: median 6.1 -> 12.1" in f for f in result.failures
+    )
+    assert not any("window50" in f for f in result.failures)
+    # Epochs too short to time are reported, not judged.
+    short = [dict(r, s_per_epoch=0.001) for r in slow]
+    result = judge(tmp_path, [dict(r, s_per_epoch=0.001) for r in base], short)
+    assert result.passed and any("too short to time" in n for n in result.notes)
+
+
+METRICS = "[tool.sinelstm.gate.metrics]\n"
+AMP = METRICS + 'amp_ratio = { direction = "target" }\n'
+BROKEN_GATE_CONFIGS = [
+    (METRICS + 'forecast_rmze = { direction = "lower" }\n', "unknown metric 'forecast_rmze'"),
+    (METRICS + 'forecast_rmse = { direction = "lower", abs_tol = "x" }\n', "abs_tol must be a number"),
+    (METRICS, "has no rules"),
+    (AMP + "[tool.sinelstm.gate.timing]\nratios = { epoch_ratio = 0.5 }\n", "unknown columns epoch_ratio"),
+    (AMP + '[tool.sinelstm.gate.reproduction]\nrel_tol = "tight"\n', "rel_tol must be a number"),
+]
+
+
+@pytest.mark.parametrize("toml, message", BROKEN_GATE_CONFIGS)
+def test_a_broken_gate_config_is_refused_before_anything_runs(toml, message, tmp_path, capsys):
+    bad = tmp_path / "pyproject.toml"
+    bad.write_text(toml)
+    out = tmp_path / "never.csv"
+    assert main(["bench", "--grid", "quick", "--gate-config", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not out.exists()
+
+
+def test_the_gate_markdown_names_each_configs_tier_and_what_it_detects(tmp_path):
+    from sinelstm.verdict.markdown import gate_markdown
+
+    result = judge(tmp_path, grid_rows(), grid_rows(), tier="auto")
+    markdown = gate_markdown(result, Path("cur.csv"), Path("base.csv"))
+    assert "## Tiers" in markdown
+    row = next(line for line in markdown.splitlines() if line.startswith("| window25-length201-hidden8 "))
+    assert "| reproduction |" in row and "any change beyond 0.00012 in forecast_rmse, in any one seed" in row

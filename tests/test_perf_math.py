@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sinelstm.experiment.config import preset
-from sinelstm.perf.floor import epoch_flops, floor_figures, sgemm_probe, training_shape
+from sinelstm.experiment.config import epoch_flops, preset
+from sinelstm.experiment.floor import sgemm_probe, training_shape
+from sinelstm.perf.floor import floor_figures
 
 MAX_FLOOR_RATIO = 1.5  # bench/test_perf.py's target
 

@@ -21,7 +21,7 @@ def judged_report(results, out, baseline=None, gate_rules=None):
     """The report, judged against baseline as the CLI does (the gate run once); (markdown, verdict)."""
     from sinelstm.verdict.judge import compare
 
-    gate = compare(results, baseline, gate_rules) if baseline is not None else None
+    gate = compare(results, baseline, gate_rules, tier="statistical") if baseline is not None else None
     return build_report(results, out, gate, baseline), gate
 
 

@@ -63,7 +63,9 @@ def test_rows_resume_and_crashes(tiny, tmp_path, monkeypatch):
     rows = pd.read_csv(out)
     assert list(rows["status"]) == ["ok", "failed", "ok"]
     assert "boom in cell" in rows.loc[1, "error"]
-    assert len(list(tmp_path.glob("grid.prev-*.csv"))) == 2  # the earlier run and its curves kept, not mixed in
+    assert (
+        len(list(tmp_path.glob("grid.prev-*.csv"))) == 2
+    )  # the earlier run and its curves kept, not mixed in
 
 
 def test_a_second_writer_is_refused(tmp_path, tiny):

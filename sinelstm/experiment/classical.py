@@ -15,8 +15,6 @@ from sinelstm.experiment.config import ExperimentConfig
 class Classical:
     """A forecaster without Keras: fitted in one shot, no epochs."""
 
-    name = ""
-
     def __init__(self, cfg: ExperimentConfig):
         self.window = cfg.window
         self.series: np.ndarray | None = None  # the observed series, rebuilt from the windows
@@ -46,8 +44,6 @@ class AutoRegression(Classical):
     recurrence, so with noise-free data this forecasts the sine exactly.
     """
 
-    name = "ar"
-
     def fit(self, inputs, targets, n_train):
         super().fit(inputs, targets, n_train)
         # (n_train, window + 1): the lags and a constant.
@@ -62,8 +58,6 @@ class AutoRegression(Classical):
 class Naive(Classical):
     """Repeat the last value."""
 
-    name = "naive"
-
     def predict(self, inputs):
         return np.asarray(inputs, dtype=np.float64)[:, -1, 0]
 
@@ -75,8 +69,6 @@ class SeasonalNaive(Classical):
     from the observed series, so in-sample predictions must be of the fitted
     windows and the forecast must start at the end of the series.
     """
-
-    name = "seasonal-naive"
 
     def __init__(self, cfg: ExperimentConfig):
         super().__init__(cfg)

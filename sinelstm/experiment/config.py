@@ -13,12 +13,6 @@ ENGINES = ("compiled", "predict")
 # epoch, EarlyStopping) as train_on_batch calls, without fit's ~0.1 s of
 # per-epoch machinery; fit: the article's model.fit call itself.
 TRAINERS = ("loop", "fit")
-# How an LSTM computes its training pass (the registry's list for the LSTM). keras:
-# keras.layers.LSTM's own; fused: sinelstm.experiment.fused.FusedLSTM, the same layer
-# with one product per step and the weight gradients as one large product (TensorFlow
-# only): 1.07-1.21x faster per epoch in the perf bench, but its first epoch compiles
-# for 0.4-1.9 s more.
-IMPLEMENTATIONS = kinds.lookup("lstm").implementations
 
 
 class ConfigError(ValueError):
@@ -66,6 +60,12 @@ class ExperimentConfig:
     seed: int = 0  # seeds data noise, weights and shuffling
 
     def __post_init__(self):
+        # A number given as an int where the field is a float (period=100) is stored as the
+        # float, so that equal experiments have one cell key.
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if spec.type == "float" and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, spec.name, float(value))
         # Fields that do not apply to a model kind take one canonical value, so that
         # equal experiments have equal configs (and the grid holds each once).
         kind = kinds.lookup(self.model)
@@ -95,7 +95,7 @@ class ExperimentConfig:
         path with a typo fails here, in one line, before any work."""
         try:
             self.kind.builder_function()
-        except (ImportError, AttributeError) as error:
+        except Exception as error:  # noqa: BLE001 - any failure to load a user's module is bad input.
             raise ConfigError("model", self.model, f"its builder cannot be loaded ({error})") from None
 
     @property

@@ -31,19 +31,21 @@ ENTRY_POINT_GROUP = "sinelstm.models"
 _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
-def recurrent_flops(gates: int) -> Callable[[object, int], float]:
-    """FLOPs of one training epoch of a recurrent layer with `gates` gate matrices.
+def recurrent_flops(cfg, n_train: int) -> float:
+    """FLOPs of one training epoch of a recurrent layer with the kind's gate matrices.
 
     One step of one window multiplies [h, x, 1] (hidden + 2) by the (hidden + 2) x
     gates*hidden gate matrix: 2 * (hidden + 2) * gates * hidden FLOPs; the backward
     pass costs twice the forward (input and weight gradients). LSTM: 4 gates, GRU: 3,
     SimpleRNN: 1.
     """
+    rows, inner, cols = recurrent_shape(cfg, n_train)
+    return 3.0 * n_train * cfg.window * 2.0 * inner * cols
 
-    def flops(cfg, n_train: int) -> float:
-        return 3.0 * n_train * cfg.window * 2.0 * (cfg.hidden + 2) * gates * cfg.hidden
 
-    return flops
+def recurrent_shape(cfg, batch: int) -> tuple[int, int, int]:
+    """The product of one recurrent training step: (batch x hidden+2) by (hidden+2 x gates*hidden)."""
+    return batch, cfg.hidden + 2, cfg.kind.gates * cfg.hidden
 
 
 def cnn1d_flops(cfg, n_train: int) -> float:
@@ -53,6 +55,11 @@ def cnn1d_flops(cfg, n_train: int) -> float:
     half, quarter = -(-cfg.window // 2), -(-cfg.window // 4)
     forward = 2 * (cfg.window * 2 * 1 * 30 + half * 2 * 30 * 10 + quarter * 10 * 300 + 300)
     return 3.0 * n_train * forward
+
+
+def cnn1d_shape(cfg, batch: int) -> tuple[int, int, int]:
+    """Its largest product: the flattened (window/4 x 10) values by Dense(300)."""
+    return batch, -(-cfg.window // 4) * 10, 300
 
 
 def no_flops(cfg, n_train: int) -> float:
@@ -69,6 +76,10 @@ class ModelKind:
     epoch_flops: Callable[[object, int], float] | None = None  # (config, training windows) -> FLOPs
     implementations: tuple[str, ...] = ()  # training passes to choose from; the first is the default
     summary: str = ""  # one line for --help and the README
+    gates: int = 0  # a recurrent kind's gate matrices (LSTM 4, GRU 3, SimpleRNN 1)
+    # (config, batch) -> (rows, inner, cols): the training product its floor is measured at;
+    # None where there is none to time (a classical fit, a user's factory).
+    floor_shape: Callable[[object, int], tuple[int, int, int]] | None = None
 
     @property
     def is_network(self) -> bool:
@@ -96,64 +107,34 @@ def register(kind: ModelKind) -> ModelKind:
 
 _MODELS = "sinelstm.experiment.models"
 _CLASSICAL = "sinelstm.experiment.classical"
+_RECURRENT = dict(
+    family=RECURRENT, uses_hidden=True, epoch_flops=recurrent_flops, floor_shape=recurrent_shape
+)
+_NUMPY = dict(family=CLASSICAL, epoch_flops=no_flops)
+# The built-in kinds, one entry each; the article's LSTM first.
+register(ModelKind("lstm", builder=f"{_MODELS}:lstm", gates=4, implementations=("keras", "fused"),
+                   summary="the article's LSTM(hidden) -> Dense(1)", **_RECURRENT))  # fmt: skip
+register(ModelKind("gru", builder=f"{_MODELS}:gru", gates=3, summary="GRU(hidden) -> Dense(1)", **_RECURRENT))
+register(
+    ModelKind("rnn", builder=f"{_MODELS}:rnn", gates=1, summary="SimpleRNN(hidden) -> Dense(1)", **_RECURRENT)
+)
+register(ModelKind("cnn1d", NETWORK, f"{_MODELS}:cnn1d", epoch_flops=cnn1d_flops, floor_shape=cnn1d_shape,
+                   summary="the author's follow-up 1D-CNN, as published"))  # fmt: skip
+register(
+    ModelKind("ar", builder=f"{_CLASSICAL}:AutoRegression", summary="least-squares autoregression", **_NUMPY)
+)
+register(ModelKind("naive", builder=f"{_CLASSICAL}:Naive", summary="repeat the last value", **_NUMPY))
 register(
     ModelKind(
-        "lstm",
-        RECURRENT,
-        f"{_MODELS}:lstm",
-        True,
-        recurrent_flops(4),
-        ("keras", "fused"),
-        "the article's LSTM(hidden) -> Dense(1)",
-    )
-)
-register(
-    ModelKind("gru", RECURRENT, f"{_MODELS}:gru", True, recurrent_flops(3), summary="GRU(hidden) -> Dense(1)")
-)
-register(
-    ModelKind(
-        "rnn", RECURRENT, f"{_MODELS}:rnn", True, recurrent_flops(1), summary="SimpleRNN(hidden) -> Dense(1)"
-    )
-)
-register(
-    ModelKind(
-        "cnn1d",
-        NETWORK,
-        f"{_MODELS}:cnn1d",
-        False,
-        cnn1d_flops,
-        summary="the author's follow-up 1D-CNN, as published",
-    )
-)
-register(
-    ModelKind(
-        "ar",
-        CLASSICAL,
-        f"{_CLASSICAL}:AutoRegression",
-        False,
-        no_flops,
-        summary="least-squares autoregression on the window",
-    )
-)
-register(
-    ModelKind("naive", CLASSICAL, f"{_CLASSICAL}:Naive", False, no_flops, summary="repeat the last value")
-)
-register(
-    ModelKind(
-        "seasonal-naive",
-        CLASSICAL,
-        f"{_CLASSICAL}:SeasonalNaive",
-        False,
-        no_flops,
-        summary="repeat the last period",
+        "seasonal-naive", builder=f"{_CLASSICAL}:SeasonalNaive", summary="repeat the last period", **_NUMPY
     )
 )
 
 
 def builtin_names() -> tuple[str, ...]:
-    """The registered kinds, in registration order (the article's first)."""
-    _load_entry_points()
-    return tuple(_REGISTRY)
+    """The registered kinds, in registration order (the article's first). Entry-point kinds
+    are not among them until named: a grid's cells must not depend on what is installed."""
+    return tuple(name for name, kind in _REGISTRY.items() if not kind.summary.startswith("entry point"))
 
 
 def factory_kind(name: str) -> ModelKind:

@@ -7,6 +7,7 @@ model kind goes through the same training, forecast and metrics code.
 
 from __future__ import annotations
 
+from sinelstm.experiment import kinds
 from sinelstm.experiment.config import ConfigError, ExperimentConfig
 
 
@@ -75,10 +76,19 @@ def build_model(cfg: ExperimentConfig):
     """cfg.model untrained: a Keras model compiled with Adam(cfg.learning_rate) and MSE,
     or a classical forecaster."""
     kind = cfg.kind
-    model = kind.build(cfg)
     if not kind.is_network:
-        return model
+        return kind.build(cfg)
     import keras
+
+    try:
+        model = kind.build(cfg)
+    except Exception as error:
+        if not kinds.is_factory(cfg.model):
+            raise
+        # A user's factory that fails is bad input, named by its flag, not an internal error.
+        raise ConfigError(
+            "model", cfg.model, f"its factory failed: {type(error).__name__}: {error}"
+        ) from None
 
     if not isinstance(model, keras.Model):
         raise ConfigError(

@@ -7,13 +7,17 @@ curves behind them; turning them into a result row is the sweep's job
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.experiment.config import ExperimentConfig, epoch_flops
 from sinelstm.experiment.data import clean_sine, noisy_sine
+from sinelstm.experiment.floor import floor_gflops
 from sinelstm.experiment.forecast import rollout
 from sinelstm.experiment.metrics import fit_metrics, forecast_metrics
 from sinelstm.experiment.models import build_model, rollout_model
@@ -83,6 +87,30 @@ class Trained:
     model: object
     training: TrainResult
     fit_predictions: np.ndarray  # (n_windows,) one-step predictions for x = window .. length-1
+    init_weights: float  # sum of |w| over the untrained model's weights (a canary of model and seed)
+
+
+def series_checksum(series: np.ndarray) -> str:
+    """A canary of the data: the first 16 hex digits of the SHA-256 of the series' float64 bytes."""
+    return hashlib.sha256(np.asarray(series, dtype=np.float64).tobytes()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def metrics_checksum() -> str:
+    """A canary of the metric functions: every forecast metric of a fixed reference (a sine
+    that loses 10% per period, running 2% fast, off centre by 0.01), to 9 digits, hashed.
+    It changes exactly when a metric's definition does, whatever the training does."""
+    x = np.arange(400)
+    reference = 0.9 ** (x / 100) * np.sin(2 * np.pi * x / 98) + 0.01
+    metrics = forecast_metrics(reference, np.sin(2 * np.pi * x / 100), 100.0)
+    text = json.dumps({k: round(float(v), 9) for k, v in metrics.items()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _weights_sum(model) -> float:
+    """sum |w| over a Keras model's weights (0 for a classical forecaster, which has none yet)."""
+    weights = getattr(model, "weights", None) or []
+    return float(sum(np.abs(np.asarray(w, dtype=np.float64)).sum() for w in weights))
 
 
 def train_phase(cfg: ExperimentConfig) -> Trained:
@@ -94,6 +122,7 @@ def train_phase(cfg: ExperimentConfig) -> Trained:
     # (n_windows, window, 1), (n_windows, 1): the classical forecasters work in float64.
     inputs, targets = make_windows(series, cfg.window, dtype=np.float32 if network else np.float64)
     model = build_model(cfg)
+    init_weights = _weights_sum(model)
     if cfg.train_rollout > 1:
         # The remedy: train on k-step rollouts; (n, window, 1), (n, k).
         train_inputs, train_targets = make_windows(series, cfg.window, steps=cfg.train_rollout)
@@ -105,7 +134,7 @@ def train_phase(cfg: ExperimentConfig) -> Trained:
         fit_predictions = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))[:, 0]
     else:
         fit_predictions = model.predict(inputs)
-    return Trained(cfg, series, model, training, fit_predictions)
+    return Trained(cfg, series, model, training, fit_predictions, init_weights)
 
 
 def history_of(trained: Trained) -> np.ndarray:
@@ -138,6 +167,10 @@ def run_experiment(
         "val_loss": training.val_loss,
         **fit_metrics(trained.fit_predictions, clean_sine(fit_x, cfg.period), trained.series[cfg.window :]),
         **forecast_metrics(forecast, truth, cfg.period),
+        # Canaries: what the data, the model's start and the metric functions were.
+        "data_checksum": series_checksum(trained.series),
+        "init_weights": trained.init_weights,
+        "metrics_checksum": metrics_checksum(),
     }
     timings = {
         "fit_s": training.fit_s,
@@ -150,6 +183,13 @@ def run_experiment(
     }
     if speedup:
         timings.update(measure_speedup(trained.model, history, timings["forecast_ms_per_step"]))
+    # The epoch against its floor, measured now, in this process (a ratio that survives a
+    # change of machine; the remedy's epoch runs its k steps).
+    gflops = floor_gflops(cfg)
+    timings["floor_gflops"] = gflops
+    timings["epoch_floor_ratio"] = training.s_per_epoch / (
+        cfg.train_rollout * epoch_flops(cfg) / (gflops * 1e9)
+    )
     return RunResult(
         config=cfg,
         metrics=metrics,

@@ -12,31 +12,8 @@ import time
 
 import numpy as np
 
-from sinelstm.experiment.config import ExperimentConfig, epoch_flops, split_sizes
-
-
-def training_shape(cfg: ExperimentConfig) -> tuple[int, int, int]:
-    """The product of one training step: (batch x hidden+2) by (hidden+2 x 4*hidden)."""
-    n_train, _ = split_sizes(cfg.n_windows, cfg.validation_split)
-    return min(cfg.batch_size, n_train), cfg.hidden + 2, 4 * cfg.hidden
-
-
-def sgemm_probe(cfg: ExperimentConfig, products: int = 40):
-    """A function that times `products` numpy float32 products at the training shape and
-    returns their rate, GFLOP/s: run between epochs, it gives each epoch the machine's
-    speed of that moment (on a shared machine the rate moves by 30% within a minute)."""
-    rows, inner, cols = training_shape(cfg)
-    rng = np.random.default_rng(0)
-    a, b = rng.random((rows, inner), dtype=np.float32), rng.random((inner, cols), dtype=np.float32)
-    a @ b
-
-    def probe() -> float:
-        start = time.perf_counter()
-        for _ in range(products):
-            a @ b
-        return products * 2.0 * rows * inner * cols / (time.perf_counter() - start) / 1e9
-
-    return probe
+from sinelstm.experiment.config import ExperimentConfig, epoch_flops
+from sinelstm.experiment.floor import sgemm_probe
 
 
 def training_sgemm_gflops(cfg: ExperimentConfig, seconds: float = 1.0) -> float:

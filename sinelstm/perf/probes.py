@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from sinelstm.experiment.config import ExperimentConfig
-from sinelstm.runtime import become_worker
+from sinelstm.runtime import SINGLE_THREAD_ENV, become_worker
 
 
 def _train_child(spec: dict) -> dict:
@@ -19,17 +19,22 @@ def _train_child(spec: dict) -> dict:
     rate at the training shape right after it."""
     os.environ["KERAS_BACKEND"] = spec["backend"]
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    if spec["threads"] == 1:
+    if spec["threads"] != 1:
+        # Every core: drop a one-thread environment inherited from the driver.
+        for name in SINGLE_THREAD_ENV:
+            if name != "TF_CPP_MIN_LOG_LEVEL":
+                os.environ.pop(name, None)
+    else:
         # As a grid worker runs: one core, one thread, pinned before numpy or TensorFlow start.
         become_worker(min(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None)
     import keras
 
     from sinelstm.experiment.data import noisy_sine
+    from sinelstm.experiment.floor import sgemm_probe
     from sinelstm.experiment.models import build_model, compile_model
     from sinelstm.experiment.seeding import set_seed
     from sinelstm.experiment.train import train
     from sinelstm.experiment.windows import make_windows
-    from sinelstm.perf.floor import sgemm_probe
 
     cfg = ExperimentConfig(**spec["config"])
     set_seed(cfg.seed)

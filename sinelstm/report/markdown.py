@@ -21,7 +21,7 @@ from sinelstm.report.frames import with_keys
 from sinelstm.report.science import findings, is_science, science_section
 from sinelstm.report.tables import MAX_TABLE_ROWS, baseline_section, provenance_sentence, results_table
 from sinelstm.sweep.store import read_results, read_series, series_path
-from sinelstm.verdict.judge import GateResult
+from sinelstm.verdict.result import GateResult
 
 MAX_CHARS = 60_000
 

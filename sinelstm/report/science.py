@@ -45,7 +45,7 @@ def science_section(ok: pd.DataFrame) -> list[str]:
     # The models at one hidden size each (the largest), one-step training.
     compared = plain[plain["hidden"].isin([0, hidden])]
     lines += _model_tables(compared, models, windows, lengths, hidden)
-    lines += _window_or_data(plain[plain["model"] == "lstm"], windows, lengths)
+    lines += _window_or_data(article_lstm(ok), windows, lengths)
     if "ar" in models:
         lines += _against_ar(compared, is_networks(models), lengths, "one-step training")
         ar = bootstrap_median(plain[plain["model"] == "ar"]["forecast_rmse"])
@@ -192,7 +192,7 @@ def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
 
     lstm = article_lstm(ok)
     windows, lengths = sorted(lstm["window"].unique()), sorted(lstm["length"].unique())
-    if len(windows) >= 2 or len(lengths) >= 2:
+    if (len(windows) >= 2 or len(lengths) >= 2) and not is_science(ok):  # the science section has it
         out += [line.removeprefix("- ") for line in _window_or_data(lstm, windows, lengths)]
         rmse = {
             (w, n): median_of(lstm[(lstm["window"] == w) & (lstm["length"] == n)], "forecast_rmse")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from sinelstm.report.frames import configs
 from sinelstm.sweep.grid import is_cell_id
-from sinelstm.verdict.judge import GateResult
+from sinelstm.verdict.result import GateResult
 
 MAX_TABLE_ROWS = 60  # configs listed in full; the rest are summarised
 

@@ -19,8 +19,8 @@ from sinelstm.sweep.provenance import PROVENANCE_COLUMNS, provenance
 
 SCHEMA_VERSION = 4
 # Older schemas that read as this one. 4 added `cell` and `cell_key` (computed from the
-# config columns); 3 added `implementation` (every LSTM of a schema-2 file ran
-# keras.layers.LSTM).
+# config columns), the canaries and the floor columns (empty: not measured then); 3
+# added `implementation` (every LSTM of a schema-2 file ran keras.layers.LSTM).
 UPGRADABLE_VERSIONS = (2, 3)
 
 METRIC_COLUMNS = (
@@ -40,6 +40,11 @@ METRIC_COLUMNS = (
     "period_est",
     "phase_drift",
     "diverged",
+    # Canaries, compared exactly where the run reproduces: the data, the untrained model,
+    # the metric functions.
+    "data_checksum",
+    "init_weights",
+    "metrics_checksum",
 )
 TIMING_COLUMNS = (
     "fit_s",
@@ -51,6 +56,8 @@ TIMING_COLUMNS = (
     "forecast_cv",
     "predict_ms_per_step",
     "engine_speedup",
+    "floor_gflops",  # this process's sgemm rate at the training shape, right after training
+    "epoch_floor_ratio",  # s_per_epoch over the epoch's FLOPs at that rate
 )
 KEY_COLUMNS = ("cell", "cell_key")
 COLUMNS = (

@@ -218,7 +218,10 @@ def read_results(path: Path, required: tuple[str, ...] = COLUMNS):
         raise ResultsError(f"{path}: no schema_version column; not a sinelstm results file")
     if frame.empty:
         raise ResultsError(f"{path}: a header and no rows")
-    versions = sorted(set(frame["schema_version"].dropna().astype(int)))
+    numbers = pd.to_numeric(frame["schema_version"], errors="coerce")
+    if numbers.isna().any():
+        raise ResultsError(f"{path}: a schema_version that is not a number; not a sinelstm results file")
+    versions = sorted(set(numbers.astype(int)))
     if len(versions) != 1 or versions[0] not in (SCHEMA_VERSION, *UPGRADABLE_VERSIONS):
         raise ResultsError(
             f"{path}: schema version {', '.join(map(str, versions)) or 'missing'}, "
@@ -256,8 +259,11 @@ def _upgrade(frame, version: int):
     configs = [config_of(row) for row in frame.to_dict("records")]
     frame.insert(frame.columns.get_loc("error") + 1, KEY_COLUMNS[0], [cell_id(c) for c in configs])
     frame.insert(frame.columns.get_loc("cell") + 1, KEY_COLUMNS[1], [cell_key(c) for c in configs])
+    for column in COLUMNS:
+        if column not in frame.columns:
+            frame[column] = float("nan")  # measured only from schema 4 on
     frame["schema_version"] = SCHEMA_VERSION
-    return frame
+    return frame[list(COLUMNS)]
 
 
 def read_series(path: Path, results=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sinelstm.verdict.judge import GateResult
+from sinelstm.verdict.result import GateResult
 
 
 def gate_table(result: GateResult) -> str:
@@ -28,5 +28,21 @@ def gate_markdown(result: GateResult, current: Path, baseline: Path) -> str:
             lines += [f"## {title}", ""] + [f"- {item}" for item in items] + [""]
     if result.notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in result.notes] + [""]
+    if result.tiers:
+        lines += ["## Tiers", "", tier_table(result), ""]
     lines += ["## Comparison", "", gate_table(result), ""]
     return "\n".join(lines)
+
+
+def tier_table(result: GateResult) -> str:
+    """Per config: which tier judged it, why, on how many seeds, and the smallest change it
+    could have detected."""
+    from tabulate import tabulate
+
+    rows = [(config, t.name, t.seeds, t.detects, t.why) for config, t in sorted(result.tiers.items())]
+    return tabulate(
+        rows,
+        headers=["config", "tier", "seeds", "smallest change it detects", "why this tier"],
+        tablefmt="github",
+        disable_numparse=True,
+    )

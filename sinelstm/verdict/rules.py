@@ -1,13 +1,16 @@
-"""The gate's rules: per-metric directions and tolerances, timing rules, read from
-[tool.sinelstm.gate] in a pyproject.toml and checked before anything runs."""
+"""The gate's rules, read from [tool.sinelstm.gate] in a pyproject.toml and checked before
+anything runs: the reproduction tier's stack and tolerance, per-metric directions and
+tolerances for the statistical tier, and the timing rules."""
 
 from __future__ import annotations
 
 import fnmatch
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from sinelstm.sweep.rows import METRIC_COLUMNS, TIMING_COLUMNS
 
 DIRECTIONS = ("lower", "higher", "target")
 
@@ -42,12 +45,48 @@ class MetricRule:
 
 
 @dataclass(frozen=True)
+class ReproductionRules:
+    """Where a run's stack matches its baseline's, seeded runs repeat: every metric of every
+    seed must then match within a tolerance sized from measured numerics (results/README.md)."""
+
+    # The provenance columns that must match for a run to reproduce its baseline.
+    stack: tuple[str, ...] = ("python", "numpy", "tensorflow", "keras", "backend")
+    abs_tol: float = 1e-4  # a difference within abs_tol + rel_tol * |baseline| is the same
+    rel_tol: float = 1e-4
+    # Metrics and canaries that must match exactly (counts, flags, checksums).
+    exact: tuple[str, ...] = ("epochs_run", "best_epoch", "diverged", "data_checksum", "metrics_checksum")
+    # Configs (name patterns) whose metrics a benign perturbation moved beyond the tolerance:
+    # chaotic, so judged in the statistical tier.
+    chaotic: tuple[str, ...] = ()
+
+    def same(self, metric: str, baseline, current) -> bool:
+        missing = [_is_missing(v) for v in (baseline, current)]
+        if all(missing):
+            return True
+        if any(missing):
+            return False
+        if metric in self.exact or isinstance(baseline, str) or isinstance(current, str):
+            return str(baseline) == str(current) or _number(baseline) == _number(current)
+        return abs(float(current) - float(baseline)) <= self.tolerance(float(baseline))
+
+    def tolerance(self, baseline: float) -> float:
+        return self.abs_tol + self.rel_tol * abs(baseline)
+
+    def is_chaotic(self, config: str) -> bool:
+        return any(fnmatch.fnmatchcase(config, pattern) for pattern in self.chaotic)
+
+
+@dataclass(frozen=True)
 class TimingRules:
     metrics: tuple[str, ...] = ("s_per_epoch", "forecast_ms_per_step")
     rel_tol: float = 0.5  # slower by more than this fraction, and outside the spread
     # ... and by at least this much in the metric's own unit (a minimum effect size:
     # a 400-step rollout of a small model takes milliseconds, where load alone moves it 2x).
     min_abs: dict = field(default_factory=dict)
+    # Ratios measured inside each cell (an epoch over its floor), judged on any machine:
+    # metric -> how much larger the config's median may grow, as a fraction.
+    ratios: dict = field(default_factory=lambda: {"epoch_floor_ratio": 0.5})
+    min_epoch_s: float = 0.005  # epochs shorter than this are too short to time
     # Compiled vs predict, measured in the same run, per backend: the predict loop's
     # overhead differs (about 100 ms a step on TensorFlow, 6 ms on JAX).
     min_engine_speedup: dict = field(default_factory=lambda: {"tensorflow": 80.0})
@@ -59,6 +98,7 @@ class GateConfig:
     rules: tuple[MetricRule, ...]
     overrides: tuple[tuple[str, MetricRule], ...] = ()  # (config-id pattern, rule)
     timing: TimingRules = TimingRules()
+    reproduction: ReproductionRules = ReproductionRules()
 
     def rule_for(self, config: str, metric: str) -> MetricRule:
         for pattern, rule in self.overrides:
@@ -66,9 +106,27 @@ class GateConfig:
                 return rule
         return next(rule for rule in self.rules if rule.metric == metric)
 
+    def direction_of(self, metric: str) -> MetricRule | None:
+        return next((rule for rule in self.rules if rule.metric == metric), None)
+
+
+def _is_missing(value) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
 
 def _rule(metric: str, spec: dict, where: str) -> MetricRule:
     known = {"direction", "abs_tol", "rel_tol", "target", "aggregate"}
+    if metric not in METRIC_COLUMNS:
+        raise GateConfigError(
+            f"{where}: unknown metric {metric!r}; expected one of {', '.join(METRIC_COLUMNS)}"
+        )
     unknown = set(spec) - known - {"match", "metric"}
     if unknown:
         raise GateConfigError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
@@ -77,22 +135,58 @@ def _rule(metric: str, spec: dict, where: str) -> MetricRule:
         raise GateConfigError(f"{where}: direction must be one of {', '.join(DIRECTIONS)}")
     if spec.get("aggregate", "median") not in ("median", "sum"):
         raise GateConfigError(f"{where}: aggregate must be median or sum")
+    for key in ("abs_tol", "rel_tol", "target"):
+        if key in spec and (isinstance(spec[key], bool) or not isinstance(spec[key], int | float)):
+            raise GateConfigError(f"{where}: {key} must be a number, got {spec[key]!r}")
     return MetricRule(metric=metric, **{k: v for k, v in spec.items() if k in known})
 
 
+def _section(cls, table: dict, where: str, columns: tuple[str, ...] = ()):
+    """A rules dataclass from its TOML table: unknown keys and wrong types refused by name."""
+    defaults = cls()
+    names = {f.name for f in fields(cls)}
+    unknown = set(table) - names
+    if unknown:
+        raise GateConfigError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    values = {}
+    for key, value in table.items():
+        default = getattr(defaults, key)
+        if isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise GateConfigError(f"{where}: {key} must be a list of strings, got {value!r}")
+            value = tuple(value)
+        elif isinstance(default, dict):
+            if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
+                raise GateConfigError(f"{where}: {key} must be a table of numbers, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            raise GateConfigError(f"{where}: {key} must be a number, got {value!r}")
+        values[key] = value
+    for key in ("metrics", "ratios", "min_abs"):
+        named = values.get(key, ())
+        strangers = [name for name in named if columns and name not in columns]
+        if strangers:
+            raise GateConfigError(f"{where}: {key}: unknown columns {', '.join(strangers)}")
+    return cls(**values)
+
+
 def load_gate_config(path: Path) -> GateConfig:
-    """[tool.sinelstm.gate] of a pyproject.toml."""
+    """[tool.sinelstm.gate] of a pyproject.toml, checked: unknown metrics, keys or types,
+    or no metric rules at all, are refused in one line."""
     path = Path(path)
     try:
         table = tomllib.loads(path.read_text())["tool"]["sinelstm"]["gate"]
     except FileNotFoundError:
         raise GateConfigError(f"{path}: no such gate configuration file") from None
-    except (KeyError, tomllib.TOMLDecodeError) as error:
+    except (KeyError, TypeError, tomllib.TOMLDecodeError) as error:
         raise GateConfigError(f"{path}: no readable [tool.sinelstm.gate] table ({error})") from None
     rules = tuple(
         _rule(metric, spec, f"[tool.sinelstm.gate.metrics.{metric}]")
         for metric, spec in table.get("metrics", {}).items()
     )
+    if not rules:
+        raise GateConfigError(
+            f"{path}: [tool.sinelstm.gate.metrics] has no rules; the gate would judge nothing"
+        )
     base = {rule.metric: rule for rule in rules}
     overrides = []
     for number, spec in enumerate(table.get("overrides", [])):
@@ -103,5 +197,8 @@ def load_gate_config(path: Path) -> GateConfig:
         merged = {**vars(base[metric]), **spec}
         merged.pop("metric"), merged.pop("match", None)
         overrides.append((spec.get("match", "*"), _rule(metric, merged, where)))
-    timing = TimingRules(**table.get("timing", {}))
-    return GateConfig(rules=rules, overrides=tuple(overrides), timing=timing)
+    timing = _section(TimingRules, table.get("timing", {}), "[tool.sinelstm.gate.timing]", TIMING_COLUMNS)
+    reproduction = _section(
+        ReproductionRules, table.get("reproduction", {}), "[tool.sinelstm.gate.reproduction]"
+    )
+    return GateConfig(rules=rules, overrides=tuple(overrides), timing=timing, reproduction=reproduction)

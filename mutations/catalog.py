@@ -1,0 +1,75 @@
+"""The planted regressions and the benign variations.
+
+Each mutant is one realistic code change: a file under sinelstm/, a line as it is, and
+the line as a careless commit would leave it. The suite refuses a mutant whose line is
+no longer in the code, so the catalog cannot drift away from what it claims to test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    kind: str  # what part of the experiment it touches
+    what: str  # one line for the report
+    path: str = ""  # the file changed, relative to sinelstm/
+    old: str = ""
+    new: str = ""
+    env: dict = field(default_factory=dict)  # a benign variation's environment
+    driver: str = "pytest"  # pytest (CI's gate) or local (sinelstm bench --executor local: 2 threads)
+    benign: bool = False
+
+
+MUTANTS = (
+    Variant("noise-doubled", "data", "the data's noise is twice the article's",
+            "experiment/data.py", "rng.uniform(-noise, noise, size=length)", "rng.uniform(-2 * noise, 2 * noise, size=length)"),
+    Variant("noise-seed-shifted", "data", "the noise generator is seeded with seed + 1",
+            "experiment/data.py", "rng = np.random.default_rng(seed)", "rng = np.random.default_rng(seed + 1)"),
+    Variant("window-leaks-target", "windows", "each window is shifted by one and holds its own target",
+            "experiment/windows.py", "sliding_window_view(series[: len(series) - steps], window)",
+            "sliding_window_view(series[1 : len(series) - steps + 1], window)"),
+    Variant("hidden-halved", "model", "the recurrent layer gets half the units asked for",
+            "experiment/models.py", "layer(cfg.hidden),", "layer(max(1, cfg.hidden // 2)),"),
+    Variant("tanh-head", "model", "the linear output activation became tanh",
+            "experiment/models.py", 'keras.layers.Activation("linear"),', 'keras.layers.Activation("tanh"),'),
+    Variant("learning-rate-tripled", "training", "Adam's learning rate is three times the config's",
+            "experiment/models.py", "Adam(learning_rate=cfg.learning_rate)", "Adam(learning_rate=3 * cfg.learning_rate)"),
+    Variant("no-shuffle", "training", "the training windows are no longer shuffled each epoch",
+            "experiment/train.py", "order = rng.permutation(n_train)", "order = np.arange(n_train)"),
+    Variant("validation-leak", "early stopping", "the validation windows are trained on too",
+            "experiment/train.py", "x_train, y_train = inputs[:n_train], targets[:n_train]",
+            "x_train, y_train = inputs, targets"),
+    Variant("patience-off-by-one", "early stopping", "early stopping waits one epoch more than its patience",
+            "experiment/train.py", "if wait >= cfg.patience and epoch > 0:", "if wait > cfg.patience and epoch > 0:"),
+    Variant("forecast-starts-early", "forecast", "the forecast starts from the window one step early (the article's quirk)",
+            "experiment/run.py", "return trained.series[-trained.config.window :]",
+            "return trained.series[-trained.config.window - 1 : -1]"),
+    Variant("decay-from-ends", "metrics", "decay_per_period from the first and last period only",
+            "experiment/metrics.py", "return float(math.exp(slope))",
+            "return float((amplitudes[-1] / amplitudes[0]) ** (1 / (len(amplitudes) - 1)))"),
+    Variant("amplitude-as-peak", "metrics", "a period's amplitude is its peak, not half its range",
+            "experiment/metrics.py", "return (chunks.max(axis=1) - chunks.min(axis=1)) / 2.0",
+            "return np.abs(chunks).max(axis=1)"),
+    Variant("engine-predict-loop", "engine speed", "the compiled engine falls back to the predict loop",
+            "experiment/forecast.py", 'elif engine == "predict":', 'elif engine in ("predict", "compiled"):'),
+    Variant("epoch-evaluates-twice", "training speed", "a debugging evaluate() left in every epoch (about 2x slower)",
+            "experiment/train.py", "        current = float(np.average(val_losses, weights=val_weights))",
+            "        model.evaluate(x_train, y_train, verbose=0)\n"
+            "        current = float(np.average(val_losses, weights=val_weights))"),
+    Variant("epochs-cap-halved", "config", "the default epoch cap fell from 100 to 50",
+            "experiment/config.py", "epochs: int = 100", "epochs: int = 50"),
+)  # fmt: skip
+
+BENIGN = (
+    Variant("rerun", "benign", "the same code, run again", benign=True),
+    Variant("onednn-off", "benign", "TensorFlow's oneDNN kernels off (another numerics path)",
+            env={"TF_ENABLE_ONEDNN_OPTS": "0"}, benign=True),
+    Variant("two-threads", "benign", "every cell on two compute threads (sinelstm bench --executor local)",
+            driver="local", benign=True),
+)  # fmt: skip
+
+# CI's fast subset: two of the regressions the old gate missed, and a benign rerun.
+FAST = ("validation-leak", "forecast-starts-early", "rerun")
