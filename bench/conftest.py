@@ -68,7 +68,9 @@ def pytest_configure(config):
     try:
         grid = grid_from_options(config.getoption)
         gate = None if config.getoption("no_gate") else load_gate(config.getoption("gate_config"))
-        latest, baseline = default_paths(grid.name)
+        from sinelstm.runtime import backend
+
+        latest, baseline = default_paths(grid.name, backend())
         out = Path(config.getoption("results") or latest)
         baseline = Path(config.getoption("baseline") or baseline)
         if gate is not None and not config.option.collectonly:

@@ -10,10 +10,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from sinelstm import workflow
 from sinelstm.experiment import kinds
 from sinelstm.experiment.config import ENGINES, PRESETS, TRAINERS, ConfigError, ExperimentConfig, preset
 from sinelstm.runtime import BACKENDS, BackendError, select_backend
-from sinelstm.workflow import UsageError, check_writable, make_executor
+from sinelstm.workflow import UsageError
 
 EXIT_PASSED, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -44,7 +45,6 @@ NUMBER_FLAGS = (
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    from sinelstm.workflow import IMPLEMENTATION_HELP
 
     defaults = ExperimentConfig()
     for flag, kind, text in NUMBER_FLAGS:
@@ -57,7 +57,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--engine", choices=ENGINES, help="forecast engine (compiled)")
     parser.add_argument("--trainer", choices=TRAINERS, help="who drives training (loop)")
-    parser.add_argument("--implementation", help=IMPLEMENTATION_HELP)
+    parser.add_argument("--implementation", help=workflow.IMPLEMENTATION_HELP)
 
 
 TIER_OPTION = dict(
@@ -94,14 +94,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     select_backend(args.backend)
     cfg = config_from_args(args)
     out = Path(args.out)
-    check_writable(out)
+    workflow.check_writable(out)
     from sinelstm.experiment.run import run_experiment
     from sinelstm.report.tables import metrics_table
     from sinelstm.sweep.rows import METRIC_COLUMNS, TIMING_COLUMNS
-    from sinelstm.workflow import write_run
 
     result = run_experiment(cfg)
-    names = write_run(out, result)
+    names = workflow.write_run(out, result)
     print(metrics_table({**result.metrics, **result.timings}, METRIC_COLUMNS + TIMING_COLUMNS))
     print(f"wrote {out}/{', '.join(names)}")
     return 0
@@ -113,22 +112,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sinelstm.sweep.runner import run_grid
-    from sinelstm.workflow import default_paths, gate_and_report, grid_from_options, load_gate
 
     select_backend(args.backend)
-    grid = grid_from_options(args)
-    latest, baseline = default_paths(grid.name)
+    grid = workflow.grid_from_options(args)
+    from sinelstm.runtime import backend
+
+    latest, baseline = workflow.default_paths(grid.name, backend())
     out = Path(args.out) if args.out else latest
     baseline = None if args.no_gate else Path(args.baseline) if args.baseline else baseline
     # Everything that can be checked is checked before the grid runs: the gate's rules,
     # the baseline, the output, the executor.
-    gate = None if args.no_gate else load_gate(args.gate_config)
+    gate = None if args.no_gate else workflow.load_gate(args.gate_config)
     if baseline is not None:
         from sinelstm.sweep.store import read_results
 
         read_results(baseline)
-    check_writable(out.parent, "--out")
-    executor = make_executor(args.executor, args.ray_address, args.cell_timeout)
+    workflow.check_writable(out.parent, "--out")
+    executor = workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)
     cells = grid.cells()
     if args.resume:
         from sinelstm.sweep.runner import resumable
@@ -147,19 +147,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
         bar.total = bar.n
     wall = time.perf_counter() - start
     print(f"{len(cells)} cells ({grid.name} grid) in {wall:.0f} s -> {out}")
-    return gate_and_report(out, baseline, gate, tier=args.tier)
+    return workflow.gate_and_report(out, baseline, gate, tier=args.tier)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sinelstm.workflow import gate_and_report, load_gate
 
     baseline = Path(args.baseline) if args.baseline else None
-    gate = load_gate(args.gate_config) if baseline is not None else None
+    gate = workflow.load_gate(args.gate_config) if baseline is not None else None
     from sinelstm.sweep.store import locked
 
     # The report carries the verdict; of the gate's own output only the report's path is printed.
     with locked(Path(args.results)):
-        gate_and_report(
+        workflow.gate_and_report(
             Path(args.results), baseline, gate, echo=_report_line_only, report=args.o, write_gate=False
         )
     return 0
@@ -172,27 +171,27 @@ def _report_line_only(line: str) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from sinelstm.sweep.store import locked, read_results
-    from sinelstm.workflow import judge, load_gate
 
-    run, baseline, gate = Path(args.run), Path(args.baseline), load_gate(args.gate_config)
+    run, gate = Path(args.run), workflow.load_gate(args.gate_config)
+    baseline = Path(args.baseline) if args.baseline else workflow.baseline_for(run)
     with locked(run, baseline):  # neither is being written while it is read
         for path in (run, baseline):
             read_results(path)  # an unreadable file is bad input (2), not a failed gate
-        result = judge(run, baseline, gate, tier=args.tier)
+        result = workflow.judge(run, baseline, gate, tier=args.tier)
     return EXIT_PASSED if result.passed else EXIT_GATE_FAILED
 
 
 def cmd_baseline_accept(args: argparse.Namespace) -> int:
     from sinelstm.verdict.baseline import accept_baseline
 
-    count = accept_baseline(Path(args.run), Path(args.baseline), args.reason)
-    print(f"{args.baseline}: accepted {count} rows from {args.run} ({args.reason.strip()})")
+    baseline = Path(args.baseline) if args.baseline else workflow.baseline_for(Path(args.run))
+    count = accept_baseline(Path(args.run), baseline, args.reason, tuple(args.config or ()))
+    print(f"{baseline}: accepted {count} rows from {args.run} ({args.reason.strip()})")
     return 0
 
 
 def build_parser() -> Parser:
     from sinelstm import __version__
-    from sinelstm.workflow import add_grid_options
 
     parser = Parser(prog="sinelstm", description="The sine-wave LSTM experiment, measured.")
     parser.add_argument("--version", action="version", version=f"sinelstm {__version__}")
@@ -207,7 +206,7 @@ def build_parser() -> Parser:
     run.set_defaults(handler=cmd_run)
 
     bench = commands.add_parser("bench", help="run a grid of cells, then gate it against its baseline")
-    add_grid_options(bench.add_argument)
+    workflow.add_grid_options(bench.add_argument)
     bench.add_argument("--out", help="results CSV (results/latest.csv, or latest-GRID.csv)")
     bench.add_argument("--resume", action="store_true", help="skip the cells already in --out")
     bench.add_argument(
@@ -237,7 +236,9 @@ def build_parser() -> Parser:
 
     comp = commands.add_parser("compare", help="gate a results CSV against a baseline")
     comp.add_argument("run", help="results CSV of the run")
-    comp.add_argument("--baseline", default="results/baseline.csv", help="(results/baseline.csv)")
+    comp.add_argument(
+        "--baseline", help="baseline CSV (the run's own: latest-quick.csv -> baseline-quick.csv)"
+    )
     comp.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
     comp.add_argument("--tier", **TIER_OPTION)
     comp.set_defaults(handler=cmd_compare)
@@ -254,7 +255,14 @@ def build_parser() -> Parser:
     accept = base_commands.add_parser("accept", help="replace the whole baseline with a run")
     accept.add_argument("run", help="results CSV to accept")
     accept.add_argument("--reason", required=True, help="why the baseline changes")
-    accept.add_argument("--baseline", default="results/baseline.csv", help="(results/baseline.csv)")
+    accept.add_argument(
+        "--config",
+        action="append",
+        help="replace only the rows of configs matching this pattern (repeatable), e.g. window50-*",
+    )
+    accept.add_argument(
+        "--baseline", help="baseline CSV (the run's own: latest-quick.csv -> baseline-quick.csv)"
+    )
     accept.set_defaults(handler=cmd_baseline_accept)
     return parser
 

@@ -51,10 +51,22 @@ def grid_from_options(options) -> grids.Grid:
     )
 
 
-def default_paths(grid: str) -> tuple[Path, Path]:
-    """(latest run CSV, committed baseline CSV) of a named grid."""
+def default_paths(grid: str, backend: str = "tensorflow") -> tuple[Path, Path]:
+    """(latest run CSV, committed baseline CSV) of a named grid on a backend:
+    results/latest.csv for the default grid on TensorFlow, latest-quick-jax.csv for the
+    quick grid on JAX (each backend draws its own weights, so each has its own baseline)."""
     suffix = "" if grid == "default" else f"-{grid.split('+')[0]}"
+    suffix += "" if backend == "tensorflow" else f"-{backend}"
     return Path(f"results/latest{suffix}.csv"), Path(f"results/baseline{suffix}.csv")
+
+
+def baseline_for(run: Path) -> Path:
+    """The baseline a run is judged against by default: latest-quick.csv ->
+    baseline-quick.csv beside it; any other name -> results/baseline.csv."""
+    run = Path(run)
+    if run.name.startswith("latest"):
+        return run.with_name("baseline" + run.name[len("latest") :])
+    return Path("results/baseline.csv")
 
 
 def report_path_for(results: Path) -> Path:

@@ -346,3 +346,20 @@ def test_the_gate_markdown_names_each_configs_tier_and_what_it_detects(tmp_path)
     assert "## Tiers" in markdown
     row = next(line for line in markdown.splitlines() if line.startswith("| window25-length201-hidden8 "))
     assert "| reproduction |" in row and "any change beyond 0.00012 in forecast_rmse, in any one seed" in row
+
+
+def test_accept_can_replace_chosen_configs_only(tmp_path, capsys):
+    base = write(tmp_path, "base.csv", grid_rows())
+    run = write(
+        tmp_path, "run.csv", grid_rows({(w, s): {"forecast_rmse": 0.9} for w in (25, 50) for s in range(3)})
+    )
+    args = ["baseline", "accept", str(run), "--baseline", str(base), "--reason", "window 50 retrained"]
+    assert main([*args, "--config", "window50-*"]) == 0
+    from sinelstm.sweep.store import read_results
+
+    kept = read_results(base).set_index("cell")["forecast_rmse"]
+    assert set(kept[[c for c in kept.index if c.startswith("window50")]]) == {0.9}
+    assert set(kept[[c for c in kept.index if c.startswith("window25")]]) == {0.2}
+    assert "configs: window50-*" in (tmp_path / "base.csv.reason").read_text()
+    assert main([*args, "--config", "window99-*"]) == 2
+    assert "matches no config" in capsys.readouterr().err

@@ -1,0 +1,41 @@
+"""The mutation suite's own checks: its catalog matches the code, and CI's fast subset is
+caught (and its benign rerun is not) by the quick gate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mutations.catalog import BENIGN, FAST, MUTANTS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_planted_line_is_in_the_code_once():
+    for mutant in MUTANTS:
+        text = (ROOT / "sinelstm" / mutant.path).read_text()
+        assert text.count(mutant.old) == 1, mutant.name
+        assert mutant.new != mutant.old
+
+
+def test_the_suite_covers_every_part_of_the_experiment():
+    kinds = {mutant.kind for mutant in MUTANTS}
+    assert len(MUTANTS) >= 12 and len(BENIGN) >= 3
+    assert kinds >= {"data", "windows", "model", "training", "early stopping", "forecast", "metrics",
+                     "engine speed", "training speed"}  # fmt: skip
+    assert set(FAST) <= {v.name for v in MUTANTS + BENIGN}
+
+
+@pytest.mark.slow
+def test_ci_catches_the_fast_subset_without_a_false_alarm(tmp_path):
+    out = tmp_path / "mutations.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "mutations", "--fast", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    text = out.read_text()
+    assert "caught **2 of 2** planted regressions with **0 false alarms in 1**" in text
