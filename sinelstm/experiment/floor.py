@@ -43,13 +43,17 @@ def sgemm_probe(cfg: ExperimentConfig, products: int = 40):
     return probe
 
 
-def floor_gflops(cfg: ExperimentConfig, probes: int = 5) -> float:
-    """This process's sgemm rate at cfg's training shape now, GFLOP/s: the best of `probes`
-    probes (the floor is what the core can do; a slower probe was interrupted). NaN where
-    the kind has no training product."""
-    if training_shape(cfg) is None:
+def floor_gflops(cfg: ExperimentConfig, epoch_s: float, probes: int = 5) -> float:
+    """This process's sgemm rate at cfg's training shape now, GFLOP/s: the median of
+    `probes` probes, each about as long as an epoch (5-100 ms), so that a core shared
+    with other work slows the probes as it slowed the epochs. NaN where the kind has no
+    training product."""
+    shape = training_shape(cfg)
+    if shape is None:
         return float("nan")
-    rows, inner, cols = training_shape(cfg)
-    products = max(5, int(2e8 / (2.0 * rows * inner * cols)))  # about 0.2 GFLOP a probe
-    probe = sgemm_probe(cfg, products=min(products, 200))
-    return max(probe() for _ in range(probes))
+    rows, inner, cols = shape
+    flops = 2.0 * rows * inner * cols
+    estimate = sgemm_probe(cfg, products=max(1, int(2e7 / flops)))()
+    seconds = min(max(epoch_s, 0.005), 0.1)
+    probe = sgemm_probe(cfg, products=max(1, min(100_000, int(seconds * estimate * 1e9 / flops))))
+    return float(np.median([probe() for _ in range(probes)]))

@@ -185,7 +185,7 @@ def run_experiment(
         timings.update(measure_speedup(trained.model, history, timings["forecast_ms_per_step"]))
     # The epoch against its floor, measured now, in this process (a ratio that survives a
     # change of machine; the remedy's epoch runs its k steps).
-    gflops = floor_gflops(cfg)
+    gflops = floor_gflops(cfg, training.s_per_epoch)
     timings["floor_gflops"] = gflops
     timings["epoch_floor_ratio"] = training.s_per_epoch / (
         cfg.train_rollout * epoch_flops(cfg) / (gflops * 1e9)
