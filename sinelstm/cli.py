@@ -174,7 +174,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     run, gate = Path(args.run), workflow.load_gate(args.gate_config)
     baseline = Path(args.baseline) if args.baseline else workflow.baseline_for(run)
-    with locked(run, baseline):  # neither is being written while it is read
+    with locked(run):  # not read while a run still writes it (a baseline is only ever replaced whole)
         for path in (run, baseline):
             read_results(path)  # an unreadable file is bad input (2), not a failed gate
         result = workflow.judge(run, baseline, gate, tier=args.tier)
