@@ -53,9 +53,9 @@ MUTANTS = (
     Variant("amplitude-as-peak", "metrics", "a period's amplitude is its peak, not half its range",
             "experiment/metrics.py", "return (chunks.max(axis=1) - chunks.min(axis=1)) / 2.0",
             "return np.abs(chunks).max(axis=1)"),
-    Variant("engine-loses-wavefront", "engine speed", "the compiled rollout re-runs the recurrence over every window (the wavefront lost)",
-            "experiment/forecast.py", "recurrent = _recurrent_split(model)", "recurrent = None"),
-    Variant("epoch-evaluates-twice", "training speed", "a debugging evaluate() left in every epoch (about 2x slower)",
+    Variant("engine-loses-xla", "engine speed", "the rollout loop is no longer XLA-compiled (6.6x slower a step at hidden 64)",
+            "experiment/forecast.py", "return tf.function(body, jit_compile=True)", "return tf.function(body)"),
+    Variant("epoch-evaluates-twice", "training speed", "a debugging evaluate() left in every epoch",
             "experiment/train.py", "        current = float(np.average(val_losses, weights=val_weights))",
             "        model.evaluate(x_train, y_train, verbose=0)\n"
             "        current = float(np.average(val_losses, weights=val_weights))"),

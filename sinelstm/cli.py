@@ -7,12 +7,21 @@ Exit codes: 0 passed, 1 the gate failed, 2 bad input or an unreadable file,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from sinelstm import workflow
 from sinelstm.experiment import kinds
-from sinelstm.experiment.config import ENGINES, PRESETS, TRAINERS, ConfigError, ExperimentConfig, preset
+from sinelstm.experiment.config import (
+    ENGINES,
+    PRESETS,
+    TRAINERS,
+    ConfigError,
+    ExperimentConfig,
+    field_help,
+    preset,
+)
 from sinelstm.runtime import BACKENDS, BackendError, select_backend
 from sinelstm.workflow import UsageError
 
@@ -26,30 +35,16 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-# (flag, type, help) of the config fields that take a number.
-NUMBER_FLAGS = (
-    ("--period", float, "samples per sine period"),
-    ("--length", int, "observed samples"),
-    ("--noise", float, "half-width of the uniform noise"),
-    ("--window", int, "window length (steps in, one step out)"),
-    ("--hidden", int, "recurrent units"),
-    ("--epochs", int, "maximum epochs"),
-    ("--batch-size", int, "minibatch size"),
-    ("--patience", int, "early-stopping patience on val_loss"),
-    ("--learning-rate", float, "Adam learning rate"),
-    ("--validation-split", float, "last fraction of windows held out for validation"),
-    ("--horizon", int, "forecast steps"),
-    ("--seed", int, "seed of noise, weights and shuffling"),
-    ("--train-rollout", int, "the remedy: train on k-step rollouts of the model's own predictions"),
-)
-
-
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-
-    defaults = ExperimentConfig()
-    for flag, kind, text in NUMBER_FLAGS:
-        default = getattr(defaults, flag[2:].replace("-", "_"))
-        parser.add_argument(flag, type=kind, help=f"{text} (preset's, else {default})")
+    """A flag for every number field of the config, its help the field's own comment."""
+    defaults, helps = ExperimentConfig(), field_help()
+    for spec in dataclasses.fields(ExperimentConfig):
+        if spec.type in ("int", "float"):
+            default = getattr(defaults, spec.name)
+            flag = "--" + spec.name.replace("_", "-")
+            parser.add_argument(
+                flag, type=type(default), help=f"{helps[spec.name]} (preset's, else {default})"
+            )
     parser.add_argument(
         "--model",
         help=f"model kind: {', '.join(kinds.builtin_names())}, or package.module:function "

@@ -166,7 +166,7 @@ def test_grid_holds_each_classical_cell_once_and_names_it():
     ids = [cell_id(c) for c in grid.cells()]
     assert len(ids) == len(set(ids))
     assert "ar-window25-length201-seed0" in ids and "window25-length201-hidden16-train_rollout4-seed0" in ids
-    assert sum(i.startswith("ar-") for i in ids) == 4  # two windows x two lengths; hidden and remedy do not apply
+    assert sum(i.startswith("ar-") for i in ids) == 4  # 2 windows x 2 lengths; hidden and remedy do not apply
     with pytest.raises(ConfigError, match="model"):
         make_grid("quick", model="lstm,transformer")
 

@@ -35,10 +35,10 @@ class ExperimentConfig:
 
     # Data: sin(2*pi*x/period) + uniform(-noise, +noise), x = 0 .. length-1.
     period: float = 100.0  # samples per sine period
-    length: int = 201  # number of observed samples
+    length: int = 201  # observed samples
     noise: float = 0.05  # half-width of the uniform noise
     # Windows: `window` consecutive values predict the next one.
-    window: int = 25
+    window: int = 25  # window length (steps in, one step out)
     # Model.
     model: str = "lstm"  # model kind: a name in sinelstm.experiment.kinds, or "package.module:function"
     hidden: int = 300  # recurrent units; 0 (not applicable) for the other models
@@ -52,7 +52,7 @@ class ExperimentConfig:
     implementation: str = "keras"  # training pass, one of the kind's implementations; "" where it has none
     # The remedy for the decay: train on k-step rollouts that feed the model's own
     # predictions back (loss over all k steps). 1 = the article's one-step training.
-    train_rollout: int = 1
+    train_rollout: int = 1  # the remedy: train on k-step rollouts of the model's own predictions
     # Forecast.
     horizon: int = 400  # autoregressive steps after the observed data
     engine: str = "compiled"  # rollout engine, one of ENGINES
@@ -165,6 +165,15 @@ class ExperimentConfig:
 
     def replace(self, **changes) -> ExperimentConfig:
         return dataclasses.replace(self, **changes)
+
+
+def field_help() -> dict[str, str]:
+    """Each config field's one-line comment above: the help text of its command-line flag."""
+    import inspect
+    import re
+
+    source = inspect.getsource(ExperimentConfig)
+    return dict(re.findall(r"^    (\w+): \w+ = [^#\n]+#\s*(.+)$", source, re.MULTILINE))
 
 
 def split_sizes(n_windows: int, validation_split: float) -> tuple[int, int]:
