@@ -229,7 +229,8 @@ def test_a_reproducing_run_passes_in_the_reproduction_tier(tmp_path):
     result = judge(tmp_path, grid_rows(), grid_rows(), tier="auto")
     assert result.passed, result.failures
     assert {t.name for t in result.tiers.values()} == {"reproduction"}
-    assert {c.verdict for c in result.comparisons if c.metric == "forecast_rmse"} == {"same"}
+    same = [c for c in result.comparisons if c.verdict == "same"]
+    assert [c.metric for c in same] == ["19 metrics and canaries"] * 2 and same[0].change == "3 seeds"
 
 
 def test_any_difference_beyond_the_numerics_fails_naming_cell_metric_and_values(tmp_path):

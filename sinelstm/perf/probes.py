@@ -11,22 +11,15 @@ import time
 from pathlib import Path
 
 from sinelstm.experiment.config import ExperimentConfig
-from sinelstm.runtime import SINGLE_THREAD_ENV, become_worker
+from sinelstm.runtime import SINGLE_THREAD_ENV
 
 
 def _train_child(spec: dict) -> dict:
     """In a fresh process: train spec's config, timing each epoch and measuring the sgemm
     rate at the training shape right after it."""
-    os.environ["KERAS_BACKEND"] = spec["backend"]
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    if spec["threads"] != 1:
-        # Every core: drop a one-thread environment inherited from the driver.
-        for name in SINGLE_THREAD_ENV:
-            if name != "TF_CPP_MIN_LOG_LEVEL":
-                os.environ.pop(name, None)
-    else:
-        # As a grid worker runs: one core, one thread, pinned before numpy or TensorFlow start.
-        become_worker(min(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None)
+    if spec["threads"] == 1 and hasattr(os, "sched_setaffinity"):
+        # As a grid worker runs: one core (its one-thread environment came with the process).
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     import keras
 
     from sinelstm.experiment.data import noisy_sine
@@ -53,15 +46,30 @@ def _train_child(spec: dict) -> dict:
     }
 
 
-def _in_fresh_process(function, *args):
-    """function(*args) in a spawned process; its return value, or RuntimeError with its error."""
+def _in_fresh_process(function, *args, env: dict[str, str | None]):
+    """function(*args) in a spawned process started with env laid over this one's (None
+    removes a variable): in force before the child imports anything, numpy included.
+    Returns its value, or raises RuntimeError with its error."""
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        try:
-            return pool.submit(function, *args).result()
-        except Exception as error:  # noqa: BLE001 - reported in one line by the caller.
-            raise RuntimeError(f"{function.__name__} failed: {type(error).__name__}: {error}") from None
+    saved = dict(os.environ)
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        for name, value in env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        future = pool.submit(function, *args)  # the process starts here, with this environment
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - reported in one line by the caller.
+        raise RuntimeError(f"{function.__name__} failed: {type(error).__name__}: {error}") from None
+    finally:
+        pool.shutdown()
 
 
 def time_training(
@@ -80,7 +88,14 @@ def time_training(
     Early stopping is off so every run has the same epochs."""
     config = cfg.replace(epochs=epochs, patience=epochs + 1, trainer=trainer, implementation=implementation)
     spec = {"config": config.__dict__, "jit": jit, "threads": threads, "backend": backend}
-    return _in_fresh_process(_train_child, spec)
+    one_thread = {name: value for name, value in SINGLE_THREAD_ENV.items()}
+    every_core = {name: None for name in SINGLE_THREAD_ENV if name != "TF_CPP_MIN_LOG_LEVEL"}
+    env = {
+        **(one_thread if threads == 1 else every_core),
+        "KERAS_BACKEND": backend,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    return _in_fresh_process(_train_child, spec, env=env)
 
 
 def _grid_child(config: dict, cells: int, executor: str) -> None:

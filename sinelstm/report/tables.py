@@ -27,7 +27,13 @@ TABLE_METRICS = [
 ]
 
 
-MARKERS = {"better": "better ✅", "worse": "worse ❌", "within": "within ≈", "n/a": "n/a"}
+MARKERS = {
+    "better": "better ✅",
+    "worse": "worse ❌",
+    "within": "within ≈",
+    "differs": "differs ❌",
+    "n/a": "n/a",
+}
 
 
 def format_value(value: object) -> str:
@@ -100,24 +106,29 @@ def results_table(ok: pd.DataFrame) -> tuple[str, int]:
 
 
 def baseline_section(gate: GateResult) -> str:
+    """Per config: the tier that judged it, and what changed against the baseline (metrics
+    beyond their tolerance or differing from it, slower timings); configs with nothing to
+    report are counted, not listed."""
     from tabulate import tabulate
 
-    quality = [c for c in gate.comparisons if c.metric not in ("cell", "status", "diverged")]
-    by_config: dict[str, dict[str, str]] = {}
-    metrics: list[str] = []
-    for c in quality:
-        if c.metric == "engine_speedup" or is_cell_id(c.config):
+    notable = ("better", "worse", "differs", "not judged")
+    changes: dict[str, list[str]] = {}
+    for c in gate.comparisons:
+        if is_cell_id(c.config) or c.verdict not in notable:
             continue
-        if c.metric not in metrics:
-            metrics.append(c.metric)
         marker = MARKERS.get(c.verdict, c.verdict)
-        by_config.setdefault(c.config, {})[c.metric] = f"{c.baseline} → {c.current} {marker}"
-    if not by_config:
+        changes.setdefault(c.config, []).append(f"{c.metric} {c.baseline} → {c.current} {marker}")
+    if not gate.tiers:
         return "No config could be compared with the baseline."
-    changed = {k: v for k, v in by_config.items() if any("within" not in x for x in v.values())}
-    shown = changed if len(by_config) > MAX_TABLE_ROWS else by_config
-    rows = [[config] + [cells.get(m, "") for m in metrics] for config, cells in sorted(shown.items())]
-    text = tabulate(rows, headers=["config"] + metrics, tablefmt="github", disable_numparse=True)
-    if shown is not by_config:
-        text += f"\n\n{len(by_config) - len(shown)} configs within tolerance on every metric are not listed."
+    rows = [
+        [config, tier.name, "; ".join(changes.get(config, [])) or "nothing changed beyond its tolerance"]
+        for config, tier in sorted(gate.tiers.items())
+        if config in changes or len(gate.tiers) <= MAX_TABLE_ROWS
+    ]
+    text = tabulate(
+        rows, headers=["config", "tier", "what changed"], tablefmt="github", disable_numparse=True
+    )
+    if len(rows) < len(gate.tiers):
+        quiet = len(gate.tiers) - len(rows)
+        text += f"\n\n{quiet} configs with nothing changed beyond their tolerance are not listed."
     return text

@@ -29,6 +29,7 @@ def reproduce(config: str, cur: list[dict], base: list[dict], gate: GateConfig, 
     tolerance; a difference either way fails, naming cell, seed, metric and both values."""
     rules = gate.reproduction
     by_seed = {row["seed"]: row for row in base}
+    same = 0
     for metric in METRIC_COLUMNS:
         if _missing_in(base, metric) and not _missing_in(cur, metric):
             result.notes.append(f"{config}: {metric} is not in the baseline (an older schema); not compared")
@@ -45,11 +46,23 @@ def reproduce(config: str, cur: list[dict], base: list[dict], gate: GateConfig, 
                 f"{row['cell']}: {metric} {fmt(before)} -> {fmt(after)} ({way}; reproduction tier, "
                 f"tolerance {_tolerance_text(rules, metric, before)})"
             )
-        verdict = "differs" if differing else "same"
-        shown = [fmt(row[metric]) for row in cur]
+        if not differing:
+            same += 1
+            continue
         result.comparisons.append(
-            Comparison(config, metric, ", ".join(fmt(r[metric]) for r in base), ", ".join(shown), "", verdict)
+            Comparison(
+                config,
+                metric,
+                ", ".join(fmt(r[metric]) for r in base),
+                ", ".join(fmt(row[metric]) for row in cur),
+                "",
+                "differs",
+            )
         )
+    # What matched is one line a config; only what differs is listed metric by metric.
+    result.comparisons.append(
+        Comparison(config, f"{same} metrics and canaries", "", "", f"{len(cur)} seeds", "same")
+    )
     baseline_value = (
         float(np.nanmedian([float(r[HEADLINE]) for r in base])) if not _missing_in(base, HEADLINE) else 0
     )
