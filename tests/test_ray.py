@@ -81,10 +81,23 @@ def by_cell(path: Path) -> pd.DataFrame:
 
 def test_the_quick_grid_on_ray_computes_what_the_local_executor_does(ray_head, tmp_path):
     run(
-        bench("--grid", "quick", "--executor", "ray", "--ray-address", ray_head, "--out", "ray.csv"), tmp_path
+        bench(
+            "--grid",
+            "quick",
+            "--length",
+            "201",
+            "--executor",
+            "ray",
+            "--ray-address",
+            ray_head,
+            "--out",
+            "ray.csv",
+        ),
+        tmp_path,
     )
     # The local executor with the same one thread per cell that the Ray workers get.
-    run(bench("--grid", "quick", "--executor", "local", "--out", "local.csv"), tmp_path, SINGLE_THREAD_ENV)
+    local = bench("--grid", "quick", "--length", "201", "--executor", "local", "--out", "local.csv")
+    run(local, tmp_path, SINGLE_THREAD_ENV)
     on_ray, local = by_cell(tmp_path / "ray.csv"), by_cell(tmp_path / "local.csv")
     assert len(on_ray) == len(local) == 4 and list(on_ray.index) == list(local.index)
     assert set(on_ray["status"]) == {"ok"} and set(on_ray["threads"]) == {1}
@@ -130,6 +143,8 @@ def test_killing_the_driver_then_resume_completes_without_duplicates(ray_head, t
     args = [
         "--grid",
         "quick",
+        "--length",
+        "201",
         "--epochs",
         "5",
         "--seed",

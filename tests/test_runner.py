@@ -87,8 +87,9 @@ def test_weakened_training_fails_the_gate_against_the_quick_baseline(tmp_path):
     )  # fmt: skip
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     assert "gate failed" in done.stdout
-    assert "regressed" in done.stdout
+    # Another experiment than the baseline's: named by field, and its metrics differ too.
     assert "config differs from the baseline's: epochs 100 -> 2" in done.stdout
+    assert "reproduction tier" in done.stdout
 
 
 @pytest.mark.slow
@@ -106,7 +107,10 @@ def test_a_failing_gate_fails_the_pytest_bench_session(tmp_path):
     assert done.returncode == 1, done.stdout[-3000:]
     assert "1 passed" in done.stdout  # the cell's test passes; the gate fails the session
     assert "gate restricted to the 1 selected cells" in done.stdout
-    assert "window25-length201-hidden64: fit_rmse_clean regressed" in done.stdout
+    assert (
+        "window25-length201-hidden64-seed0: config differs from the baseline's: epochs 100 -> 2"
+        in done.stdout
+    )
     assert len(pd.read_csv(out)) == 1
 
 

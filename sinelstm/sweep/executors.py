@@ -114,6 +114,7 @@ class ProcessExecutor:
 
     def run(self, cells: Sequence[ExperimentConfig], job: Job) -> Iterator[Outcome]:
         from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
 
         from pebble import ProcessExpired, ProcessPool
 
@@ -125,6 +126,7 @@ class ProcessExecutor:
             initargs=(context.Lock(),),
             context=context,
         )
+        orphans = []  # cells whose pool broke under them: each is rerun alone, below
         try:
             # Longest first, so that no long cell starts last and runs alone at the end.
             futures = {
@@ -139,18 +141,54 @@ class ProcessExecutor:
                     try:
                         outcome = future.result()
                     except TimeoutError:
-                        limit = self.seconds_allowed(cell)
-                        outcome = TimeoutError(
-                            f"cell ran past its time limit of {limit:.0f} s (--cell-timeout)"
-                        )
+                        outcome = self._past_limit(cell)
                     except ProcessExpired as error:
                         outcome = RuntimeError(f"worker process died (exit code {error.exitcode})")
+                    except BrokenProcessPool:
+                        # pebble gives up the whole pool when a worker dies before its task is
+                        # acknowledged; which cell killed it is then unknown.
+                        orphans.append(cell)
+                        continue
                     except Exception as error:  # noqa: BLE001 - the job raised: the cell's outcome.
                         outcome = error
                     yield cell, outcome
         finally:
             pool.stop()
             pool.join(timeout=30)
+        for cell in orphans:
+            yield cell, self._alone(cell, job, context)
+
+    def _past_limit(self, cell: ExperimentConfig) -> TimeoutError:
+        return TimeoutError(
+            f"cell ran past its time limit of {self.seconds_allowed(cell):.0f} s (--cell-timeout)"
+        )
+
+    def _alone(self, cell: ExperimentConfig, job: Job, context):
+        """One cell in a process of its own: its outcome, its time limit, or its exit code."""
+        ours, theirs = context.Pipe(duplex=False)
+        process = context.Process(target=_run_alone, args=(job, cell, theirs), daemon=True)
+        process.start()
+        theirs.close()
+        try:
+            if ours.poll(self.seconds_allowed(cell)):
+                _, value = ours.recv()  # the job's result, or the exception it raised
+                return value
+            process.kill()
+            return self._past_limit(cell)
+        except (EOFError, OSError):
+            process.join(timeout=30)
+            return RuntimeError(f"worker process died (exit code {process.exitcode})")
+        finally:
+            process.join(timeout=30)
+            ours.close()
+
+
+def _run_alone(job: Job, cell: ExperimentConfig, conn) -> None:
+    become_worker(None)
+    try:
+        conn.send((True, job(cell)))
+    except Exception as error:  # noqa: BLE001 - sent back as the cell's outcome.
+        conn.send((False, error))
 
 
 EXECUTORS: dict[str, Callable[..., Executor]] = {

@@ -31,8 +31,8 @@ from sinelstm.sweep.store import (
 )
 
 # Earlier runs kept beside a results file when a new run takes its name (NAME.prev-STAMP.csv
-# and its series); older ones are deleted. The default grid's run is about 25 KB of rows
-# and 1.8 MB of curves.
+# and its series); older ones are deleted. The default grid's run is about 30 KB of rows
+# and 1.3 MB of curves.
 KEEP_PREVIOUS = 3
 
 
@@ -124,8 +124,8 @@ def run_grid(
 ) -> str:
     """Run every cell (skipping finished ones when resuming) and record each as it finishes.
 
-    Without resume an existing out (and its series) is moved aside to
-    NAME + '.prev' first, so a new run never mixes with an old one and never
+    Without resume an existing out (and its series) is first kept as
+    NAME.prev-STAMP.csv (set_aside), so a new run never mixes with an old one and never
     destroys it either. job replaces the grid's own (train, forecast, measure) for
     callers that run something else per cell. Returns the run id.
     """

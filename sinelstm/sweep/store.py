@@ -273,7 +273,11 @@ def read_series(path: Path, results=None):
 
     if not Path(path).is_file():
         return None
-    frame = pd.read_csv(path, dtype={"cell_key": str})
+    try:
+        frame = pd.read_csv(path, dtype={"cell_key": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ResultsError(f"{path}: not a readable series file ({first})") from None
     if list(frame.columns) == ["cell", "kind", "x", "value"] and results is not None:
         # Schema 3 and older: keyed by the cell's name, whose remedy part was "rollout".
         names = [str(name).replace("-train_rollout", "-rollout") for name in results["cell"]]
