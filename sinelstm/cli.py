@@ -90,6 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = Path(args.out)
     workflow.check_writable(out)
+
     from sinelstm.experiment.run import run_experiment
     from sinelstm.report.tables import metrics_table
     from sinelstm.sweep.rows import METRIC_COLUMNS, TIMING_COLUMNS
@@ -106,12 +107,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from sinelstm.sweep.runner import run_grid
+    from sinelstm.runtime import backend
+    from sinelstm.sweep.runner import resumable, run_grid
+    from sinelstm.sweep.store import read_results
 
     select_backend(args.backend)
     grid = workflow.grid_from_options(args)
-    from sinelstm.runtime import backend
-
     latest, baseline = workflow.default_paths(grid.name, backend())
     out = Path(args.out) if args.out else latest
     baseline = None if args.no_gate else Path(args.baseline) if args.baseline else baseline
@@ -119,15 +120,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     # the baseline, the output, the executor.
     gate = None if args.no_gate else workflow.load_gate(args.gate_config)
     if baseline is not None:
-        from sinelstm.sweep.store import read_results
-
         read_results(baseline)
     workflow.check_writable(out.parent, "--out")
     executor = workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)
     cells = grid.cells()
     if args.resume:
-        from sinelstm.sweep.runner import resumable
-
         resumable(out, cells)  # refuses another experiment's file in one line, before the progress bar
     start = time.perf_counter()
     with tqdm(total=len(cells), desc=f"grid {grid.name}", unit="cell", file=sys.stderr) as bar:
@@ -146,10 +143,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from sinelstm.sweep.store import locked
 
     baseline = Path(args.baseline) if args.baseline else None
     gate = workflow.load_gate(args.gate_config) if baseline is not None else None
-    from sinelstm.sweep.store import locked
 
     # The report carries the verdict; of the gate's own output only the report's path is printed.
     with locked(Path(args.results)):

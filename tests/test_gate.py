@@ -275,6 +275,9 @@ def test_a_chaotic_config_is_judged_statistically_and_says_so(tmp_path):
     assert result.passed, result.failures
     assert result.tiers["window50-length201-hidden8"].name == "statistical"
     assert "chaotic" in result.tiers["window50-length201-hidden8"].why
+    # Its markdown states the smallest worsening of every gated metric it could detect.
+    detects = result.tiers["window50-length201-hidden8"].detects
+    assert "forecast_rmse 0.05" in detects and "amp_ratio 0.1" in detects and "in 2 of 3 seeds" in detects
     assert result.tiers["window25-length201-hidden8"].name == "reproduction"
 
 

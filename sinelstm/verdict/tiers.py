@@ -124,11 +124,16 @@ def statistical(config: str, cur: list[dict], base: list[dict], gate: GateConfig
                 f"{config}: {rule.metric} worse beyond its tolerance in {len(worse)} of {len(cur)} seeds "
                 f"(seeds {', '.join(map(str, worse))}; statistical tier)"
             )
-    rule = gate.rule_for(config, HEADLINE)
-    _, median = aggregate(rule, base)
-    return (
-        f"{HEADLINE} worse by {rule.tolerance(median):.2g} in the median or in {needed} of {len(cur)} seeds"
-    )
+    # Every gated metric's smallest detectable worsening, at the baseline's median.
+    sizes = []
+    for rule in gate.rules:
+        rule = gate.rule_for(config, rule.metric)
+        if rule.aggregate == "sum":
+            sizes.append(f"{rule.metric} +1")
+            continue
+        _, median = aggregate(rule, base)
+        sizes.append(f"{rule.metric} {rule.tolerance(median):.2g}")
+    return f"worse by more than ({', '.join(sizes)}) in the median or in {needed} of {len(cur)} seeds"
 
 
 def _judge_median(config: str, rule: MetricRule, cur: list, base: list, result: GateResult) -> None:
