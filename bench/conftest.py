@@ -59,6 +59,7 @@ def pytest_addoption(parser):
     group.addoption("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
     group.addoption("--no-gate", action="store_true", help="skip the gate")
     group.addoption("--tier", choices=("auto", "statistical"), default="auto", help="the gate's tier (auto)")
+    group.addoption("--link-base", help="absolute URL of the results folder, for the summary's figure links")
 
 
 @pytest.hookimpl(trylast=True)
@@ -80,12 +81,15 @@ def pytest_configure(config):
         raise pytest.UsageError(f"{error.flag}: got {error.got!r}; {error.accepts}") from None
     except (GateConfigError, ResultsError, UsageError) as error:
         raise pytest.UsageError(str(error)) from None
-    state = BenchState(grid=grid, out=out, baseline=baseline, gate=gate)
-    config._sinelstm = state
-    session = getattr(config, "_benchmarksession", None)
-    if session is not None and not session.json:
-        perf = "perf" in (config.getoption("keyword") or "")
-        session.json = out.with_name("perf.benchmark.json") if perf else out.with_suffix(".benchmark.json")
+    config._sinelstm = BenchState(grid=grid, out=out, baseline=baseline, gate=gate)
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """pytest-benchmark's machine record gains the fingerprint the gate compares timings by,
+    and the stack the reproduction tier compares metrics by."""
+    from sinelstm.sweep.provenance import provenance
+
+    machine_info["sinelstm"] = {key: str(value) for key, value in provenance().items() if key != "utc_time"}
 
 
 def pytest_generate_tests(metafunc):
@@ -96,13 +100,13 @@ def pytest_generate_tests(metafunc):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Leave the perf tests out unless -k asks for them; note which cells remain after
-    -k / -m deselection: the gate judges those."""
-    if "perf" not in (config.getoption("keyword") or ""):
-        perf = [item for item in items if "perf" in item.name]
+    """A plain run (no -m, no -k) leaves the perf-marked tests out: `-m perf` selects them
+    (or -k naming them). Then note which cells remain after selection: the gate judges those."""
+    if not config.getoption("markexpr") and not config.getoption("keyword"):
+        perf = [item for item in items if item.get_closest_marker("perf") is not None]
         if perf:
             config.hook.pytest_deselected(items=perf)
-            items[:] = [item for item in items if "perf" not in item.name]
+            items[:] = [item for item in items if item.get_closest_marker("perf") is None]
     state = config._sinelstm
     state.selected = {
         cell_id(item.callspec.params["cell"])
@@ -151,7 +155,7 @@ def pytest_sessionfinish(session, exitstatus):
     state = session.config._sinelstm
     if state.lock is None:
         return
-    from sinelstm.workflow import gate_and_report
+    from sinelstm.workflow import Output, gate_and_report
 
     lines: list[str] = []
     every = {cell_id(cell) for cell in state.grid.cells()}
@@ -160,9 +164,10 @@ def pytest_sessionfinish(session, exitstatus):
         if state.out.exists():
             baseline = state.baseline if state.gate is not None else None
             tier = session.config.getoption("tier")
-            state.gate_status = gate_and_report(
-                state.out, baseline, state.gate, only, lines.append, tier=tier
-            )
+            # pytest -v: the full gate table; -q (CI's habit) still prints the summary.
+            verbosity = 1 if session.config.getoption("verbose") > 0 else 0
+            output = Output(lines.append, verbosity, session.config.getoption("link_base"))
+            state.gate_status = gate_and_report(state.out, baseline, state.gate, only, output, tier=tier)
     except (ResultsError, OSError) as error:
         lines.append(f"sinelstm: error: {error}")
         state.gate_status = pytest.ExitCode.TESTS_FAILED

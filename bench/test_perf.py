@@ -1,7 +1,7 @@
 """Performance targets, each measured as a ratio inside this one run.
 
-Selected with `pytest bench --benchmark-only -k perf`; a plain grid run
-leaves them out. Each test records its numbers in extra_info and in the
+Marked `perf`: selected with `pytest bench --benchmark-only -m perf`; a plain grid
+run leaves them out. Each test records its numbers in extra_info and in the
 session's perf summary before it asserts its target.
 """
 
@@ -24,6 +24,8 @@ MIN_SPEEDUP = 80.0
 MAX_FLOOR_RATIO = 1.5
 MAX_MEMORY_GROWTH = 0.10
 BATCH = 8  # start points forecast together in the batched rollout
+
+pytestmark = pytest.mark.perf
 
 
 @pytest.fixture(scope="module")

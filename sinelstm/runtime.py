@@ -24,9 +24,11 @@ SINGLE_THREAD_ENV = {
     "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
     "TF_CPP_MIN_LOG_LEVEL": "3",
 }
-# Variables a worker inherits from its driver, so that it computes as the driver would.
+# Variables a worker inherits from its driver, so that it computes as the driver would
+# (and logs as the driver asked: SINELSTM_VERBOSE, set by -v).
 INHERITED = (
     "KERAS_BACKEND",
+    "SINELSTM_VERBOSE",
     "JAX_COMPILATION_CACHE_DIR",
     "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS",
     "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES",
@@ -77,7 +79,44 @@ def worker_env() -> dict[str, str]:
 
 def become_worker(core: int | None = None) -> None:
     """Make this process a one-thread worker: pin it to `core` (where the OS allows) and
-    set the environment, before numpy, TensorFlow or JAX start any thread."""
+    set the environment, before numpy, TensorFlow or JAX start any thread; then load
+    the backend, its native log lines silenced (unless -v)."""
     if core is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})
     os.environ.update(worker_env())
+    try:
+        load_backend_quietly()
+    except Exception:  # noqa: BLE001 - the cell's own import raises it again, recorded as its error
+        pass
+
+
+def verbose() -> bool:
+    return os.environ.get("SINELSTM_VERBOSE", "") not in ("", "0")
+
+
+def load_backend_quietly() -> None:
+    """Import Keras (and so its backend) with the process's stderr file descriptor sent to
+    a scratch file, unless -v. TensorFlow 2.21 writes its oneDNN and CPU-feature lines
+    through absl before any log level applies (TF_CPP_MIN_LOG_LEVEL=3 does not stop them),
+    once per process: around a progress bar they are noise. Whatever was written is
+    replayed if the import fails, so a broken install still says why."""
+    if verbose() or "keras" in sys.modules:
+        if "keras" not in sys.modules:
+            import keras  # noqa: F401
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as scratch:
+        os.dup2(scratch.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            scratch.seek(0)
+            sys.stderr.write(scratch.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

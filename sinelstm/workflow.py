@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sinelstm.experiment import kinds
@@ -24,12 +26,40 @@ class UsageError(ValueError):
     """A bad argument: printed as one line, exit status 2."""
 
 
+class Choices(tuple):
+    """argparse `choices` for a flag whose values are listed (help and shell completion
+    offer them) but not closed: `accept` admits more (a model factory's
+    package.module:function), and with `many` the value is a comma-separated list whose
+    every item must be a choice. argparse rejects anything else at parse time."""
+
+    def __new__(cls, names, accept=None, many: bool = False):
+        choices = super().__new__(cls, names)
+        choices.accept, choices.many = accept, many
+        return choices
+
+    def __contains__(self, value) -> bool:
+        items = [item.strip() for item in str(value).split(",")] if self.many else [value]
+        return all(
+            tuple.__contains__(self, item) or (self.accept is not None and self.accept(item))
+            for item in items
+        )
+
+
+def model_choices() -> Choices:
+    """The model kinds, listed, plus any name the registry resolves (an entry point or a
+    package.module:function factory)."""
+    return Choices(kinds.builtin_names(), accept=lambda name: kinds.lookup(name) is not None)
+
+
 def add_grid_options(add) -> None:
     """The grid's options, for argparse's add_argument or pytest's addoption alike: the named
     grid, one flag per axis (from the axes' one declaration), and the fields laid over every cell."""
     add("--grid", default="default", choices=sorted(grids.GRIDS), help="named grid (default)")
     for axis in grids.AXES:
-        add(axis.flag, dest=axis.field, help=f"{axis.field} axis, e.g. {axis.example}")
+        extra = {}
+        if axis.names is not None:
+            extra = {"choices": Choices(axis.names(), axis.accepts, many=True), "metavar": "LIST"}
+        add(axis.flag, dest=axis.field, help=f"{axis.field} axis, e.g. {axis.example}", **extra)
     add("--epochs", type=int, help="maximum epochs of every cell (100)")
     add("--trainer", choices=TRAINERS, help="who drives training in every cell (loop)")
     add("--implementation", choices=kinds.lookup("lstm").implementations, help=IMPLEMENTATION_HELP)
@@ -92,34 +122,54 @@ def load_gate(given: str | None) -> GateConfig:
     return load_gate_config(find_gate_config(given))
 
 
+@dataclass(frozen=True)
+class Output:
+    """Where a job's messages go and how many: verbosity -1 (-q) the verdict and the files
+    written; 0 the PR-sized summary as well; 1 (-v) the full gate table too."""
+
+    echo: Callable[[str], None] = print
+    verbosity: int = 0
+    link_base: str | None = None  # absolute URL the summary's figure links start with
+
+
 def judge(
     current: Path,
     baseline: Path,
     gate: GateConfig,
     only: set[str] | None = None,
-    echo=print,
     tier: str = "auto",
     write: bool = True,
 ):
-    """Judge a run against its baseline (tier "auto", or "statistical" for every config),
-    write the gate table beside the run (unless write is false) and echo the verdict;
-    return the GateResult."""
+    """Judge a run against its baseline (tier "auto", or "statistical" for every config)
+    and write the gate table beside the run (unless write is false); return the GateResult."""
     from sinelstm.verdict.judge import compare
     from sinelstm.verdict.markdown import gate_markdown
 
     result = compare(current, baseline, gate, only, tier)
-    gate_path = current.with_suffix(".gate.md")
-    markdown = gate_markdown(result, current, baseline)
     if write:
-        gate_path.write_text(markdown)
-    echo(markdown)
-    for warning in result.warnings:
-        echo(f"sinelstm: warning: {warning}")
-    for failure in result.failures:
-        echo(f"sinelstm: gate failed: {failure}")
-    verdict = "passed" if result.passed else f"FAILED ({len(result.failures)} failures)"
-    echo(f"gate {verdict}; table in {gate_path}")
+        current.with_suffix(".gate.md").write_text(gate_markdown(result, current, baseline))
     return result
+
+
+def announce(result, current: Path, baseline: Path, report: Path | None, output: Output) -> None:
+    """Write the summary (RUN.summary.md) and tell the verdict, as much as output asks for."""
+    from sinelstm.report.summary import gate_summary, summary_path
+    from sinelstm.verdict.markdown import gate_markdown
+
+    summary = gate_summary(result, current, baseline, report, output.link_base)
+    summary_path(current).write_text(summary)
+    if output.verbosity > 0:
+        output.echo(gate_markdown(result, current, baseline))
+    elif output.verbosity == 0:
+        output.echo(summary)
+    if output.verbosity >= 0:
+        for warning in result.warnings:
+            output.echo(f"sinelstm: warning: {warning}")
+    for failure in result.failures:
+        output.echo(f"sinelstm: gate failed: {failure}")
+    verdict = "passed" if result.passed else f"FAILED ({len(result.failures)} failures)"
+    table = current.with_suffix(".gate.md")
+    output.echo(f"gate {verdict}; table in {table}, summary in {summary_path(current)}")
 
 
 def gate_and_report(
@@ -127,20 +177,21 @@ def gate_and_report(
     baseline: Path | None,
     gate: GateConfig | None,
     only: set[str] | None = None,
-    echo=print,
+    output: Output = Output(),
     report: Path | None = None,
     tier: str = "auto",
-    write_gate: bool = True,
 ) -> int:
-    """Judge the run once (when a baseline and rules are given) and write the report with
-    the same verdict; 0 passed (or not judged), 1 failed."""
+    """Judge the run once (when a baseline and rules are given), write the report with the
+    same verdict, then the gate table and the summary; 0 passed (or not judged), 1 failed."""
     from sinelstm.report.markdown import build_report
 
     judged = baseline is not None and gate is not None
-    result = judge(current, baseline, gate, only, echo, tier, write_gate) if judged else None
+    result = judge(current, baseline, gate, only, tier) if judged else None
     out = Path(report) if report else report_path_for(current)
     build_report(current, out, result, baseline if result is not None else None)
-    echo(f"report: {out}")
+    if result is not None:
+        announce(result, current, baseline, out, output)
+    output.echo(f"report: {out}")
     return 0 if result is None or result.passed else 1
 
 

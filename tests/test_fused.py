@@ -192,7 +192,7 @@ def test_schema_2_files_read_as_keras_implementation(tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["run", "--implementation", "cudnn"], "implementation: got 'cudnn'"),
+        (["run", "--implementation", "cudnn"], "--implementation: invalid choice: 'cudnn'"),
         (["run", "--backend", "jax", "--implementation", "fused"], "runs on the tensorflow backend, not jax"),
         (
             ["bench", "--backend", "jax", "--implementation", "fused"],

@@ -53,6 +53,8 @@ class Axis:
     parse: Callable[[str, str], tuple]  # (flag, text) -> values
     part: Callable[[ExperimentConfig], str]  # the cell-name part of a config ("" for none)
     example: str  # for --help
+    names: Callable[[], tuple[str, ...]] | None = None  # an enumerated axis: its values, for choices
+    accepts: Callable[[str], bool] | None = None  # ... and any further value it takes
 
     @property
     def flag(self) -> str:
@@ -66,6 +68,8 @@ AXES: tuple[Axis, ...] = (
         parse_models,
         lambda c: "" if c.model == "lstm" else c.model.replace(":", "."),
         "lstm,gru, all, or package.module:function",
+        lambda: ("all", *kinds.builtin_names()),
+        lambda name: kinds.lookup(name) is not None,
     ),
     Axis("window", parse_ints, lambda c: f"window{c.window}", "25,50"),
     Axis("length", parse_ints, lambda c: f"length{c.length}", "201,601"),

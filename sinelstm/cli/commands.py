@@ -1,0 +1,122 @@
+"""What each command does, given its parsed arguments; each returns its exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sinelstm import workflow
+from sinelstm.cli.options import config_from_args, output_of
+from sinelstm.runtime import select_backend
+
+EXIT_PASSED, EXIT_GATE_FAILED = 0, 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sinelstm.runtime import load_backend_quietly
+
+    select_backend(args.backend)
+    cfg = config_from_args(args)
+    load_backend_quietly()
+    out = Path(args.out)
+    workflow.check_writable(out)
+
+    from sinelstm.experiment.run import run_experiment
+    from sinelstm.report.tables import metrics_table
+    from sinelstm.sweep.rows import METRIC_COLUMNS, TIMING_COLUMNS
+
+    result = run_experiment(cfg)
+    names = workflow.write_run(out, result)
+    print(metrics_table({**result.metrics, **result.timings}, METRIC_COLUMNS + TIMING_COLUMNS))
+    print(f"wrote {out}/{', '.join(names)}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from sinelstm.runtime import backend
+    from sinelstm.sweep.runner import resumable, run_grid
+    from sinelstm.sweep.store import read_results
+
+    select_backend(args.backend)
+    grid = workflow.grid_from_options(args)
+    latest, baseline = workflow.default_paths(grid.name, backend())
+    out = Path(args.out) if args.out else latest
+    baseline = None if args.no_gate else Path(args.baseline) if args.baseline else baseline
+    # Everything that can be checked is checked before the grid runs: the gate's rules,
+    # the baseline, the output, the executor.
+    gate = None if args.no_gate else workflow.load_gate(args.gate_config)
+    if baseline is not None:
+        read_results(baseline)
+    workflow.check_writable(out.parent, "--out")
+    executor = workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)
+    cells = grid.cells()
+    if args.resume:
+        resumable(out, cells)  # refuses another experiment's file in one line, before the progress bar
+    start = time.perf_counter()
+    output = output_of(args)
+    bar = tqdm(
+        total=len(cells), desc=f"grid {grid.name}", unit="cell", file=sys.stderr, disable=output.verbosity < 0
+    )
+    with bar:
+
+        def on_row(row):
+            bar.set_postfix_str(f"{row['status']} {row['cell']}")
+            bar.update(1)
+
+        run_grid(
+            cells, out, resume=args.resume, executor=executor, speedup_cell=grid.speedup_cell(), on_row=on_row
+        )
+        bar.total = bar.n
+    wall = time.perf_counter() - start
+    print(f"{len(cells)} cells ({grid.name} grid) in {wall:.0f} s -> {out}")
+    return workflow.gate_and_report(out, baseline, gate, output=output, tier=args.tier)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The report carries the verdict (when a baseline is given); the gate's own files are
+    compare's and bench's to write."""
+    from sinelstm.report.markdown import build_report
+    from sinelstm.sweep.store import locked, read_results
+
+    results = Path(args.results)
+    baseline = Path(args.baseline) if args.baseline else None
+    gate = workflow.load_gate(args.gate_config) if baseline is not None else None
+    out = Path(args.out) if args.out else workflow.report_path_for(results)
+    workflow.check_writable(out.parent)
+    with locked(results):
+        for path in (results, baseline):
+            if path is not None:
+                read_results(path)  # an unreadable file is bad input (2)
+        result = workflow.judge(results, baseline, gate, write=False) if baseline is not None else None
+        build_report(results, out, result, baseline)
+    print(f"report: {out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sinelstm.sweep.store import locked, read_results
+
+    run, gate = Path(args.run), workflow.load_gate(args.gate_config)
+    baseline = Path(args.baseline) if args.baseline else workflow.baseline_for(run)
+    with locked(run):  # not read while a run still writes it (a baseline is only ever replaced whole)
+        for path in (run, baseline):
+            read_results(path)  # an unreadable file is bad input (2), not a failed gate
+        result = workflow.judge(run, baseline, gate, tier=args.tier)
+        workflow.announce(result, run, baseline, None, output_of(args))
+    return EXIT_PASSED if result.passed else EXIT_GATE_FAILED
+
+
+def cmd_baseline_accept(args: argparse.Namespace) -> int:
+    from sinelstm.verdict.baseline import accept_baseline
+
+    baseline = Path(args.baseline) if args.baseline else workflow.baseline_for(Path(args.run))
+    count = accept_baseline(Path(args.run), baseline, args.reason, tuple(args.config or ()))
+    print(f"{baseline}: accepted {count} rows from {args.run} ({args.reason.strip()})")
+    return 0
+
+

@@ -1,0 +1,143 @@
+"""The command line's grammar: every command, its description and its flags."""
+
+from __future__ import annotations
+
+from sinelstm import workflow
+from sinelstm.cli import commands as handlers
+from sinelstm.cli.options import (
+    LINK_BASE_HELP,
+    TIER_OPTION,
+    Parser,
+    add_backend_flag,
+    add_config_flags,
+    add_verbosity_flags,
+)
+from sinelstm.experiment.config import PRESETS
+
+
+def _command(commands, name: str, summary: str, description: str, handler) -> Parser:
+    """A subcommand with its one-line help, its description, and the verbosity flags."""
+    parser = commands.add_parser(name, help=summary, description=description)
+    add_verbosity_flags(parser)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def build_parser() -> Parser:
+    from sinelstm import __version__
+
+    parser = Parser(
+        prog="sinelstm",
+        description="The Qiita sine-wave LSTM experiment as a measured, regression-tested benchmark. "
+        "Exit status: 0 passed, 1 the gate failed, 2 bad input or an unreadable file, 3 internal error.",
+    )
+    parser.add_argument("--version", action="version", version=f"sinelstm {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
+
+    run = _command(
+        commands,
+        "run",
+        "train, forecast and measure one config",
+        "Train one config, forecast by feeding predictions back, and write its row, the "
+        "forecast and two figures to --out.",
+        handlers.cmd_run,
+    )
+    run.add_argument("--preset", choices=sorted(PRESETS), help="start from a preset")
+    add_config_flags(run)
+    add_backend_flag(run)
+    run.add_argument("-o", "--out", default="runs/latest", help="output folder (runs/latest)")
+
+    bench = _command(
+        commands,
+        "bench",
+        "run a grid of cells, then gate it against its baseline",
+        "Run every cell of a grid (seeded train/forecast jobs), append each row to the results "
+        "CSV as it finishes, gate the run against its committed baseline, and write the gate "
+        "table, a PR-sized summary and the report beside it.",
+        handlers.cmd_bench,
+    )
+    workflow.add_grid_options(bench.add_argument)
+    bench.add_argument("-o", "--out", help="results CSV (results/latest.csv, or latest-GRID.csv)")
+    bench.add_argument("--resume", action="store_true", help="skip the cells already in --out")
+    bench.add_argument(
+        "--executor",
+        default="processes",
+        choices=("local", "processes", "ray"),
+        help="where cells run: processes (default; one worker per core, one thread each), "
+        "local (in this process, all cores on one cell) or ray (one Ray task per cell)",
+    )
+    bench.add_argument(
+        "--ray-address",
+        help="with --executor ray: HOST:PORT (or auto) of an existing Ray "
+        "cluster; without it a local Ray instance is started for the run",
+    )
+    bench.add_argument(
+        "--cell-timeout",
+        type=float,
+        help="seconds a cell may run before its worker is killed and the cell recorded as failed "
+        "(processes and ray; default: ten times its estimated cost, at least 300)",
+    )
+    bench.add_argument("--baseline", help="baseline CSV (results/baseline.csv, or baseline-GRID.csv)")
+    bench.add_argument("--no-gate", action="store_true", help="run the grid, skip the gate")
+    bench.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
+    bench.add_argument("--tier", **TIER_OPTION)
+    bench.add_argument("--link-base", help=LINK_BASE_HELP)
+    add_backend_flag(bench)
+
+    comp = _command(
+        commands,
+        "compare",
+        "gate a results CSV against a baseline",
+        "Judge a run against its baseline; write the gate table (RUN.gate.md) and the "
+        "PR-sized summary (RUN.summary.md) beside the run.",
+        handlers.cmd_compare,
+    )
+    comp.add_argument("run", help="results CSV of the run")
+    comp.add_argument(
+        "--baseline", help="baseline CSV (the run's own: latest-quick.csv -> baseline-quick.csv)"
+    )
+    comp.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
+    comp.add_argument("--tier", **TIER_OPTION)
+    comp.add_argument("--link-base", help=LINK_BASE_HELP)
+
+    rep = _command(
+        commands,
+        "report",
+        "write the markdown report of a results CSV",
+        "Write the markdown report of a results CSV and its figures; with --baseline it carries "
+        "the gate's verdict.",
+        handlers.cmd_report,
+    )
+    rep.add_argument("results", help="results CSV")
+    rep.add_argument("--baseline", help="baseline CSV to judge against (none: not judged)")
+    rep.add_argument("-o", "--out", help="report path (results/REPORT.md for latest.csv)")
+    rep.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
+
+    base = commands.add_parser(
+        "baseline",
+        help="manage the pinned baseline",
+        description="Manage a grid's pinned baseline (results/baseline*.csv).",
+    )
+    base_commands = base.add_subparsers(dest="action", required=True, parser_class=Parser, metavar="ACTION")
+    accept = _command(
+        base_commands,
+        "accept",
+        "replace the baseline (or chosen configs) with a run",
+        "Replace the run's baseline, or the rows of the configs given with --config, by the "
+        "run's rows; the reason is recorded beside it (BASELINE.reason).",
+        handlers.cmd_baseline_accept,
+    )
+    accept.add_argument("run", help="results CSV to accept")
+    accept.add_argument("--reason", required=True, help="why the baseline changes")
+    accept.add_argument(
+        "--config",
+        action="append",
+        help="replace only the rows of configs matching this pattern (repeatable), e.g. window50-*",
+    )
+    accept.add_argument(
+        "--baseline", help="baseline CSV (the run's own: latest-quick.csv -> baseline-quick.csv)"
+    )
+    return parser
+
+
