@@ -332,3 +332,80 @@ def test_find_names_the_planted_commit_within_log2_n_plus_one_runs(tmp_path, mon
     # Nothing planted in this range: not moved, exit 1 (its last commit read from the history).
     assert history_main(["history", "find", f"{commits[2]}..{commits[4]}", *tiny, *config]) == 1
     assert "not moved" in capsys.readouterr().out
+
+
+# A stand-in for an old commit's `python -m sinelstm bench`: it keeps its arguments beside
+# --out and writes the results file the commit holds (or fails as an old CLI would).
+FAKE_MAIN = """
+import shutil, sys
+from pathlib import Path
+out = Path(sys.argv[sys.argv.index("--out") + 1])
+out.with_suffix(".argv").write_text(" ".join(sys.argv[1:]))
+if not Path("results.csv").is_file():
+    sys.exit("sinelstm: error: argument command: invalid choice: 'bench' (choose from 'run')")
+shutil.copy("results.csv", out)
+"""
+
+
+def test_history_run_records_what_ran_and_what_could_not_and_resumes(tmp_path, monkeypatch, capsys):
+    repo = _repo(tmp_path)
+    fake = {"sinelstm/__init__.py": "", "sinelstm/__main__.py": FAKE_MAIN}
+    old = _commit(repo, "an old CLI", fake)
+    good = results(tmp_path, quick_rows())
+    ran = _commit(repo, "a bench", {"results.csv": good.read_text()})
+    monkeypatch.chdir(repo)
+    history = tmp_path / "h.csv"
+    assert history_main(["history", "run", "HEAD", "--history", str(history)]) == 0
+    frame = read_history(history)
+    assert list(frame["commit"]) == [old] + [ran] * 8
+    assert frame["status"][0] == "skipped" and "invalid choice: 'bench'" in frame["note"][0]
+    assert not frame["dirty"].any() and set(frame["grid"]) == {"quick"}
+    assert "1 commits measured, 1 skipped" in capsys.readouterr().out
+    assert _git(repo, "worktree", "list").count("\n") == 0
+    # Resumed: both commits are there (one measured, one that cannot run), neither is rerun.
+    size = history.stat().st_size
+    assert history_main(["history", "run", "HEAD", "--history", str(history), "--resume"]) == 0
+    assert history.stat().st_size == size and "2 already there" in capsys.readouterr().out
+
+
+def test_a_commit_runs_this_checkouts_cells_and_is_stopped_past_its_limit(tmp_path, monkeypatch):
+    from sinelstm.history.commits import bench_flags, run_at
+
+    repo = _repo(tmp_path)
+    hang = FAKE_MAIN.replace("if not", "import time; time.sleep(60)\nif not")
+    sha = _commit(repo, "a slow bench", {"sinelstm/__init__.py": "", "sinelstm/__main__.py": hang})
+    flags = bench_flags(make_grid("quick"))
+    assert flags == ["--grid", "quick", "--window", "25,50", "--length", "201,601", "--hidden", "64"] + [
+        "--seed",
+        "0,1",
+    ]
+    out = tmp_path / "out" / "results.csv"
+    out.parent.mkdir()
+    run = run_at(repo, sha, flags, out, timeout=3)
+    assert run.results is None and "ran past 3 s" in run.reason
+    assert out.with_suffix(".argv").read_text().startswith("bench --grid quick --window 25,50")
+    assert _git(repo, "worktree", "list").count("\n") == 0
+
+
+def test_ctrl_c_stops_the_run_and_removes_its_worktree(tmp_path, monkeypatch):
+    from sinelstm.history import commits
+
+    repo = _repo(tmp_path)
+    hang = FAKE_MAIN.replace("if not", "import time; time.sleep(60)\nif not")
+    sha = _commit(repo, "a slow bench", {"sinelstm/__init__.py": "", "sinelstm/__main__.py": hang})
+    started = []
+
+    class Interrupted(subprocess.Popen):
+        """Ctrl-C while the bench runs (git's own commands run as ever)."""
+
+        def communicate(self, *args, **kwargs):
+            if "bench" not in self.args:
+                return super().communicate(*args, **kwargs)
+            started.append(self)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(commits.subprocess, "Popen", Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        commits.run_at(repo, sha, ["--grid", "quick"], tmp_path / "r.csv", timeout=30)
+    assert started and started[0].poll() is not None  # the run is stopped
+    assert _git(repo, "worktree", "list").count("\n") == 0

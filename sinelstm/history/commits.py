@@ -127,9 +127,11 @@ def _stop(process: subprocess.Popen) -> None:
             os.killpg(process.pid, sig)
         try:
             process.wait(timeout=wait)
-            return
+            break
         except subprocess.TimeoutExpired:
             continue
+    if process.stderr is not None:
+        process.stderr.close()
 
 
 def _reason(stderr: str, code: int) -> str:
