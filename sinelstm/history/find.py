@@ -20,8 +20,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sinelstm.history.store import STACK_COLUMNS, HistoryError
+from sinelstm.sweep.grid import Grid
 from sinelstm.verdict.rules import GateConfig
 from sinelstm.verdict.tiers import aggregate
 
@@ -134,12 +136,12 @@ class Found:
 
 
 def find_commit(
-    repo,
+    repo: Path,
     rev_range: str,
     metric: str,
     config: str,
-    grid,
-    history,
+    grid: Grid,
+    history: Path,
     gate: GateConfig,
     timeout: float,
     echo: Callable[[str], None] = print,
@@ -150,7 +152,7 @@ def find_commit(
     from sinelstm.history.commits import bench_flags, rev_list
     from sinelstm.history.run import measure
     from sinelstm.history.store import SKIPPED, grid_label, read_history
-    from sinelstm.sweep.grid import Grid, config_id
+    from sinelstm.sweep.grid import config_id
 
     cells = [cell for cell in grid.cells() if config_id(cell) == config]
     if not cells:
@@ -208,11 +210,7 @@ def find_commit(
     result = bisect(len(commits), moved)
     if result.found is not None:
         found.first = commits[result.found]
-        # The detail of the commit named, not of the last probe.
-        found.detail = "{} tier: {}".format(*_detail(reference, measured(found.first), metric, config, gate))
+        # The detail of the commit named, not of the last probe (its rows are in the history now).
+        verdict = has_moved(reference, rows_at(found.first), metric, config, gate)
+        found.detail = f"{verdict.tier} tier: {verdict.detail}"
     return found
-
-
-def _detail(reference, rows, metric, config, gate) -> tuple[str, str]:
-    verdict = has_moved(reference, rows, metric, config, gate)
-    return verdict.tier, verdict.detail
