@@ -1,7 +1,7 @@
 """The trend figures: per metric, each config's series over commits (the median over seeds,
 the seeds' min-max band), accepted baselines and change points marked. Headless (Agg);
-one panel per config in a fixed grid of three columns, so a figure reads the same
-whatever the number of commits."""
+one panel per config, at most three columns, every panel with its own commit labels (at
+most twelve), so a figure reads the same whatever the number of commits."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def trend_figure(
     """One figure of one metric (frame: its series rows of one grid and stack)."""
     plt = pyplot()
     configs = sorted(frame["config"].unique())
-    columns = min(COLUMNS, len(configs))
+    columns = min(COLUMNS, math.ceil(math.sqrt(len(configs))))
     rows = math.ceil(len(configs) / columns)
     fig, axes = plt.subplots(
         rows, columns, figsize=(4.6 * columns, 1.0 + 2.6 * rows), squeeze=False, sharex=True
@@ -54,8 +54,9 @@ def trend_figure(
         panel.set_visible(False)
     step = max(1, math.ceil((last - first + 1) / MAX_TICKS))
     ticks = list(range(first, last + 1, step))
-    for panel in axes[-1]:
+    for panel in list(axes.flat)[: len(configs)]:
         panel.set_xticks(ticks, [order[index][:7] for index in ticks], rotation=60, fontsize=7)
+        panel.tick_params(labelbottom=True)
     fig.suptitle(
         f"{title}\nline: median over seeds, band: seeds' min-max; dotted: baseline accepted; "
         "red/green: change (worse/better) before that commit",
