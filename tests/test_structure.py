@@ -21,9 +21,10 @@ LAYERS = {
     "sinelstm.verdict": 3,
     "sinelstm.report": 4,
     "sinelstm.perf": 4,
-    "sinelstm.workflow": 5,
-    "sinelstm.cli": 6,
-    "sinelstm.__main__": 7,
+    "sinelstm.history": 5,
+    "sinelstm.workflow": 6,
+    "sinelstm.cli": 7,
+    "sinelstm.__main__": 8,
 }
 MAX_LINES = 300
 

@@ -1,0 +1,251 @@
+"""The history store: one CSV, append-only, of every run's per-config, per-seed summaries,
+keyed by commit, dirty flag, time, machine and stack.
+
+One row per (config, seed), not per (config, seed, metric): the key (commit, time, run,
+grid, machine, stack, config, seed; about 180 bytes) would otherwise repeat for each of
+the 15 values, several times the size. A row is about 350 bytes: a quick-grid run (8
+cells) cost the history 2.8 KB (measured at 8df9b37), so it can live in git.
+
+Only what the gate judges is kept: the statistical rules' metrics, the reproduction
+tier's exact metrics and canaries, and the speed ratios measured inside one run (an
+epoch over its floor, the compiled engine over the predict loop), which compare across
+machines; raw timings do not, and the results CSV keeps them.
+
+Appends go through the results store's whole-or-nothing append under its lock, so a
+kill leaves at most a torn last line, set aside by the next append and never read as a
+row. Results are data: written with the csv module, read with pandas, never evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import warnings
+from pathlib import Path
+
+from sinelstm.sweep.grid import GRIDS, Grid
+from sinelstm.sweep.rows import cell_key
+from sinelstm.sweep.store import ResultsLock, _append, _format, header_line, read_results
+
+HISTORY_SCHEMA_VERSION = 1
+STACK_COLUMNS = ("python", "numpy", "tensorflow", "keras", "backend")
+KEY_COLUMNS = (
+    ("history_schema", "commit", "dirty", "utc_time", "run_id", "grid", "machine")
+    + STACK_COLUMNS
+    + ("status", "note", "config", "seed")
+)
+# The statistical rules' metrics ([tool.sinelstm.gate.metrics]), then the reproduction
+# tier's exact metrics and canaries not among them. A new gated metric is a new schema
+# version (tests/test_history.py checks this list against the gate's configuration).
+HISTORY_METRICS = (
+    "fit_rmse_clean",
+    "fit_rmse_noisy",
+    "forecast_rmse",
+    "forecast_rmse_p1",
+    "amp_ratio",
+    "decay_per_period",
+    "phase_drift",
+    "forecast_mean",
+    "diverged",
+    "epochs_run",
+    "best_epoch",
+    "data_checksum",
+    "metrics_checksum",
+)
+TEXT_METRICS = ("data_checksum", "metrics_checksum")
+RATIO_COLUMNS = ("epoch_floor_ratio", "engine_speedup")
+HISTORY_COLUMNS = KEY_COLUMNS + HISTORY_METRICS + RATIO_COLUMNS
+# What a results file must hold to enter the history. The canaries and the floor ratio
+# came later inside schema 4 (9c30e1c): a file without them is read with them empty (not
+# measured then), as read_results fills in what schemas 2 and 3 lacked.
+REQUIRED_RESULTS = ("run_id", "status", "cell", "cell_key", "seed") + tuple(
+    name for name in HISTORY_METRICS if name not in TEXT_METRICS
+)
+# Ten significant digits: far inside the reproduction tolerance (1e-4 of the value), and
+# about 8 bytes a value less than repr.
+DIGITS = 10
+SKIPPED = "skipped"
+
+
+class HistoryError(ValueError):
+    """A history command's expected failure (bad input, an unreadable history): one line, exit 2."""
+
+
+def grid_label(grid: Grid) -> str:
+    """The grid's name where its cells are the named grid's, else the name and a hash of its
+    cells' keys (quick~1a2b3c4d): equal labels ran equal cells, so series never mix grids."""
+    name = grid.name.split("+")[0]
+    cells = grid.cells()
+    if name in GRIDS and cells == GRIDS[name].cells():
+        return name
+    digest = hashlib.sha256("\n".join(cell_key(cell) for cell in cells).encode()).hexdigest()[:8]
+    return f"{name}~{digest}"
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.{DIGITS}g}"
+    return _format(value)
+
+
+def _line(values: dict[str, object]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([_value(values.get(c)) for c in HISTORY_COLUMNS])
+    return buffer.getvalue()
+
+
+def _check_writable(history: Path) -> None:
+    """Refuse to append to a file that is not this version's history (by its header)."""
+    if not history.is_file() or history.stat().st_size == 0:
+        return
+    with open(history, newline="") as handle:
+        first = handle.readline()
+    if first == header_line(HISTORY_COLUMNS):
+        return
+    names = next(csv.reader([first]), [])
+    if "history_schema" in names:
+        raise HistoryError(
+            f"{history}: a history of another schema (this sinelstm writes version "
+            f"{HISTORY_SCHEMA_VERSION}); write to a new --history file"
+        )
+    raise HistoryError(f"{history}: not a sinelstm history file (no history_schema column)")
+
+
+def _append_lines(history: Path, lines: list[str]) -> None:
+    history = Path(history)
+    with ResultsLock(history, wait=60):
+        _check_writable(history)
+        _append(history, header_line(HISTORY_COLUMNS), lines)
+
+
+def append_run(
+    results: Path, history: Path, grid: str, *, commit: str | None = None, dirty: bool | None = None
+) -> int:
+    """Append a results CSV's cells to the history, one row per (config, seed); return the
+    rows appended. `grid` is the run's grid_label. commit and dirty default to the rows'
+    provenance (a run in a temporary worktree of a commit passes them: it knows). The
+    results are read with read_results: older schemas upgraded, unknown ones refused by
+    name (ResultsError), never misread."""
+    from sinelstm.sweep.grid import config_name
+
+    frame = read_results(results, required=REQUIRED_RESULTS)
+    lines = []
+    for row in frame.to_dict("records"):
+        values = {
+            "history_schema": HISTORY_SCHEMA_VERSION,
+            "commit": commit or _text(row.get("git_commit")),
+            "dirty": _text(row.get("git_dirty")) if dirty is None else dirty,
+            "utc_time": _text(row.get("utc_time")),
+            "run_id": _text(row.get("run_id")),
+            "grid": grid,
+            "machine": _text(row.get("machine")),
+            **{name: _text(row.get(name)) for name in STACK_COLUMNS},
+            "status": row["status"],
+            "note": _text(row.get("error"))[:120],
+            "config": config_name(row["cell"]),
+            "seed": int(row["seed"]),
+        }
+        if row["status"] == "ok":
+            values.update({name: _metric(row.get(name)) for name in HISTORY_METRICS + RATIO_COLUMNS})
+        lines.append(_line(values))
+    _append_lines(history, lines)
+    return len(lines)
+
+
+def append_skip(history: Path, commit: str, grid: str, reason: str) -> None:
+    """Record that a commit's code could not run the grid, with its one-line reason, so that
+    a resumed run does not try it again."""
+    from datetime import UTC, datetime
+
+    values = {
+        "history_schema": HISTORY_SCHEMA_VERSION,
+        "commit": commit,
+        "dirty": False,
+        "utc_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "grid": grid,
+        "status": SKIPPED,
+        "note": " ".join(reason.split())[:200],
+    }
+    _append_lines(history, [_line(values)])
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def _metric(value):
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
+        return bool(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def read_history(path: Path):
+    """The history as a DataFrame, checked: its schema version (an unknown one refused by
+    name), its columns, its numbers. A torn last line (a kill mid-append) is left out with a
+    warning; the next append sets it aside. An absent file is an empty history."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return pd.DataFrame(columns=list(HISTORY_COLUMNS))
+    data = path.read_bytes()
+    if not data.endswith(b"\n"):
+        warnings.warn(f"{path}: its last line was cut short; not read", stacklevel=2)
+        data = data[: data.rfind(b"\n") + 1]
+    try:
+        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise HistoryError(f"{path}: not a readable CSV ({first})") from None
+    if "history_schema" not in frame.columns:
+        raise HistoryError(f"{path}: no history_schema column; not a sinelstm history file")
+    versions = sorted(set(frame["history_schema"]))
+    if versions and versions != [str(HISTORY_SCHEMA_VERSION)]:
+        raise HistoryError(
+            f"{path}: history schema version {', '.join(versions)}; "
+            f"this sinelstm reads version {HISTORY_SCHEMA_VERSION}"
+        )
+    if list(frame.columns) != list(HISTORY_COLUMNS):
+        missing = [c for c in HISTORY_COLUMNS if c not in frame.columns]
+        raise HistoryError(
+            f"{path}: columns differ from history schema {HISTORY_SCHEMA_VERSION}"
+            + (f" (missing: {', '.join(missing)})" if missing else "")
+        )
+    return _typed(frame, path)
+
+
+def _typed(frame, path: Path):
+    """Numbers as numbers, flags as booleans: a value that is neither is refused by name."""
+    import pandas as pd
+
+    frame = frame.copy()
+    flags = {"True": 1.0, "False": 0.0, "": float("nan")}
+    for column in ("dirty", "diverged"):
+        odd = sorted(set(frame[column]) - set(flags))
+        if odd:
+            raise HistoryError(f"{path}: {column} {odd[0]!r} is not True or False")
+        frame[column] = frame[column].map(flags)
+    frame["dirty"] = frame["dirty"] == 1.0
+    for column in ("seed", *[c for c in HISTORY_METRICS + RATIO_COLUMNS if c not in TEXT_METRICS]):
+        if column == "diverged":
+            continue
+        try:
+            frame[column] = pd.to_numeric(frame[column].replace("", float("nan")))
+        except (ValueError, TypeError):
+            raise HistoryError(f"{path}: column {column} holds a value that is not a number") from None
+    return frame
+
+
+def run_size(path: Path) -> tuple[int, int]:
+    """(bytes, runs) of a history file: its size per run is what keeping it in git costs."""
+    frame = read_history(path)
+    runs = frame.loc[frame["status"] != SKIPPED, "run_id"].nunique()
+    return (Path(path).stat().st_size if Path(path).is_file() else 0), int(runs)

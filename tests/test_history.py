@@ -1,0 +1,411 @@
+"""The history: runs kept per commit (whole or not at all, old schemas refused by name),
+change points found where a series shifts and not in noise, the trend page written, and
+`history find` bisecting to a commit planted in a throwaway repository."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import row
+
+from sinelstm.history.detect import change_points, detect, series
+from sinelstm.history.find import bisect, has_moved, max_runs
+from sinelstm.history.store import (
+    HISTORY_COLUMNS,
+    HISTORY_METRICS,
+    HistoryError,
+    append_run,
+    append_skip,
+    grid_label,
+    read_history,
+)
+from sinelstm.sweep.grid import make_grid
+from sinelstm.sweep.store import ResultsError, append_rows
+from sinelstm.verdict.rules import MetricRule, load_gate_config
+
+ROOT = Path(__file__).resolve().parent.parent
+GATE = load_gate_config(ROOT / "pyproject.toml")
+# A value with every digit a float64 carries, as a real metric has: the size test's worst case.
+FULL = 0.12345678901234567
+
+
+def quick_rows(shift: float = 0.0, **metrics) -> list[dict]:
+    """The quick grid's 8 cells (2 windows x 2 lengths x 2 seeds, hidden 64), every history
+    metric filled to full precision; forecast_rmse shifted by `shift`."""
+    values = {name: FULL for name in HISTORY_METRICS if name not in ("diverged",)}
+    values.update(
+        epochs_run=55,
+        best_epoch=35,
+        data_checksum="e89c32b23735f0c4",
+        metrics_checksum="62164ca209404b2d",
+        epoch_floor_ratio=2.1612345678901234,
+        engine_speedup=123.45678901234567,
+    )
+    values.update(metrics)
+    rows = []
+    for window in (25, 50):
+        for length in (201, 601):
+            for seed in (0, 1):
+                cell = dict(values, forecast_rmse=0.2 + 0.01 * seed + shift)
+                rows.append(row(window=window, length=length, hidden=64, seed=seed, **cell))
+    return rows
+
+
+def results(tmp_path: Path, rows, name: str = "run.csv") -> Path:
+    path = tmp_path / name
+    path.unlink(missing_ok=True)
+    append_rows(path, rows)
+    return path
+
+
+def test_a_quick_run_costs_the_history_under_10_kb(tmp_path):
+    history = tmp_path / "history.csv"
+    assert append_run(results(tmp_path, quick_rows()), history, "quick") == 8
+    header = len(",".join(HISTORY_COLUMNS)) + 1
+    per_run = history.stat().st_size - header
+    assert per_run <= 10 * 1024, per_run
+    frame = read_history(history)
+    assert len(frame) == 8 and set(frame["config"]) == {
+        f"window{w}-length{n}-hidden64" for w in (25, 50) for n in (201, 601)
+    }
+    assert list(frame["seed"][:2]) == [0, 1] and frame["commit"][0] == "abcdef1234567"
+    # Ten significant digits: within the reproduction tolerance of every value kept.
+    assert frame["fit_rmse_clean"][0] == pytest.approx(FULL, rel=1e-9)
+    assert frame["data_checksum"][0] == "e89c32b23735f0c4" and frame["diverged"][0] == 0.0
+
+
+def test_the_history_keeps_every_metric_the_gate_judges():
+    """A new gated metric must enter the history's schema (and bump its version)."""
+    gated = {rule.metric for rule in GATE.rules} | set(GATE.reproduction.exact)
+    assert gated <= set(HISTORY_METRICS)
+
+
+def test_an_unknown_history_schema_is_refused_by_name(tmp_path):
+    history = tmp_path / "history.csv"
+    append_run(results(tmp_path, quick_rows()), history, "quick")
+    text = history.read_text().replace("\n1,", "\n2,")
+    history.write_text(text)
+    with pytest.raises(HistoryError, match="history schema version 2; this sinelstm reads version 1"):
+        read_history(history)
+    other = tmp_path / "other.csv"
+    other.write_text("history_schema,commit\n2,abc\n")
+    with pytest.raises(HistoryError, match="another schema"):
+        append_run(results(tmp_path, quick_rows()), other, "quick")
+    assert other.read_text() == "history_schema,commit\n2,abc\n"
+
+
+def test_an_old_results_schema_is_refused_by_name_and_writes_nothing(tmp_path):
+    old = results(tmp_path, quick_rows())
+    old.write_text(old.read_text().replace("\n4,", "\n1,"))
+    history = tmp_path / "history.csv"
+    with pytest.raises(ResultsError, match="schema version 1, this sinelstm reads version 4"):
+        append_run(old, history, "quick")
+    assert not history.exists()
+
+
+def test_a_torn_tail_is_never_read_and_the_next_append_sets_it_aside(tmp_path):
+    history = tmp_path / "history.csv"
+    append_run(results(tmp_path, quick_rows()), history, "quick")
+    with open(history, "a") as handle:
+        handle.write("1,deadbeef,False,2026-")  # a kill mid-append
+    with pytest.warns(UserWarning, match="cut short"):
+        assert len(read_history(history)) == 8
+    with pytest.warns(UserWarning, match="set aside"):
+        append_skip(history, "f00d", "quick", "sinelstm: error: unrecognized arguments: --window")
+    frame = read_history(history)
+    assert len(frame) == 9 and frame["status"].iloc[-1] == "skipped"
+    assert "deadbeef" in (tmp_path / "history.csv.torn").read_text()
+
+
+def test_the_grid_label_names_the_cells():
+    assert grid_label(make_grid("quick")) == "quick"
+    assert grid_label(make_grid("quick", window="25,50", seed="0,1")) == "quick"
+    tiny = grid_label(make_grid("quick", window="8", length="60", hidden="4", seed="0"))
+    assert tiny.startswith("quick~") and tiny != grid_label(make_grid("quick", window="8", length="60"))
+
+
+def test_a_shift_is_found_at_its_commit_and_its_size_and_direction_named():
+    rule = MetricRule("forecast_rmse", "lower", abs_tol=0.15, rel_tol=0.5)
+    rng = np.random.default_rng(0)
+    values = 0.3 + rng.normal(0, 0.03, 30)
+    values[18:] += 0.6  # worse by four tolerances from commit 18 on
+    found = change_points(values, rule)
+    assert [index for index, *_ in found] == [18]
+    _, before, after, tolerance = found[0]
+    assert after - before == pytest.approx(0.6, abs=0.05) and tolerance == pytest.approx(0.15)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_no_change_point_in_noise(seed):
+    rule = MetricRule("forecast_rmse", "lower", abs_tol=0.15, rel_tol=0.5)
+    values = 0.3 + np.random.default_rng(seed).normal(0, 0.1, 40)
+    assert change_points(values, rule) == []
+
+
+def test_a_shift_within_the_tolerance_is_not_a_change():
+    """Clean steps the detector sees, but smaller than the gate's tolerance: not listed."""
+    rule = MetricRule("amp_ratio", "target", target=1.0, abs_tol=0.25)
+    values = np.r_[np.full(10, 0.8), np.full(10, 0.6)]
+    assert change_points(values, rule) == []
+    assert [index for index, *_ in change_points(np.r_[np.full(10, 0.8), np.full(10, 0.4)], rule)] == [10]
+
+
+def _history_over(tmp_path: Path, commits: list[str], worse_from: int) -> Path:
+    history = tmp_path / "history.csv"
+    for index, sha in enumerate(commits):
+        rng = np.random.default_rng(index)
+        shift = (0.6 if index >= worse_from else 0.0) + float(rng.normal(0, 0.02))
+        append_run(results(tmp_path, quick_rows(shift)), history, "quick", commit=sha, dirty=False)
+    return history
+
+
+def test_detect_names_the_first_commit_after_a_shift(tmp_path):
+    commits = [f"{index:040x}" for index in range(12)]
+    history = read_history(_history_over(tmp_path, commits, worse_from=7))
+    found = detect(history, commits, GATE)
+    assert {(c.metric, c.commit, c.direction) for c in found} == {("forecast_rmse", commits[7], "worse")}
+    assert len(found) == 4  # one per config
+    assert all(c.size == pytest.approx(0.6, abs=0.05) for c in found)
+    # Dirty runs and commits off the line are not drawn.
+    frame = series(history.assign(dirty=True), commits, GATE)
+    assert frame.empty
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def _repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "t@example.com")
+    _git(repo, "config", "user.name", "t")
+    return repo
+
+
+def _commit(repo: Path, message: str, files: dict[str, str] | None = None) -> str:
+    for name, text in (files or {}).items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return _git(repo, "rev-parse", "HEAD")
+
+
+def test_the_trend_page_names_the_change_and_draws_each_metric(tmp_path):
+    from sinelstm.history.report import build_history_report
+
+    repo = _repo(tmp_path)
+    commits = [_commit(repo, f"step {index}") for index in range(10)]
+    baseline = _commit(repo, "accept a baseline", {"results/baseline-quick.csv": "x\n"})
+    commits.append(baseline)
+    history = _history_over(tmp_path, commits, worse_from=6)
+    append_skip(history, commits[0], "quick", "sinelstm: error: argument command: invalid choice: 'bench'")
+    out = tmp_path / "HISTORY.md"
+    text, changes = build_history_report(repo, history, out, GATE)
+    assert out.read_text() == text
+    assert [c.commit for c in changes] == [commits[6]] * 4
+    assert f"`{commits[6][:10]}` step 6" in text and "| worse |" in text
+    assert "invalid choice: 'bench'" in text
+    figures = sorted(path.name for path in (tmp_path / "HISTORY_figures").iterdir())
+    assert len(figures) == len(GATE.rules) + 2  # every metric, and the two speed ratios
+    assert "KB a run" in text
+
+
+def test_bisect_finds_every_position_within_log2_n_plus_one_runs():
+    for count in range(2, 20):
+        for first in [*range(1, count), None]:
+            result = bisect(count, lambda index, first=first: first is not None and index >= first)
+            assert result.found == first
+            assert len(result.probed) + 1 <= max_runs(count) <= math.log2(count) + 1 + 1
+            if first is None:
+                assert count - 1 in result.probed  # "not moved" has measured the last commit
+
+
+def test_bisect_passes_over_an_unrunnable_commit_or_says_it_cannot_tell():
+    result = bisect(9, lambda index: None if index == 4 else index >= 6)
+    assert result.found == 6 and 4 in result.unrunnable
+    with pytest.raises(HistoryError, match="could not run"):
+        bisect(9, lambda index: None if index == 5 else index >= 5)
+
+
+def test_moved_is_the_gates_rule():
+    reference = [dict(row(seed=seed, forecast_rmse=0.2), status="ok") for seed in (0, 1)]
+    same = [dict(r, forecast_rmse=0.2 + 1e-5) for r in reference]
+    assert not has_moved(reference, same, "forecast_rmse", "window25-length601-hidden8", GATE).moved
+    nudged = [dict(reference[0]), dict(reference[1], forecast_rmse=0.201)]
+    verdict = has_moved(reference, nudged, "forecast_rmse", "window25-length601-hidden8", GATE)
+    assert verdict.moved and verdict.tier == "reproduction"
+    # Another stack: the statistical tolerance (0.15 here) decides.
+    other = [dict(r, tensorflow="2.99") for r in nudged]
+    verdict = has_moved(reference, other, "forecast_rmse", "window25-length601-hidden8", GATE)
+    assert not verdict.moved and verdict.tier == "statistical"
+    far = [dict(r, forecast_rmse=0.5) for r in other]
+    assert has_moved(reference, far, "forecast_rmse", "window25-length601-hidden8", GATE).moved
+    crashed = [reference[0], dict(reference[1], status="failed")]
+    assert has_moved(reference, crashed, "forecast_rmse", "window25-length601-hidden8", GATE).moved
+
+
+def history_main(argv: list[str]) -> int:
+    """The history commands as the sinelstm CLI runs them: one-line errors, exit 2."""
+    from sinelstm.cli import Parser
+    from sinelstm.experiment.config import ConfigError
+    from sinelstm.history.cli import add_history_commands
+    from sinelstm.verdict.rules import GateConfigError
+    from sinelstm.workflow import UsageError
+
+    parser = Parser(prog="sinelstm")
+    add_history_commands(parser.add_subparsers(dest="command", required=True, parser_class=Parser), Parser)
+    try:
+        args = parser.parse_args(argv)
+        return args.handler(args)
+    except ConfigError as error:
+        print(f"sinelstm: error: {error.flag}: got {error.got!r}; {error.accepts}")
+        return 2
+    except (UsageError, HistoryError, ResultsError, GateConfigError) as error:
+        print(f"sinelstm: error: {error}")
+        return 2
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["find", "HEAD", "--metric", "speed", "--config", "x"], "--metric"),
+        (["find", "HEAD", "--metric", "forecast_rmse", "--config", "nope"], "not a config of the grid"),
+        (["run", "no-such-rev..HEAD"], "git rev-list"),
+        (["run", "HEAD", "--grid-from", "commit", "--window", "8"], "axis flags do not apply"),
+        (["run", "HEAD", "--grid", "huge"], "--grid"),
+        (["run", "HEAD", "--window", "ten"], "--window"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(argv, words, tmp_path, monkeypatch, capsys):
+    repo = _repo(tmp_path)
+    _commit(repo, "one")
+    monkeypatch.chdir(repo)
+    assert history_main(["history", *argv, "--history", str(tmp_path / "h.csv")]) == 2
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and words in out[0], out
+    assert not (tmp_path / "h.csv").exists()
+
+
+def _planted_repository(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A repository of this package over 8 commits; the sixth (index 5) changes the data's
+    noise from uniform to Gaussian of the same scale, the others touch only documentation."""
+    repo = _repo(tmp_path)
+    shutil.copytree(ROOT / "sinelstm", repo / "sinelstm", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", repo / "pyproject.toml")
+    (repo / ".gitignore").write_text("__pycache__/\n*.lock\n")
+    commits = [_commit(repo, "the package")]
+    for index in range(1, 8):
+        if index == 5:
+            data = (repo / "sinelstm/experiment/data.py").read_text()
+            planted = data.replace(
+                "rng.uniform(-noise, noise, size=length)", "rng.normal(0.0, noise, size=length)"
+            )
+            assert planted != data
+            commits.append(_commit(repo, "Gaussian noise", {"sinelstm/experiment/data.py": planted}))
+        else:
+            commits.append(_commit(repo, f"notes {index}", {"NOTES.md": f"note {index}\n"}))
+    return repo, commits
+
+
+@pytest.mark.slow
+def test_find_names_the_planted_commit_within_log2_n_plus_one_runs(tmp_path, monkeypatch, capsys):
+    repo, commits = _planted_repository(tmp_path)
+    monkeypatch.chdir(repo)
+    history = tmp_path / "history.csv"
+    tiny = ["--window", "8", "--length", "60", "--hidden", "4", "--seed", "0", "--epochs", "3"]
+    config = ["--metric", "fit_rmse_noisy", "--config", "window8-length60-hidden4", "--history", str(history)]
+    assert history_main(["history", "find", "HEAD", *tiny, *config]) == 0
+    out = capsys.readouterr().out
+    assert f"first moved: {commits[5]}" in out, out
+    runs = int(out.split("); ")[-1].split(" grid runs")[0])
+    assert runs <= math.log2(len(commits)) + 1
+    assert not _git(repo, "worktree", "list").count("\n")  # every temporary worktree removed
+    # Nothing planted in this range: not moved, exit 1 (its last commit read from the history).
+    assert history_main(["history", "find", f"{commits[2]}..{commits[4]}", *tiny, *config]) == 1
+    assert "not moved" in capsys.readouterr().out
+
+
+# A stand-in for an old commit's `python -m sinelstm bench`: it keeps its arguments beside
+# --out and writes the results file the commit holds (or fails as an old CLI would).
+FAKE_MAIN = """
+import shutil, sys
+from pathlib import Path
+out = Path(sys.argv[sys.argv.index("--out") + 1])
+out.with_suffix(".argv").write_text(" ".join(sys.argv[1:]))
+if not Path("results.csv").is_file():
+    sys.exit("sinelstm: error: argument command: invalid choice: 'bench' (choose from 'run')")
+shutil.copy("results.csv", out)
+"""
+
+
+def test_history_run_records_what_ran_and_what_could_not_and_resumes(tmp_path, monkeypatch, capsys):
+    repo = _repo(tmp_path)
+    fake = {"sinelstm/__init__.py": "", "sinelstm/__main__.py": FAKE_MAIN}
+    old = _commit(repo, "an old CLI", fake)
+    good = results(tmp_path, quick_rows())
+    ran = _commit(repo, "a bench", {"results.csv": good.read_text()})
+    monkeypatch.chdir(repo)
+    history = tmp_path / "h.csv"
+    assert history_main(["history", "run", "HEAD", "--history", str(history)]) == 0
+    frame = read_history(history)
+    assert list(frame["commit"]) == [old] + [ran] * 8
+    assert frame["status"][0] == "skipped" and "invalid choice: 'bench'" in frame["note"][0]
+    assert not frame["dirty"].any() and set(frame["grid"]) == {"quick"}
+    assert "1 commits measured, 1 skipped" in capsys.readouterr().out
+    assert _git(repo, "worktree", "list").count("\n") == 0
+    # Resumed: both commits are there (one measured, one that cannot run), neither is rerun.
+    size = history.stat().st_size
+    assert history_main(["history", "run", "HEAD", "--history", str(history), "--resume"]) == 0
+    assert history.stat().st_size == size and "2 already there" in capsys.readouterr().out
+
+
+def test_a_commit_runs_this_checkouts_cells_and_is_stopped_past_its_limit(tmp_path, monkeypatch):
+    from sinelstm.history.commits import bench_flags, run_at
+
+    repo = _repo(tmp_path)
+    hang = FAKE_MAIN.replace("if not", "import time; time.sleep(60)\nif not")
+    sha = _commit(repo, "a slow bench", {"sinelstm/__init__.py": "", "sinelstm/__main__.py": hang})
+    flags = bench_flags(make_grid("quick"))
+    assert flags == ["--grid", "quick", "--window", "25,50", "--length", "201,601", "--hidden", "64"] + [
+        "--seed",
+        "0,1",
+    ]
+    out = tmp_path / "out" / "results.csv"
+    out.parent.mkdir()
+    run = run_at(repo, sha, flags, out, timeout=3)
+    assert run.results is None and "ran past 3 s" in run.reason
+    assert out.with_suffix(".argv").read_text().startswith("bench --grid quick --window 25,50")
+    assert _git(repo, "worktree", "list").count("\n") == 0
+
+
+def test_ctrl_c_stops_the_run_and_removes_its_worktree(tmp_path, monkeypatch):
+    from sinelstm.history import commits
+
+    repo = _repo(tmp_path)
+    hang = FAKE_MAIN.replace("if not", "import time; time.sleep(60)\nif not")
+    sha = _commit(repo, "a slow bench", {"sinelstm/__init__.py": "", "sinelstm/__main__.py": hang})
+    started = []
+
+    class Interrupted(subprocess.Popen):
+        """Ctrl-C while the bench runs (git's own commands run as ever)."""
+
+        def communicate(self, *args, **kwargs):
+            if "bench" not in self.args:
+                return super().communicate(*args, **kwargs)
+            started.append(self)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(commits.subprocess, "Popen", Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        commits.run_at(repo, sha, ["--grid", "quick"], tmp_path / "r.csv", timeout=30)
+    assert started and started[0].poll() is not None  # the run is stopped
+    assert _git(repo, "worktree", "list").count("\n") == 0
