@@ -155,7 +155,7 @@ def pytest_sessionfinish(session, exitstatus):
     state = session.config._sinelstm
     if state.lock is None:
         return
-    from sinelstm.workflow import Output, gate_and_report
+    from sinelstm.workflow import Output, gate_and_report, record_history
 
     lines: list[str] = []
     every = {cell_id(cell) for cell in state.grid.cells()}
@@ -167,6 +167,7 @@ def pytest_sessionfinish(session, exitstatus):
             # pytest -v: the full gate table; -q (CI's habit) still prints the summary.
             verbosity = 1 if session.config.getoption("verbose") > 0 else 0
             output = Output(lines.append, verbosity, session.config.getoption("link_base"))
+            record_history(state.out, state.grid, output)
             state.gate_status = gate_and_report(state.out, baseline, state.gate, only, output, tier=tier)
     except (ResultsError, OSError) as error:
         lines.append(f"sinelstm: error: {error}")

@@ -51,10 +51,10 @@ def model_choices() -> Choices:
     return Choices(kinds.builtin_names(), accept=lambda name: kinds.lookup(name) is not None)
 
 
-def add_grid_options(add) -> None:
+def add_grid_options(add, default_grid: str = "default") -> None:
     """The grid's options, for argparse's add_argument or pytest's addoption alike: the named
     grid, one flag per axis (from the axes' one declaration), and the fields laid over every cell."""
-    add("--grid", default="default", choices=sorted(grids.GRIDS), help="named grid (default)")
+    add("--grid", default=default_grid, choices=sorted(grids.GRIDS), help=f"named grid ({default_grid})")
     for axis in grids.AXES:
         extra = {}
         if axis.names is not None:
@@ -193,6 +193,28 @@ def gate_and_report(
         announce(result, current, baseline, out, output)
     output.echo(f"report: {out}")
     return 0 if result is None or result.passed else 1
+
+
+def history_path_for(results: Path) -> Path:
+    """The history a run appends to: history.csv beside its results CSV (results/history.csv)."""
+    return Path(results).with_name("history.csv")
+
+
+def record_history(results: Path, grid: grids.Grid, output: Output = Output()) -> None:
+    """Append a finished run's per-config summaries to the history beside it. A history that
+    cannot take them (another schema, an unwritable file) is a warning: the run's results
+    are written already, and the gate still judges them."""
+    from sinelstm.history.store import HistoryError, append_run, grid_label
+    from sinelstm.sweep.store import ResultsError
+
+    history = history_path_for(results)
+    try:
+        count = append_run(results, history, grid_label(grid))
+    except (HistoryError, ResultsError, OSError) as error:
+        output.echo(f"sinelstm: warning: history not appended: {error}")
+        return
+    if output.verbosity >= 0:
+        output.echo(f"history: {count} rows appended to {history}")
 
 
 def write_run(out: Path, result) -> list[str]:

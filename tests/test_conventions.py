@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import grid_rows, write
 
@@ -44,7 +45,7 @@ def test_every_subcommand_is_described_and_every_enumerated_flag_has_choices():
         flags = {flag for action in sub._actions for flag in action.option_strings}
         if sub.get_default("handler") is not None:  # a command, not a group of them
             assert {"-q", "-v"} <= flags, f"sinelstm {' '.join(path)}: no -q/-v"
-        if path[-1] in ("run", "bench", "report"):
+        if path in {("run",), ("bench",), ("report",), ("history", "report")}:
             assert {"-o", "--out"} <= flags, f"sinelstm {' '.join(path)}: no -o/--out"
     assert found == ENUMERATED
 
@@ -177,3 +178,11 @@ def test_workers_keep_tensorflows_native_log_lines_to_themselves_unless_verbose(
     assert loud.returncode == 0, loud.stderr
     if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
         assert "oneDNN" in loud.stderr  # the lines are TensorFlow's: -v lets them through
+    # Both runs were kept in the history beside their results, one row per cell.
+    from sinelstm.history.store import read_history
+
+    history = read_history(tmp_path / "history.csv")
+    assert list(history["config"]) == ["window25-length201-hidden64"] * 2
+    assert set(history["run_id"]) == set(pd.read_csv(tmp_path / "q.csv")["run_id"]) | set(
+        pd.read_csv(tmp_path / "v.csv")["run_id"]
+    )

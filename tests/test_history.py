@@ -254,24 +254,10 @@ def test_moved_is_the_gates_rule():
 
 
 def history_main(argv: list[str]) -> int:
-    """The history commands as the sinelstm CLI runs them: one-line errors, exit 2."""
-    from sinelstm.cli import Parser
-    from sinelstm.experiment.config import ConfigError
-    from sinelstm.history.cli import add_history_commands
-    from sinelstm.verdict.rules import GateConfigError
-    from sinelstm.workflow import UsageError
+    """The history commands as the sinelstm CLI runs them."""
+    from sinelstm.cli import main
 
-    parser = Parser(prog="sinelstm")
-    add_history_commands(parser.add_subparsers(dest="command", required=True, parser_class=Parser), Parser)
-    try:
-        args = parser.parse_args(argv)
-        return args.handler(args)
-    except ConfigError as error:
-        print(f"sinelstm: error: {error.flag}: got {error.got!r}; {error.accepts}")
-        return 2
-    except (UsageError, HistoryError, ResultsError, GateConfigError) as error:
-        print(f"sinelstm: error: {error}")
-        return 2
+    return main(argv)
 
 
 @pytest.mark.parametrize(
@@ -290,8 +276,8 @@ def test_bad_input_is_one_line_exit_2(argv, words, tmp_path, monkeypatch, capsys
     _commit(repo, "one")
     monkeypatch.chdir(repo)
     assert history_main(["history", *argv, "--history", str(tmp_path / "h.csv")]) == 2
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and words in out[0], out
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0] and err[0].startswith("sinelstm: error:"), err
     assert not (tmp_path / "h.csv").exists()
 
 

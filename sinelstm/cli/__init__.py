@@ -19,6 +19,7 @@ __all__ = ["build_parser", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sinelstm.history.store import HistoryError
     from sinelstm.sweep.store import ResultsError
     from sinelstm.verdict.rules import GateConfigError
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "verbose", False):
             os.environ["SINELSTM_VERBOSE"] = "1"  # the workers inherit it
         return args.handler(args)
-    except (UsageError, BackendError, ResultsError, GateConfigError, OSError) as error:
+    except (UsageError, BackendError, ResultsError, GateConfigError, HistoryError, OSError) as error:
         print(f"sinelstm: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ConfigError as error:

@@ -74,6 +74,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         bar.total = bar.n
     wall = time.perf_counter() - start
     print(f"{len(cells)} cells ({grid.name} grid) in {wall:.0f} s -> {out}")
+    workflow.record_history(out, grid, output)
     return workflow.gate_and_report(out, baseline, gate, output=output, tier=args.tier)
 
 

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from sinelstm import workflow
 from sinelstm.cli import commands as handlers
+from sinelstm.cli.history import add_history_commands
 from sinelstm.cli.options import (
     LINK_BASE_HELP,
     TIER_OPTION,
     Parser,
     add_backend_flag,
+    add_command,
     add_config_flags,
-    add_verbosity_flags,
 )
 from sinelstm.experiment.config import PRESETS
-
-
-def _command(commands, name: str, summary: str, description: str, handler) -> Parser:
-    """A subcommand with its one-line help, its description, and the verbosity flags."""
-    parser = commands.add_parser(name, help=summary, description=description)
-    add_verbosity_flags(parser)
-    parser.set_defaults(handler=handler)
-    return parser
 
 
 def build_parser() -> Parser:
@@ -35,7 +28,7 @@ def build_parser() -> Parser:
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
 
-    run = _command(
+    run = add_command(
         commands,
         "run",
         "train, forecast and measure one config",
@@ -48,7 +41,7 @@ def build_parser() -> Parser:
     add_backend_flag(run)
     run.add_argument("-o", "--out", default="runs/latest", help="output folder (runs/latest)")
 
-    bench = _command(
+    bench = add_command(
         commands,
         "bench",
         "run a grid of cells, then gate it against its baseline",
@@ -85,7 +78,7 @@ def build_parser() -> Parser:
     bench.add_argument("--link-base", help=LINK_BASE_HELP)
     add_backend_flag(bench)
 
-    comp = _command(
+    comp = add_command(
         commands,
         "compare",
         "gate a results CSV against a baseline",
@@ -101,7 +94,7 @@ def build_parser() -> Parser:
     comp.add_argument("--tier", **TIER_OPTION)
     comp.add_argument("--link-base", help=LINK_BASE_HELP)
 
-    rep = _command(
+    rep = add_command(
         commands,
         "report",
         "write the markdown report of a results CSV",
@@ -120,7 +113,7 @@ def build_parser() -> Parser:
         description="Manage a grid's pinned baseline (results/baseline*.csv).",
     )
     base_commands = base.add_subparsers(dest="action", required=True, parser_class=Parser, metavar="ACTION")
-    accept = _command(
+    accept = add_command(
         base_commands,
         "accept",
         "replace the baseline (or chosen configs) with a run",
@@ -138,6 +131,7 @@ def build_parser() -> Parser:
     accept.add_argument(
         "--baseline", help="baseline CSV (the run's own: latest-quick.csv -> baseline-quick.csv)"
     )
+    add_history_commands(commands)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""`sinelstm history run|report|find`: the arguments, parsed and handed to the library.
+"""`sinelstm history run|report|find`: the arguments, parsed and handed to sinelstm.history.
 
 Each handler takes the argparse namespace and returns the exit status (0 done or found,
 1 find: the last commit did not move, 2 bad input); an error it expects is a
@@ -10,22 +10,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sinelstm.experiment.config import ExperimentConfig
+from sinelstm import workflow
+from sinelstm.cli.options import add_command
 from sinelstm.history.commits import DEFAULT_TIMEOUT, repo_root
 from sinelstm.history.store import HISTORY_METRICS, HistoryError
-from sinelstm.sweep.grid import AXES, GRIDS, Grid, make_grid
+from sinelstm.sweep.grid import AXES
 
 DEFAULT_HISTORY = "results/history.csv"
 DEFAULT_PAGE = "results/HISTORY.md"
 
 
-def _add_grid_flags(parser: argparse.ArgumentParser, default: str = "quick") -> None:
-    """The grid to run at each commit: a named grid, any axis replaced (one flag per axis,
-    from the axes' one declaration), and the epochs of every cell."""
-    parser.add_argument("--grid", default=default, choices=sorted(GRIDS), help=f"named grid ({default})")
-    for axis in AXES:
-        parser.add_argument(axis.flag, dest=axis.field, help=f"{axis.field} axis, e.g. {axis.example}")
-    parser.add_argument("--epochs", type=int, help="maximum epochs of every cell (100)")
+def _add_grid_flags(parser: argparse.ArgumentParser) -> None:
+    """The grid to run at each commit (the bench's grid options, the quick grid by default),
+    its time limit, and the history file."""
+    workflow.add_grid_options(parser.add_argument, default_grid="quick")
     parser.add_argument(
         "--timeout",
         type=float,
@@ -33,24 +31,6 @@ def _add_grid_flags(parser: argparse.ArgumentParser, default: str = "quick") -> 
         help=f"seconds a commit's grid may run before it is stopped and skipped ({DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument("--history", default=DEFAULT_HISTORY, help=f"history CSV ({DEFAULT_HISTORY})")
-
-
-def _grid(args: argparse.Namespace) -> Grid:
-    base = ExperimentConfig(epochs=args.epochs).validate() if args.epochs is not None else None
-    return make_grid(args.grid, base=base, **{axis.field: getattr(args, axis.field) for axis in AXES})
-
-
-def _gate(args: argparse.Namespace, repo: Path):
-    """--gate-config, else the repository's pyproject.toml where it has the gate's rules, else
-    the package's own."""
-    from sinelstm.verdict.rules import load_gate_config
-
-    if args.gate_config:
-        return load_gate_config(Path(args.gate_config))
-    candidate = repo / "pyproject.toml"
-    if not (candidate.is_file() and "[tool.sinelstm.gate" in candidate.read_text()):
-        candidate = Path(__file__).resolve().parents[2] / "pyproject.toml"
-    return load_gate_config(candidate)
 
 
 def cmd_history_run(args: argparse.Namespace) -> int:
@@ -63,7 +43,7 @@ def cmd_history_run(args: argparse.Namespace) -> int:
     walk = run_history(
         repo,
         args.rev_range,
-        _grid(args),
+        workflow.grid_from_options(args),
         Path(args.history),
         resume=args.resume,
         own_grid=own,
@@ -80,8 +60,8 @@ def cmd_history_report(args: argparse.Namespace) -> int:
     from sinelstm.history.report import build_history_report
 
     repo = repo_root()
-    out = Path(args.o)
-    _, changes = build_history_report(repo, Path(args.history), out, _gate(args, repo))
+    out = Path(args.out)
+    _, changes = build_history_report(repo, Path(args.history), out, workflow.load_gate(args.gate_config))
     print(f"history report: {out} ({len(changes)} change points)")
     return 0
 
@@ -95,9 +75,9 @@ def cmd_history_find(args: argparse.Namespace) -> int:
         args.rev_range,
         args.metric,
         args.config,
-        _grid(args),
+        workflow.grid_from_options(args),
         Path(args.history),
-        _gate(args, repo),
+        workflow.load_gate(args.gate_config),
         args.timeout,
     )
     cost = (
@@ -114,22 +94,28 @@ def cmd_history_find(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_history_commands(subparsers, parser_class: type[argparse.ArgumentParser]) -> None:
-    """Add `history run|report|find` to a subparsers object (the sinelstm CLI's)."""
+def add_history_commands(subparsers) -> None:
+    """Add `history run|report|find` to the sinelstm CLI's commands."""
+    from sinelstm.cli.options import Parser
+
     history = subparsers.add_parser(
         "history",
         help="runs kept per commit: run a grid over commits, draw the trends, find the commit that moved",
         description="Every run kept by commit: run a grid at each commit of a range, draw each gated "
         "metric over commits with its change points, and bisect to the commit that moved a metric.",
     )
-    commands = history.add_subparsers(dest="history_command", required=True, parser_class=parser_class)
+    commands = history.add_subparsers(
+        dest="history_command", required=True, parser_class=Parser, metavar="ACTION"
+    )
 
-    run = commands.add_parser(
+    run = add_command(
+        commands,
         "run",
-        help="run a grid at each commit of a range and append it to the history",
-        description="For each commit of `git rev-list --reverse --first-parent REV_RANGE`: check it out "
+        "run a grid at each commit of a range and append it to the history",
+        "For each commit of `git rev-list --reverse --first-parent REV_RANGE`: check it out "
         "in a temporary worktree, run the grid with that commit's own code, append its cells to the "
         "history. A commit whose code cannot run the grid is recorded as skipped with its reason.",
+        cmd_history_run,
     )
     run.add_argument("rev_range", metavar="REV_RANGE", help="commits, e.g. main~20..main")
     _add_grid_flags(run)
@@ -141,29 +127,32 @@ def add_history_commands(subparsers, parser_class: type[argparse.ArgumentParser]
         help="here: this checkout's grid, as axis flags, so every commit runs the same cells (default); "
         "commit: each commit's own definition of the named grid",
     )
-    run.set_defaults(handler=cmd_history_run)
 
-    report = commands.add_parser(
+    report = add_command(
+        commands,
         "report",
-        help="draw each gated metric over commits and list its change points",
-        description="Per gated metric, each config's series over commits (median over seeds, the seeds' "
+        "draw each gated metric over commits and list its change points",
+        "Per gated metric, each config's series over commits (median over seeds, the seeds' "
         "band, accepted baselines marked) and the change points ruptures finds, as a markdown page.",
+        cmd_history_report,
     )
     report.add_argument("--history", default=DEFAULT_HISTORY, help=f"history CSV ({DEFAULT_HISTORY})")
-    report.add_argument("-o", default=DEFAULT_PAGE, help=f"page to write ({DEFAULT_PAGE}); figures beside it")
-    report.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate] (the repository's)")
-    report.set_defaults(handler=cmd_history_report)
+    report.add_argument(
+        "-o", "--out", default=DEFAULT_PAGE, help=f"page to write ({DEFAULT_PAGE}); figures beside it"
+    )
+    report.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
 
-    find = commands.add_parser(
+    find = add_command(
+        commands,
         "find",
-        help="bisect a range to the first commit at which a metric moved",
-        description="Bisect REV_RANGE (its first commit the reference) to the first commit at which METRIC "
+        "bisect a range to the first commit at which a metric moved",
+        "Bisect REV_RANGE (its first commit the reference) to the first commit at which METRIC "
         "of CONFIG moved by the gate's rules, running only that config's cells where the history lacks "
         "them. Exit 0: found; 1: the last commit did not move; 2: bad input.",
+        cmd_history_find,
     )
     find.add_argument("rev_range", metavar="REV_RANGE", help="commits, e.g. good~1..bad")
     find.add_argument("--metric", required=True, choices=HISTORY_METRICS, help="the metric that moved")
     find.add_argument("--config", required=True, help="the config, e.g. window25-length201-hidden64")
     _add_grid_flags(find)
-    find.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate] (the repository's)")
-    find.set_defaults(handler=cmd_history_find)
+    find.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
