@@ -155,7 +155,8 @@ def pytest_sessionfinish(session, exitstatus):
     state = session.config._sinelstm
     if state.lock is None:
         return
-    from sinelstm.workflow import Output, gate_and_report, record_history
+    from sinelstm.sweep.executors import LocalExecutor
+    from sinelstm.workflow import Output, gate_and_report, more_seeds, record_history
 
     lines: list[str] = []
     every = {cell_id(cell) for cell in state.grid.cells()}
@@ -168,7 +169,11 @@ def pytest_sessionfinish(session, exitstatus):
             verbosity = 1 if session.config.getoption("verbose") > 0 else 0
             output = Output(lines.append, verbosity, session.config.getoption("link_base"))
             record_history(state.out, state.grid, output)
-            state.gate_status = gate_and_report(state.out, baseline, state.gate, only, output, tier=tier)
+            # A suspected statistical failure is rerun here, in-process, as the cells ran.
+            rerun = more_seeds(state.grid, state.out, LocalExecutor)
+            state.gate_status = gate_and_report(
+                state.out, baseline, state.gate, only, output, tier=tier, rerun=rerun
+            )
     except (ResultsError, OSError) as error:
         lines.append(f"sinelstm: error: {error}")
         state.gate_status = pytest.ExitCode.TESTS_FAILED

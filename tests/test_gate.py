@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import grid_rows, write
+from helpers import grid_rows, row, write
 
 from sinelstm.cli import main
 from sinelstm.sweep.rows import SCHEMA_VERSION
@@ -367,3 +367,54 @@ def test_accept_can_replace_chosen_configs_only(tmp_path, capsys):
     assert "configs: window50-*" in (tmp_path / "base.csv.reason").read_text()
     assert main([*args, "--config", "window99-*"]) == 2
     assert "matches no config" in capsys.readouterr().err
+
+
+def _rerun_writing(tmp_path, rows_by_seed):
+    """A rerun for gate_and_report that 'runs' the new seeds by writing their rows."""
+    calls = []
+
+    def rerun(configs):
+        calls.append(configs)
+        return write(tmp_path, "rerun.csv", rows_by_seed)
+
+    return rerun, calls
+
+
+@pytest.mark.parametrize("confirmed", [True, False])
+def test_a_statistical_failure_is_rerun_with_more_seeds_before_it_is_reported(tmp_path, confirmed):
+    """Two seeds of window 50 look worse; three more seeds either confirm it (the median
+    over five stays worse: exit 1, the failure says so) or withdraw it (a warning, exit 0)."""
+    from sinelstm.workflow import Output, gate_and_report
+
+    base = write(tmp_path, "baseline.csv", grid_rows(seeds=(0, 1)))
+    bad = {(50, seed): {"forecast_rmse": 0.9} for seed in (0, 1)}
+    current = write(tmp_path, "latest.csv", grid_rows(bad, seeds=(0, 1)))
+    extra_value = 0.9 if confirmed else 0.2
+    extra = [row(window=50, seed=s, forecast_rmse=extra_value) for s in (2, 3, 4)]
+    rerun, calls = _rerun_writing(tmp_path, extra)
+    lines = []
+    output = Output(lines.append)
+    status = gate_and_report(current, base, RULES, output=output, tier="statistical", rerun=rerun)
+    assert calls == [["window50-length201-hidden8"]]  # only the suspected config, once
+    table = current.with_suffix(".gate.md").read_text()
+    assert "forecast_rmse (5 seeds)" in table
+    if confirmed:
+        assert status == 1
+        assert any("confirmed by a rerun with 5 seeds" in line for line in lines)
+    else:
+        assert status == 0
+        assert any("was not confirmed: over 5 seeds" in line for line in lines)
+        assert "window50-length201-hidden8: forecast_rmse regressed" not in "\n".join(lines)
+
+
+def test_compare_cannot_rerun_and_says_so(tmp_path):
+    from sinelstm.workflow import judge
+
+    base = write(tmp_path, "baseline.csv", grid_rows(seeds=(0, 1)))
+    bad = {(50, seed): {"forecast_rmse": 0.9} for seed in (0, 1)}
+    current = write(tmp_path, "latest.csv", grid_rows(bad, seeds=(0, 1)))
+    from sinelstm.workflow import Output, confirm_suspects
+
+    result = judge(current, base, RULES, tier="statistical", write=False)
+    confirm_suspects(result, current, base, RULES, None, Output())
+    assert not result.passed and any("were not rerun with more seeds" in note for note in result.notes)

@@ -75,7 +75,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - start
     print(f"{len(cells)} cells ({grid.name} grid) in {wall:.0f} s -> {out}")
     workflow.record_history(out, grid, output)
-    return workflow.gate_and_report(out, baseline, gate, output=output, tier=args.tier)
+    rerun = workflow.more_seeds(
+        grid, out, lambda: workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)
+    )
+    return workflow.gate_and_report(out, baseline, gate, output=output, tier=args.tier, rerun=rerun)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

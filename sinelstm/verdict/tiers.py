@@ -109,7 +109,7 @@ def statistical(config: str, cur: list[dict], base: list[dict], gate: GateConfig
     needed = len(cur) // 2 + 1
     for rule in gate.rules:
         rule = gate.rule_for(config, rule.metric)
-        _judge_median(config, rule, cur, base, result)
+        judge_median(config, rule, cur, base, result)
         if rule.aggregate == "sum":
             continue
         worse = [
@@ -120,7 +120,8 @@ def statistical(config: str, cur: list[dict], base: list[dict], gate: GateConfig
             > rule.tolerance(float(by_seed[row["seed"]][rule.metric] or 0))
         ]
         if len(worse) >= needed:
-            result.fail(
+            result.suspect(
+                config,
                 f"{config}: {rule.metric} worse beyond its tolerance in {len(worse)} of {len(cur)} seeds "
                 f"(seeds {', '.join(map(str, worse))}; statistical tier)"
             )
@@ -136,7 +137,7 @@ def statistical(config: str, cur: list[dict], base: list[dict], gate: GateConfig
     return f"worse by more than ({', '.join(sizes)}) in the median or in {needed} of {len(cur)} seeds"
 
 
-def _judge_median(config: str, rule: MetricRule, cur: list, base: list, result: GateResult) -> None:
+def judge_median(config: str, rule: MetricRule, cur: list, base: list, result: GateResult) -> None:
     cur_bad, cur_raw = aggregate(rule, cur)
     base_bad, base_raw = aggregate(rule, base)
     label = "median" if rule.aggregate == "median" else "total"
@@ -154,7 +155,8 @@ def _judge_median(config: str, rule: MetricRule, cur: list, base: list, result: 
         if verdict == "worse":
             change += f" (tolerance {tolerance:.3g})"
     if verdict == "worse":
-        result.fail(
+        result.suspect(
+            config,
             f"{config}: {rule.metric} regressed: {label} {fmt(base_raw)} -> {fmt(cur_raw)} "
             f"over {len(cur)} seeds ({rule.direction} is better"
             + (f", target {rule.target:g}" if rule.direction == "target" else "")

@@ -1,0 +1,42 @@
+"""A statistical-tier failure confirmed (or withdrawn) by a rerun with more seeds.
+
+The statistical tier judges a config from few seeds (2 in the quick grid, 3 in the
+default): one chaotic seed can carry a median. Before such a failure is reported, the
+bench reruns the config with more seeds (sinelstm.workflow.confirm_suspects), and the
+config is judged again on all of them: the median over every seed, the rerun's among
+them, must still be worse than the baseline's beyond the metric's tolerance. The
+rerun's seeds have no baseline twin (the baseline's stack is not this one), so the
+paired majority rule does not apply to them; the median rule does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sinelstm.verdict.result import GateResult
+from sinelstm.verdict.rules import GateConfig
+from sinelstm.verdict.tiers import judge_median
+
+
+def reconsider(result: GateResult, config: str, cur: list[dict], base: list[dict], gate: GateConfig) -> bool:
+    """Replace a config's suspected failures by the verdict of its medians over every seed
+    in cur (the run's and the rerun's ok rows); return whether a failure was confirmed."""
+    for message in result.suspects.pop(config, []):
+        result.failures.remove(message)
+    again = GateResult()
+    for rule in gate.rules:
+        judge_median(config, gate.rule_for(config, rule.metric), cur, base, again)
+    seeds = len(cur)
+    result.comparisons += [replace(c, metric=f"{c.metric} ({seeds} seeds)") for c in again.comparisons]
+    for failure in again.failures:
+        result.fail(f"{failure}; confirmed by a rerun with {seeds} seeds")
+    if not again.failures:
+        result.warnings.append(
+            f"{config}: the statistical tier's failure was not confirmed: over {seeds} seeds "
+            "(the rerun's among them) every median is within its tolerance"
+        )
+    if config in result.tiers:
+        tier = result.tiers[config]
+        why = f"{tier.why}; rerun with {seeds} seeds to confirm a failure"
+        result.tiers[config] = replace(tier, seeds=seeds, why=why)
+    return bool(again.failures)

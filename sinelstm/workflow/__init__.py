@@ -1,0 +1,59 @@
+"""The jobs the CLI and the pytest plugin run, end to end: where files go and the grid a
+user asked for (options), gate-then-report and the history (gating), one run's
+artifacts (runs)."""
+
+from sinelstm.workflow.gating import (
+    Output,
+    announce,
+    confirm_suspects,
+    gate_and_report,
+    judge,
+    more_seeds,
+    record_history,
+    write_gate_table,
+)
+from sinelstm.workflow.options import (
+    BASE_OPTIONS,
+    IMPLEMENTATION_HELP,
+    Choices,
+    UsageError,
+    add_grid_options,
+    baseline_for,
+    check_writable,
+    default_paths,
+    find_gate_config,
+    grid_from_options,
+    history_path_for,
+    load_gate,
+    make_executor,
+    model_choices,
+    report_path_for,
+)
+from sinelstm.workflow.runs import write_run
+
+__all__ = [
+    "BASE_OPTIONS",
+    "IMPLEMENTATION_HELP",
+    "Choices",
+    "Output",
+    "UsageError",
+    "add_grid_options",
+    "announce",
+    "baseline_for",
+    "check_writable",
+    "confirm_suspects",
+    "default_paths",
+    "find_gate_config",
+    "gate_and_report",
+    "grid_from_options",
+    "history_path_for",
+    "judge",
+    "load_gate",
+    "make_executor",
+    "model_choices",
+    "more_seeds",
+    "record_history",
+    "report_path_for",
+    "write_gate_table",
+    "write_run",
+]
