@@ -53,6 +53,25 @@ def close(a, b):
     return float(np.abs(a - b).max()) <= TOL * max(1.0, float(np.abs(a).max()))
 
 
+def test_schema_1_files_read_as_model_fit_on_one_step_windows(tmp_path):
+    """A schema-1 file (before trainer and train_rollout existed) trained with model.fit."""
+    rows = [row(seed=0), row(seed=1)]
+    path = tmp_path / "old.csv"
+    dropped = ("implementation", "cell", "cell_key", "trainer", "train_rollout")
+    columns = [name for name in rows[0] if name not in dropped]
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for values in rows:
+            writer.writerow({**values, "schema_version": 1})
+    frame = read_results(path)
+    assert list(frame["trainer"]) == ["fit", "fit"] and list(frame["train_rollout"]) == [1, 1]
+    assert list(frame["implementation"]) == ["keras", "keras"]
+    assert list(frame["cell"]) == [r["cell"] for r in rows]
+    # Not the loop trainer's cells: another config, so another key.
+    assert list(frame["cell_key"]) != [r["cell_key"] for r in rows]
+
+
 @pytest.mark.parametrize(
     "batch, steps, units, inputs",
     [(7, 5, 6, 1), (3, 1, 4, 1), (1, 2, 3, 2), (16, 25, 32, 1), (5, 50, 8, 3)],

@@ -101,9 +101,9 @@ def test_an_unknown_history_schema_is_refused_by_name(tmp_path):
 
 def test_an_old_results_schema_is_refused_by_name_and_writes_nothing(tmp_path):
     old = results(tmp_path, quick_rows())
-    old.write_text(old.read_text().replace("\n4,", "\n1,"))
+    old.write_text(old.read_text().replace("\n4,", "\n0,"))
     history = tmp_path / "history.csv"
-    with pytest.raises(ResultsError, match="schema version 1, this sinelstm reads version 4"):
+    with pytest.raises(ResultsError, match="schema version 0, this sinelstm reads version 4"):
         append_run(old, history, "quick")
     assert not history.exists()
 

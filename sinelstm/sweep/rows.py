@@ -20,8 +20,10 @@ from sinelstm.sweep.provenance import PROVENANCE_COLUMNS, provenance
 SCHEMA_VERSION = 4
 # Older schemas that read as this one. 4 added `cell` and `cell_key` (computed from the
 # config columns), the canaries and the floor columns (empty: not measured then); 3
-# added `implementation` (every LSTM of a schema-2 file ran keras.layers.LSTM).
-UPGRADABLE_VERSIONS = (2, 3)
+# added `implementation` (every LSTM of a schema-2 file ran keras.layers.LSTM); 2 added
+# `trainer` and `train_rollout` (schema-1 code trained every cell with model.fit, on
+# one-step windows: trainer "fit", train_rollout 1).
+UPGRADABLE_VERSIONS = (1, 2, 3)
 
 METRIC_COLUMNS = (
     "epochs_run",

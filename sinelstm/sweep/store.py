@@ -246,8 +246,14 @@ def latest_rows(frame):
 
 
 def _upgrade(frame, version: int):
-    """A schema-2 or -3 frame as schema 4: implementation filled in, cell and cell_key computed."""
+    """A schema-1, -2 or -3 frame as schema 4: what the older code ran filled in (rows.py
+    says what each schema added), cell and cell_key computed."""
     frame = frame.copy()
+    if version == 1:
+        for column, value in (("trainer", "fit"), ("train_rollout", 1)):
+            if column not in frame.columns:
+                frame.insert(frame.columns.get_loc("epochs") + 1, column, value)
+        version = 2
     if version == 2 and "implementation" not in frame.columns and "model" in frame:
         frame.insert(
             frame.columns.get_loc("trainer") + 1 if "trainer" in frame else len(frame.columns),
