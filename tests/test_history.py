@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from helpers import row
 
+from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.history.detect import change_points, detect, series
 from sinelstm.history.find import bisect, has_moved, max_runs
 from sinelstm.history.store import (
@@ -365,6 +366,8 @@ def test_a_commit_runs_this_checkouts_cells_and_is_stopped_past_its_limit(tmp_pa
         "--seed",
         "0,1",
     ]
+    fused = make_grid("quick", base=ExperimentConfig(epochs=3, implementation="fused"))
+    assert bench_flags(fused)[-4:] == ["--epochs", "3", "--implementation", "fused"]
     out = tmp_path / "out" / "results.csv"
     out.parent.mkdir()
     run = run_at(repo, sha, flags, out, timeout=3)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.history.store import HistoryError
-from sinelstm.sweep.grid import AXES, Grid
+from sinelstm.sweep.grid import AXES, BASE_FIELDS, Grid
 
 # Seconds a commit's grid may run before it is stopped and recorded as skipped.
 DEFAULT_TIMEOUT = 3600.0
@@ -80,14 +80,17 @@ def baseline_commits(repo: Path, paths: str = "results/baseline*.csv") -> list[s
 
 def bench_flags(grid: Grid, own_grid: bool = False) -> list[str]:
     """The bench flags of a grid: its name, every axis it sets (unless the commit's own grid
-    is wanted), so that each commit runs these cells, and --epochs where its base changes it."""
+    is wanted), so that each commit runs these cells, and --epochs, --trainer or
+    --implementation where its base changes them."""
     flags = ["--grid", grid.name.split("+")[0]]
     if not own_grid:
         for axis in AXES:
             if axis.field in grid.axes:
                 flags += [axis.flag, ",".join(str(value) for value in grid.axes[axis.field])]
-    if grid.base.epochs != ExperimentConfig().epochs:
-        flags += ["--epochs", str(grid.base.epochs)]
+    default = ExperimentConfig()
+    for name in BASE_FIELDS:
+        if getattr(grid.base, name) != getattr(default, name):
+            flags += ["--" + name, str(getattr(grid.base, name))]
     return flags
 
 

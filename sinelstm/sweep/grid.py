@@ -84,6 +84,10 @@ AXES: tuple[Axis, ...] = (
 )
 
 
+# Fields a grid lays over every cell beside its axes (--epochs, --trainer, --implementation).
+BASE_FIELDS = ("epochs", "trainer", "implementation")
+
+
 def axis_fields() -> tuple[str, ...]:
     """The config fields the axes vary, in AXES order."""
     return tuple(axis.field for axis in AXES)

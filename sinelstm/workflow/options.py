@@ -13,8 +13,7 @@ from sinelstm.verdict.rules import GateConfig, load_gate_config
 
 IMPLEMENTATION_HELP = "the LSTM's training pass: keras, fused (keras; fused: tensorflow only)"
 
-# The grid's options beyond its axes: fields laid over every cell.
-BASE_OPTIONS = ("epochs", "trainer", "implementation")
+BASE_OPTIONS = grids.BASE_FIELDS  # the grid's options beyond its axes
 
 
 
