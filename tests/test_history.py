@@ -156,6 +156,21 @@ def test_a_shift_within_the_tolerance_is_not_a_change():
     assert [index for index, *_ in change_points(np.r_[np.full(10, 0.8), np.full(10, 0.4)], rule)] == [10]
 
 
+def test_within_one_stack_a_metric_is_judged_by_the_reproduction_tolerance():
+    """Seeded runs repeat within a stack: a step of 0.027 in forecast_rmse (the loop
+    trainer replacing model.fit, at 2e66e9d) is far inside the statistical tolerance (0.15)
+    and far outside the reproduction one (1e-4 + 1e-4 * value); bit-identical commits
+    around it are no change at all."""
+    from sinelstm.verdict.rules import ReproductionRules
+
+    rule = MetricRule("forecast_rmse", "lower", abs_tol=0.15, rel_tol=0.5)
+    values = np.r_[np.full(21, 0.0349), np.full(35, 0.0623)]
+    assert change_points(values, rule) == []
+    found = change_points(values, rule, ReproductionRules().tolerance)
+    assert [index for index, *_ in found] == [21]
+    assert change_points(np.full(56, 0.0623), rule, ReproductionRules().tolerance) == []
+
+
 def _history_over(tmp_path: Path, commits: list[str], worse_from: int) -> Path:
     history = tmp_path / "history.csv"
     for index, sha in enumerate(commits):

@@ -6,8 +6,14 @@ total, for a count such as diverged), commits in the tip's first-parent order. O
 runs count: a dirty run's code is not its commit's. Stacks are never mixed: another
 TensorFlow draws other weights, a shift that is no commit's.
 
+Tolerance: within one stack seeded runs repeat (the quick grid's metrics were identical
+over the 35 commits from 2e66e9d to f121578), so a gated metric is measured in units of
+the reproduction tolerance, as the gate's reproduction tier and `history find` judge it;
+a config listed as chaotic, and the same-run timing ratios, which vary run to run, in
+units of the statistical tolerance.
+
 Method: PELT with the l2 cost (a shift in the mean), exact over every segmentation and
-linear in the series' length, on the series in units of the gate's tolerance. The
+linear in the series' length, on the series in units of that tolerance. The
 penalty is 4 * sigma^2 * log(n): twice the BIC one for a mean shift in Gaussian noise,
 with sigma the commit-to-commit noise estimated from the first differences by their
 median absolute deviation (robust to the shifts themselves), and never below half a
@@ -25,6 +31,7 @@ worse either.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,15 +107,19 @@ def series(history: pd.DataFrame, order: list[str], gate: GateConfig) -> pd.Data
     return frame.sort_values([*SERIES_KEY, "metric", "position"]).reset_index(drop=True)
 
 
-def change_points(values: np.ndarray, rule: MetricRule) -> list[tuple[int, float, float, float]]:
+def change_points(
+    values: np.ndarray, rule: MetricRule, tolerance: Callable[[float], float] | None = None
+) -> list[tuple[int, float, float, float]]:
     """(index of the first value after the shift, median before, median after, tolerance)
-    for each shift in values larger than the gate's tolerance (see the module docstring)."""
+    for each shift in values larger than the tolerance (the rule's statistical one unless
+    another is given; see the module docstring)."""
     import ruptures
 
+    tolerance = tolerance or rule.tolerance
     values = np.asarray(values, dtype=np.float64)
     if values.size < 2 * MIN_SEGMENT or not np.isfinite(values).all():
         return []
-    scale = rule.tolerance(float(np.median(values))) or 1.0
+    scale = tolerance(float(np.median(values))) or 1.0
     signal = values / scale  # (n_commits,) in gate tolerances
     sigma = max(_noise(signal), SIGMA_FLOOR)
     penalty = PENALTY_FACTOR * sigma**2 * math.log(signal.size)
@@ -118,11 +129,11 @@ def change_points(values: np.ndarray, rule: MetricRule) -> list[tuple[int, float
     for index in range(1, len(starts)):
         before = float(np.median(values[starts[index - 1] : starts[index]]))
         after = float(np.median(values[starts[index] : ends[index]]))
-        tolerance = rule.tolerance(before)
-        if abs(rule.badness(after) - rule.badness(before)) > tolerance or (
-            rule.direction == "target" and abs(after - before) > tolerance
+        allowed = tolerance(before)
+        if abs(rule.badness(after) - rule.badness(before)) > allowed or (
+            rule.direction == "target" and abs(after - before) > allowed
         ):
-            found.append((starts[index], before, after, tolerance))
+            found.append((starts[index], before, after, allowed))
     return found
 
 
@@ -141,9 +152,15 @@ def detect(history: pd.DataFrame, order: list[str], gate: GateConfig, frame=None
     rules = {rule.metric: rule for rule in (*gate.rules, *ratio_rules(gate))}
     found = []
     for (grid, stack, config, metric), group in frame.groupby([*SERIES_KEY, "metric"], sort=True):
-        rule = gate.rule_for(config, metric) if metric in {r.metric for r in gate.rules} else rules[metric]
+        quality = metric in {r.metric for r in gate.rules}
+        rule = gate.rule_for(config, metric) if quality else rules[metric]
+        # One stack: seeded runs repeat, so a metric that moves beyond the reproduction
+        # tolerance moved (the gate's reproduction tier); chaotic configs and the timing
+        # ratios vary run to run, and keep the statistical tolerance.
+        exact = quality and not gate.reproduction.is_chaotic(config)
+        scale = gate.reproduction.tolerance if exact else None
         commits, positions = list(group["commit"]), list(group["position"])
-        for index, before, after, tolerance in change_points(group["center"].to_numpy(), rule):
+        for index, before, after, tolerance in change_points(group["center"].to_numpy(), rule, scale):
             worse = rule.badness(after) > rule.badness(before)
             found.append(
                 ChangePoint(
