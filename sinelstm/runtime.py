@@ -102,7 +102,7 @@ def load_backend_quietly() -> None:
     replayed if the import fails, so a broken install still says why."""
     if verbose() or "keras" in sys.modules:
         if "keras" not in sys.modules:
-            import keras  # noqa: F401
+            _import_backend()
         return
     import tempfile
 
@@ -111,7 +111,7 @@ def load_backend_quietly() -> None:
     with tempfile.TemporaryFile() as scratch:
         os.dup2(scratch.fileno(), 2)
         try:
-            import keras  # noqa: F401
+            _import_backend()
         except BaseException:
             os.dup2(saved, 2)
             scratch.seek(0)
@@ -120,3 +120,11 @@ def load_backend_quietly() -> None:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def _import_backend() -> None:
+    """Keras, and TensorFlow wherever it is installed: a JAX-backend cell imports it too
+    (tf.data, the engines), and it logs on its first import whichever backend runs."""
+    if importlib.util.find_spec("tensorflow") is not None:
+        import tensorflow  # noqa: F401
+    import keras  # noqa: F401
