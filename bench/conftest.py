@@ -100,13 +100,15 @@ def pytest_generate_tests(metafunc):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """A plain run (no -m, no -k) leaves the perf-marked tests out: `-m perf` selects them
-    (or -k naming them). Then note which cells remain after selection: the gate judges those."""
-    if not config.getoption("markexpr") and not config.getoption("keyword"):
-        perf = [item for item in items if item.get_closest_marker("perf") is not None]
-        if perf:
-            config.hook.pytest_deselected(items=perf)
-            items[:] = [item for item in items if item.get_closest_marker("perf") is None]
+    """The perf-marked tests run when a mark expression kept them (`-m perf`), or when the
+    selection kept nothing else (`-k perf_training`); a plain run, or a -k that picks grid
+    cells (`-k "not seed1"`), leaves them out. Then note which cells remain: the gate
+    judges those."""
+    perf = [item for item in items if item.get_closest_marker("perf") is not None]
+    alone = len(perf) == len(items)
+    if perf and not config.getoption("markexpr") and not alone:
+        config.hook.pytest_deselected(items=perf)
+        items[:] = [item for item in items if item.get_closest_marker("perf") is None]
     state = config._sinelstm
     state.selected = {
         cell_id(item.callspec.params["cell"])
@@ -156,7 +158,7 @@ def pytest_sessionfinish(session, exitstatus):
     if state.lock is None:
         return
     from sinelstm.sweep.executors import LocalExecutor
-    from sinelstm.workflow import Output, gate_and_report, more_seeds, record_history
+    from sinelstm.workflow import Output, gate_and_report, record_history, seed_runner
 
     lines: list[str] = []
     every = {cell_id(cell) for cell in state.grid.cells()}
@@ -170,7 +172,7 @@ def pytest_sessionfinish(session, exitstatus):
             output = Output(lines.append, verbosity, session.config.getoption("link_base"))
             record_history(state.out, state.grid, output)
             # A suspected statistical failure is rerun here, in-process, as the cells ran.
-            rerun = more_seeds(state.grid, state.out, LocalExecutor)
+            rerun = seed_runner(state.out, LocalExecutor)
             state.gate_status = gate_and_report(
                 state.out, baseline, state.gate, only, output, tier=tier, rerun=rerun
             )

@@ -77,16 +77,24 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-def become_worker(core: int | None = None) -> None:
+def become_worker(core: int | None = None, load: bool = True) -> None:
     """Make this process a one-thread worker: pin it to `core` (where the OS allows) and
-    set the environment, before numpy, TensorFlow or JAX start any thread; then load
-    the backend, its native log lines silenced (unless -v)."""
+    set the environment, before numpy, TensorFlow or JAX start any thread; then (unless
+    told not to: a pool initializer loads after releasing its lock) load the backend,
+    its native log lines silenced (unless -v)."""
     if core is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})
     os.environ.update(worker_env())
+    if load:
+        preload_backend()
+
+
+def preload_backend() -> None:
+    """Load the backend quietly now; a failure is left for the cell's own import to raise
+    again, where it is recorded as the cell's error."""
     try:
         load_backend_quietly()
-    except Exception:  # noqa: BLE001 - the cell's own import raises it again, recorded as its error
+    except Exception:  # noqa: BLE001 - raised again by the cell's own import
         pass
 
 
@@ -106,11 +114,16 @@ def load_backend_quietly() -> None:
         return
     import tempfile
 
+    try:
+        scratch = tempfile.TemporaryFile()
+    except OSError:  # nowhere to put the lines: let them through rather than fail
+        _import_backend()
+        return
     sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as scratch:
-        os.dup2(scratch.fileno(), 2)
+    with scratch:
+        saved = os.dup(2)
         try:
+            os.dup2(scratch.fileno(), 2)
             _import_backend()
         except BaseException:
             os.dup2(saved, 2)

@@ -369,52 +369,103 @@ def test_accept_can_replace_chosen_configs_only(tmp_path, capsys):
     assert "matches no config" in capsys.readouterr().err
 
 
-def _rerun_writing(tmp_path, rows_by_seed):
-    """A rerun for gate_and_report that 'runs' the new seeds by writing their rows."""
+def _rerun_writing(tmp_path, rows):
+    """A rerun for gate_and_report that 'runs' the cells asked for by writing given rows."""
     calls = []
 
-    def rerun(configs):
-        calls.append(configs)
-        return write(tmp_path, "rerun.csv", rows_by_seed)
+    def rerun(cells):
+        calls.append(sorted((cell.window, cell.seed) for cell in cells))
+        return write(tmp_path, "latest.rerun.csv", rows)
 
     return rerun, calls
+
+
+def _suspect_run(tmp_path):
+    """Two seeds of window 50 worse in forecast_rmse: a statistical-tier suspect."""
+    base = write(tmp_path, "baseline.csv", grid_rows(seeds=(0, 1)))
+    bad = {(50, seed): {"forecast_rmse": 0.9} for seed in (0, 1)}
+    return write(tmp_path, "latest.csv", grid_rows(bad, seeds=(0, 1))), base
 
 
 @pytest.mark.parametrize("confirmed", [True, False])
 def test_a_statistical_failure_is_rerun_with_more_seeds_before_it_is_reported(tmp_path, confirmed):
     """Two seeds of window 50 look worse; three more seeds either confirm it (the median
-    over five stays worse: exit 1, the failure says so) or withdraw it (a warning, exit 0)."""
+    over five stays worse: exit 1, the failure says so) or withdraw it (a warning, exit 0,
+    and nothing left marked failed)."""
+    from sinelstm.report.summary import summary_path
     from sinelstm.workflow import Output, gate_and_report
 
-    base = write(tmp_path, "baseline.csv", grid_rows(seeds=(0, 1)))
-    bad = {(50, seed): {"forecast_rmse": 0.9} for seed in (0, 1)}
-    current = write(tmp_path, "latest.csv", grid_rows(bad, seeds=(0, 1)))
+    current, base = _suspect_run(tmp_path)
     extra_value = 0.9 if confirmed else 0.2
-    extra = [row(window=50, seed=s, forecast_rmse=extra_value) for s in (2, 3, 4)]
-    rerun, calls = _rerun_writing(tmp_path, extra)
+    rerun, calls = _rerun_writing(
+        tmp_path, [row(window=50, seed=s, forecast_rmse=extra_value) for s in (2, 3, 4)]
+    )
     lines = []
     output = Output(lines.append)
     status = gate_and_report(current, base, RULES, output=output, tier="statistical", rerun=rerun)
-    assert calls == [["window50-length201-hidden8"]]  # only the suspected config, once
+    assert calls == [[(50, 2), (50, 3), (50, 4)]]  # only the suspected config, new seeds, once
     table = current.with_suffix(".gate.md").read_text()
     assert "forecast_rmse (5 seeds)" in table
+    summary = summary_path(current).read_text()
     if confirmed:
         assert status == 1
         assert any("confirmed by a rerun with 5 seeds" in line for line in lines)
+        assert "**failed**" in summary
     else:
         assert status == 0
         assert any("was not confirmed: over 5 seeds" in line for line in lines)
         assert "window50-length201-hidden8: forecast_rmse regressed" not in "\n".join(lines)
+        assert "**failed**" not in summary and "| worse |" not in table
 
 
-def test_compare_cannot_rerun_and_says_so(tmp_path):
-    from sinelstm.workflow import judge
+def test_a_count_is_not_rerun_away(tmp_path):
+    """A newly diverged seed is a count's failure: more seeds cannot withdraw it."""
+    from sinelstm.workflow import Output, gate_and_report
 
     base = write(tmp_path, "baseline.csv", grid_rows(seeds=(0, 1)))
-    bad = {(50, seed): {"forecast_rmse": 0.9} for seed in (0, 1)}
-    current = write(tmp_path, "latest.csv", grid_rows(bad, seeds=(0, 1)))
-    from sinelstm.workflow import Output, confirm_suspects
+    current = write(tmp_path, "latest.csv", grid_rows({(50, 0): {"diverged": True}}, seeds=(0, 1)))
+    rerun, _ = _rerun_writing(tmp_path, [row(window=50, seed=s) for s in (2, 3, 4)])
+    assert gate_and_report(
+        current, base, RULES, output=Output(lambda _: None), tier="statistical", rerun=rerun
+    )
 
+
+@pytest.mark.parametrize("how", ["crashed", "raised"])
+def test_a_rerun_that_cannot_be_made_leaves_the_failure_standing(tmp_path, how):
+    from sinelstm.sweep.store import ResultsError
+    from sinelstm.workflow import confirm_suspects, judge
+
+    current, base = _suspect_run(tmp_path)
     result = judge(current, base, RULES, tier="statistical", write=False)
-    confirm_suspects(result, current, base, RULES, None, Output())
+    if how == "crashed":
+        crashed = [dict(row(window=50, seed=s), status="failed", error="boom") for s in (2, 3, 4)]
+        rerun, _ = _rerun_writing(tmp_path, crashed)
+    else:
+
+        def rerun(cells):
+            raise ResultsError("latest.rerun.csv is being written by another sinelstm run")
+
+    confirm_suspects(result, current, base, RULES, rerun, lambda _: None)
+    assert any("forecast_rmse regressed" in failure for failure in result.failures)
+    if how == "crashed":
+        assert any("crashed in the rerun: boom" in failure for failure in result.failures)
+        assert any("the rerun finished no cell" in note for note in result.notes)
+    else:
+        assert any("not rerun: latest.rerun.csv is being written" in note for note in result.notes)
+
+
+def test_compare_reuses_the_benchs_rerun_and_otherwise_says_it_could_not(tmp_path, capsys):
+    import os
+
+    from sinelstm.workflow import confirm_suspects, judge
+
+    current, base = _suspect_run(tmp_path)
+    result = judge(current, base, RULES, tier="statistical", write=False)
+    confirm_suspects(result, current, base, RULES, None, lambda _: None)
     assert not result.passed and any("were not rerun with more seeds" in note for note in result.notes)
+    # The bench's rerun file, written after the run, settles it for compare too.
+    write(tmp_path, "latest.rerun.csv", [row(window=50, seed=s, forecast_rmse=0.2) for s in (2, 3, 4)])
+    os.utime(current, (1, 1))
+    gate = ["--gate-config", str(PYPROJECT)]
+    assert main(["compare", str(current), "--baseline", str(base), "--tier", "statistical", *gate]) == 0
+    assert "was not confirmed: over 5 seeds" in capsys.readouterr().out

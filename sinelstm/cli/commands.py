@@ -75,8 +75,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - start
     print(f"{len(cells)} cells ({grid.name} grid) in {wall:.0f} s -> {out}")
     workflow.record_history(out, grid, output)
-    rerun = workflow.more_seeds(
-        grid, out, lambda: workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)
+    rerun = workflow.seed_runner(
+        out, lambda: workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)
     )
     return workflow.gate_and_report(out, baseline, gate, output=output, tier=args.tier, rerun=rerun)
 
@@ -96,7 +96,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         for path in (results, baseline):
             if path is not None:
                 read_results(path)  # an unreadable file is bad input (2)
-        result = workflow.judge(results, baseline, gate, write=False) if baseline is not None else None
+        result = None
+        if baseline is not None:
+            result = workflow.judge(results, baseline, gate, write=False)
+            rerun = workflow.recorded_rerun(results)
+            workflow.confirm_suspects(result, results, baseline, gate, rerun, lambda line: None)
         build_report(results, out, result, baseline)
     print(f"report: {out}")
     return 0
@@ -110,8 +114,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with locked(run):  # not read while a run still writes it (a baseline is only ever replaced whole)
         for path in (run, baseline):
             read_results(path)  # an unreadable file is bad input (2), not a failed gate
-        result = workflow.judge(run, baseline, gate, tier=args.tier)
-        workflow.announce(result, run, baseline, None, output_of(args))
+        output = output_of(args)
+        result = workflow.judge(run, baseline, gate, tier=args.tier, write=False)
+        # The bench's rerun of a suspected statistical failure, where it made one for this run.
+        workflow.confirm_suspects(result, run, baseline, gate, workflow.recorded_rerun(run), output.echo)
+        workflow.write_gate_table(result, run, baseline)
+        workflow.announce(result, run, baseline, None, output)
     return EXIT_PASSED if result.passed else EXIT_GATE_FAILED
 
 

@@ -20,13 +20,21 @@ DEFAULT_HISTORY = "results/history.csv"
 DEFAULT_PAGE = "results/HISTORY.md"
 
 
+def positive_seconds(text: str) -> float:
+    """A time limit: seconds > 0 (argparse turns the ValueError into a one-line error)."""
+    value = float(text)
+    if not value > 0:
+        raise ValueError(text)
+    return value
+
+
 def _add_grid_flags(parser: argparse.ArgumentParser) -> None:
     """The grid to run at each commit (the bench's grid options, the quick grid by default),
     its time limit, and the history file."""
     workflow.add_grid_options(parser.add_argument, default_grid="quick")
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_seconds,
         default=DEFAULT_TIMEOUT,
         help=f"seconds a commit's grid may run before it is stopped and skipped ({DEFAULT_TIMEOUT:g})",
     )

@@ -13,9 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sinelstm.history.commits import DEFAULT_TIMEOUT, bench_flags, rev_list, run_at
-from sinelstm.history.store import SKIPPED, append_run, append_skip, grid_label, read_history
+from sinelstm.history.store import (
+    REQUIRED_RESULTS,
+    SKIPPED,
+    append_run,
+    append_skip,
+    grid_label,
+    read_history,
+)
 from sinelstm.sweep.grid import Grid, config_id
-from sinelstm.sweep.store import ResultsError
+from sinelstm.sweep.store import ResultsError, read_results
 
 
 @dataclass
@@ -59,9 +66,11 @@ def measure(
         run = run_at(repo, sha, flags, Path(scratch) / "results.csv", timeout)
         if run.results is not None:
             try:
-                return append_run(run.results, history, label, commit=sha, dirty=False), ""
+                read_results(run.results, required=REQUIRED_RESULTS)  # a schema this code cannot read
             except ResultsError as error:
                 run.reason = str(error).replace(str(run.results), "its results")
+            else:  # an append that fails (a lock held too long, a full disk) is no skip: it is raised
+                return append_run(run.results, history, label, commit=sha, dirty=False), ""
     append_skip(history, sha, label, run.reason)
     return 0, run.reason
 

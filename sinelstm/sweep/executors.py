@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from sinelstm.experiment.config import ExperimentConfig, epoch_flops
-from sinelstm.runtime import become_worker
+from sinelstm.runtime import become_worker, preload_backend
 
 # A job turns one cell into its result. Executors that run cells in other processes
 # need it picklable (a module-level function or a functools.partial of one).
@@ -55,17 +55,18 @@ def _pin_to_a_free_core(lock) -> None:
         me = psutil.Process()
         cores = sorted(me.cpu_affinity()) if hasattr(me, "cpu_affinity") else []
         if len(cores) < 2:
-            become_worker(None)
-            return
-        used = dict.fromkeys(cores, 0)
-        for sibling in psutil.Process(os.getppid()).children():
-            try:
-                pinned = sibling.cpu_affinity() if sibling.pid != me.pid else []
-            except psutil.Error:
-                continue  # it ended while we looked
-            if len(pinned) == 1 and pinned[0] in used:
-                used[pinned[0]] += 1
-        become_worker(min(cores, key=lambda core: (used[core], core)))
+            become_worker(None, load=False)
+        else:
+            used = dict.fromkeys(cores, 0)
+            for sibling in psutil.Process(os.getppid()).children():
+                try:
+                    pinned = sibling.cpu_affinity() if sibling.pid != me.pid else []
+                except psutil.Error:
+                    continue  # it ended while we looked
+                if len(pinned) == 1 and pinned[0] in used:
+                    used[pinned[0]] += 1
+            become_worker(min(cores, key=lambda core: (used[core], core)), load=False)
+    preload_backend()  # the ~3 s import, outside the lock: workers start side by side
 
 
 # Cells a worker runs before it is replaced by a fresh process. TensorFlow keeps

@@ -252,7 +252,8 @@ def _upgrade(frame, version: int):
     if version == 1:
         for column, value in (("trainer", "fit"), ("train_rollout", 1)):
             if column not in frame.columns:
-                frame.insert(frame.columns.get_loc("epochs") + 1, column, value)
+                at = frame.columns.get_loc("epochs") + 1 if "epochs" in frame else len(frame.columns)
+                frame.insert(at, column, value)
         version = 2
     if version == 2 and "implementation" not in frame.columns and "model" in frame:
         frame.insert(

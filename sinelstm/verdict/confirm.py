@@ -2,30 +2,46 @@
 
 The statistical tier judges a config from few seeds (2 in the quick grid, 3 in the
 default): one chaotic seed can carry a median. Before such a failure is reported, the
-bench reruns the config with more seeds (sinelstm.workflow.confirm_suspects), and the
-config is judged again on all of them: the median over every seed, the rerun's among
-them, must still be worse than the baseline's beyond the metric's tolerance. The
-rerun's seeds have no baseline twin (the baseline's stack is not this one), so the
-paired majority rule does not apply to them; the median rule does.
+bench reruns the config with more seeds (sinelstm.workflow.confirming), and the config
+is judged again on all of them: the median over every seed, the rerun's among them,
+must still be worse than the baseline's beyond the metric's tolerance. The rerun's
+seeds have no baseline twin (the baseline's stack is not this one), so the paired
+majority rule does not apply to them; the median rule does. A count (aggregate "sum",
+the diverged seeds) is not re-judged: more seeds can only add to a total, so a count's
+failure stands as found.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from sinelstm.sweep.grid import config_name
 from sinelstm.verdict.result import GateResult
 from sinelstm.verdict.rules import GateConfig
 from sinelstm.verdict.tiers import judge_median
 
+RERUN = "rerun"  # the verdict of a first-pass comparison a rerun replaced
+
 
 def reconsider(result: GateResult, config: str, cur: list[dict], base: list[dict], gate: GateConfig) -> bool:
-    """Replace a config's suspected failures by the verdict of its medians over every seed
-    in cur (the run's and the rerun's ok rows); return whether a failure was confirmed."""
-    for message in result.suspects.pop(config, []):
-        result.failures.remove(message)
+    """Replace a config's suspected failures (counts excepted) by the verdict of its medians
+    over every seed in cur (the run's and the rerun's ok rows); return whether a failure was
+    confirmed."""
+    rules = [gate.rule_for(config, rule.metric) for rule in gate.rules]
+    medians = {rule.metric for rule in rules if rule.aggregate != "sum"}
+    kept = []
+    for metric, message in result.suspects.pop(config, []):
+        if metric in medians:
+            result.failures.remove(message)
+        else:
+            kept.append(message)
+    for comparison in result.comparisons:
+        if config_name(comparison.config) == config and comparison.metric in medians:
+            comparison.verdict = RERUN if comparison.verdict == "worse" else comparison.verdict
     again = GateResult()
-    for rule in gate.rules:
-        judge_median(config, gate.rule_for(config, rule.metric), cur, base, again)
+    for rule in rules:
+        if rule.metric in medians:
+            judge_median(config, rule, cur, base, again)
     seeds = len(cur)
     result.comparisons += [replace(c, metric=f"{c.metric} ({seeds} seeds)") for c in again.comparisons]
     for failure in again.failures:
@@ -39,4 +55,4 @@ def reconsider(result: GateResult, config: str, cur: list[dict], base: list[dict
         tier = result.tiers[config]
         why = f"{tier.why}; rerun with {seeds} seeds to confirm a failure"
         result.tiers[config] = replace(tier, seeds=seeds, why=why)
-    return bool(again.failures)
+    return bool(again.failures or kept)

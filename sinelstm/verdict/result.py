@@ -31,8 +31,9 @@ class GateResult:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     tiers: dict[str, Tier] = field(default_factory=dict)  # config -> the tier that judged it
-    # config -> its statistical-tier failures, until a rerun with more seeds confirms them
-    suspects: dict[str, list[str]] = field(default_factory=dict)
+    # config -> its statistical-tier failures (metric, message), until a rerun with more
+    # seeds confirms or withdraws them
+    suspects: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -41,11 +42,11 @@ class GateResult:
     def fail(self, message: str) -> None:
         self.failures.append(message)
 
-    def suspect(self, config: str, message: str) -> None:
+    def suspect(self, config: str, metric: str, message: str) -> None:
         """A statistical-tier failure: reported as it is unless a rerun of the config with
         more seeds is made (sinelstm.verdict.confirm), which confirms or withdraws it."""
         self.fail(message)
-        self.suspects.setdefault(config, []).append(message)
+        self.suspects.setdefault(config, []).append((metric, message))
 
 
 def fmt(value) -> str:

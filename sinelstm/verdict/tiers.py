@@ -122,6 +122,7 @@ def statistical(config: str, cur: list[dict], base: list[dict], gate: GateConfig
         if len(worse) >= needed:
             result.suspect(
                 config,
+                rule.metric,
                 f"{config}: {rule.metric} worse beyond its tolerance in {len(worse)} of {len(cur)} seeds "
                 f"(seeds {', '.join(map(str, worse))}; statistical tier)"
             )
@@ -157,6 +158,7 @@ def judge_median(config: str, rule: MetricRule, cur: list, base: list, result: G
     if verdict == "worse":
         result.suspect(
             config,
+            rule.metric,
             f"{config}: {rule.metric} regressed: {label} {fmt(base_raw)} -> {fmt(cur_raw)} "
             f"over {len(cur)} seeds ({rule.direction} is better"
             + (f", target {rule.target:g}" if rule.direction == "target" else "")

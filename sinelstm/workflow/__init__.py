@@ -2,13 +2,12 @@
 user asked for (options), gate-then-report and the history (gating), one run's
 artifacts (runs)."""
 
+from sinelstm.workflow.confirming import confirm_suspects, recorded_rerun, seed_runner
 from sinelstm.workflow.gating import (
     Output,
     announce,
-    confirm_suspects,
     gate_and_report,
     judge,
-    more_seeds,
     record_history,
     write_gate_table,
 )
@@ -51,9 +50,10 @@ __all__ = [
     "load_gate",
     "make_executor",
     "model_choices",
-    "more_seeds",
     "record_history",
+    "recorded_rerun",
     "report_path_for",
+    "seed_runner",
     "write_gate_table",
     "write_run",
 ]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sinelstm.sweep import grid as grids
 from sinelstm.verdict.rules import GateConfig
+from sinelstm.workflow.confirming import Rerun, confirm_suspects
 from sinelstm.workflow.options import history_path_for, report_path_for
 
 
@@ -50,53 +51,6 @@ def write_gate_table(result, current: Path, baseline: Path) -> None:
 
 
 
-def confirm_suspects(result, current: Path, baseline: Path, gate: GateConfig, rerun, output: Output) -> None:
-    """Rerun the configs whose statistical-tier failures are suspected with more seeds
-    (rerun: config names -> the results CSV of their new seeds) and judge them again on
-    every seed (sinelstm.verdict.confirm); without a rerun, say the failures stand unrerun."""
-    from sinelstm.sweep.grid import config_name
-    from sinelstm.sweep.store import read_results
-    from sinelstm.verdict.confirm import reconsider
-
-    if not result.suspects:
-        return
-    configs = sorted(result.suspects)
-    if rerun is None:
-        result.notes.append(
-            f"statistical-tier failures of {', '.join(configs)} were not rerun with more seeds "
-            "(sinelstm bench and pytest bench rerun them before reporting)"
-        )
-        return
-    output.echo(f"gate: rerunning {', '.join(configs)} with more seeds to confirm a statistical failure")
-    frames = [read_results(current), read_results(rerun(configs)), read_results(baseline)]
-    rows = [[r for r in frame.to_dict("records") if r["status"] == "ok"] for frame in frames]
-    for config in configs:
-        cur = [r for r in rows[0] + rows[1] if config_name(r["cell"]) == config]
-        base = [r for r in rows[2] if config_name(r["cell"]) == config]
-        reconsider(result, config, cur, base, gate)
-
-
-
-def more_seeds(grid: grids.Grid, current: Path, executor_factory) -> Callable[[list[str]], Path]:
-    """The rerun for confirm_suspects: each named config with as many new seeds as it had,
-    plus one (quick: 2 -> 5 seeds; default: 3 -> 7), run into RUN.rerun.csv."""
-    from sinelstm.sweep.grid import cell_id, config_name
-    from sinelstm.sweep.runner import run_grid
-
-    def rerun(configs: list[str]) -> Path:
-        cells = []
-        for config in configs:
-            mine = [cell for cell in grid.cells() if config_name(cell_id(cell)) == config]
-            top = max(cell.seed for cell in mine)
-            cells += [mine[0].replace(seed=top + 1 + i) for i in range(len(mine) + 1)]
-        path = Path(current).with_suffix(".rerun.csv")
-        run_grid(cells, path, executor=executor_factory())
-        return path
-
-    return rerun
-
-
-
 def announce(result, current: Path, baseline: Path, report: Path | None, output: Output) -> None:
     """Write the summary (RUN.summary.md) and tell the verdict, as much as output asks for."""
     from sinelstm.report.summary import gate_summary, summary_path
@@ -127,7 +81,7 @@ def gate_and_report(
     output: Output = Output(),
     report: Path | None = None,
     tier: str = "auto",
-    rerun: Callable[[list[str]], Path] | None = None,
+    rerun: Rerun | None = None,
 ) -> int:
     """Judge the run once (when a baseline and rules are given), write the report with the
     same verdict, then the gate table and the summary; 0 passed (or not judged), 1 failed."""
@@ -136,7 +90,7 @@ def gate_and_report(
     judged = baseline is not None and gate is not None
     result = judge(current, baseline, gate, only, tier, write=False) if judged else None
     if result is not None:
-        confirm_suspects(result, current, baseline, gate, rerun, output)
+        confirm_suspects(result, current, baseline, gate, rerun, output.echo, only)
         write_gate_table(result, current, baseline)
     out = Path(report) if report else report_path_for(current)
     build_report(current, out, result, baseline if result is not None else None)
