@@ -80,6 +80,15 @@ def test_a_quick_run_costs_the_history_under_10_kb(tmp_path):
     assert frame["data_checksum"][0] == "e89c32b23735f0c4" and frame["diverged"][0] == 0.0
 
 
+def test_a_resumed_run_is_kept_once(tmp_path):
+    """bench --resume on a finished run appends its results file again: no row twice."""
+    history = tmp_path / "history.csv"
+    run = results(tmp_path, quick_rows())
+    assert append_run(run, history, "quick") == 8
+    size = history.stat().st_size
+    assert append_run(run, history, "quick") == 0 and history.stat().st_size == size
+
+
 def test_the_history_keeps_every_metric_the_gate_judges():
     """A new gated metric must enter the history's schema (and bump its version)."""
     gated = {rule.metric for rule in GATE.rules} | set(GATE.reproduction.exact)

@@ -167,9 +167,15 @@ def find_commit(
     flags = bench_flags(Grid(grid.name, axes, grid.base))
     found = Found(commits, None)
 
+    here = _this_stack()
+
     def rows_at(sha: str) -> list[dict] | None:
+        """The commit's cells of the config, from runs on this process's stack only (the
+        probes run here; another stack's seeds would be another experiment)."""
         frame = read_history(history)
         frame = frame[(frame["commit"] == sha) & (frame["grid"] == label) & ~frame["dirty"]]
+        same = (frame[list(STACK_COLUMNS)].astype(str) == [here[name] for name in STACK_COLUMNS]).all(axis=1)
+        frame = frame[same | (frame["status"] == SKIPPED)]
         cells_there = frame[(frame["config"] == config) & frame["seed"].isin(seeds)]
         cells_there = cells_there.drop_duplicates(subset=["seed"], keep="last")
         if set(cells_there["seed"].astype(int)) >= seeds:
@@ -214,3 +220,11 @@ def find_commit(
         verdict = has_moved(reference, rows_at(found.first), metric, config, gate)
         found.detail = f"{verdict.tier} tier: {verdict.detail}"
     return found
+
+
+def _this_stack() -> dict[str, str]:
+    """The stack columns this process records in its rows (the probes' stack)."""
+    from sinelstm.sweep.provenance import provenance
+
+    values = provenance()
+    return {name: str(values[name]) for name in STACK_COLUMNS}

@@ -130,11 +130,20 @@ def append_run(
     from sinelstm.sweep.grid import config_name
 
     frame = read_results(results, required=REQUIRED_RESULTS)
+    # A resumed run's results file repeats the cells an earlier append kept: each
+    # (commit, run, config, seed) is kept once.
+    _check_writable(Path(history))
+    old = read_history(history)
+    columns = ("commit", "run_id", "config")
+    kept = set(zip(*(old[name].astype(str) for name in columns), old["seed"], strict=True))
     lines = []
     for row in frame.to_dict("records"):
+        sha = commit or _text(row.get("git_commit"))
+        if (sha, _text(row.get("run_id")), config_name(row["cell"]), int(row["seed"])) in kept:
+            continue
         values = {
             "history_schema": HISTORY_SCHEMA_VERSION,
-            "commit": commit or _text(row.get("git_commit")),
+            "commit": sha,
             "dirty": _text(row.get("git_dirty")) if dirty is None else dirty,
             "utc_time": _text(row.get("utc_time")),
             "run_id": _text(row.get("run_id")),

@@ -119,7 +119,8 @@ def failed_row(cfg: ExperimentConfig, run_id: str, error: BaseException | str) -
 def config_of(row) -> ExperimentConfig:
     """The config of a result row (a dict or a CSV record), each field cast to its type;
     an empty (n/a) hidden reads as 0, an empty implementation as "". For upgrading old
-    files and for naming the fields two rows differ in, not for finding cells."""
+    files, naming the fields two rows differ in, and rerunning a row's config with other
+    seeds; not for finding cells."""
     default = ExperimentConfig()
     values = {}
     for name in CONFIG_FIELDS:
