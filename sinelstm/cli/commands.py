@@ -40,7 +40,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from sinelstm.runtime import backend
     from sinelstm.sweep.runner import resumable, run_grid
-    from sinelstm.sweep.store import read_results
+    from sinelstm.sweep.store import ResultsLock, read_results
 
     select_backend(args.backend)
     grid = workflow.grid_from_options(args)
@@ -62,23 +62,32 @@ def cmd_bench(args: argparse.Namespace) -> int:
     bar = tqdm(
         total=len(cells), desc=f"grid {grid.name}", unit="cell", file=sys.stderr, disable=output.verbosity < 0
     )
-    with bar:
+    # The results file is this run's from its first cell to the last file judged from it:
+    # a second run on the same --out is refused, not read half-written by the gate.
+    with ResultsLock(out):
+        with bar:
 
-        def on_row(row):
-            bar.set_postfix_str(f"{row['status']} {row['cell']}")
-            bar.update(1)
+            def on_row(row):
+                bar.set_postfix_str(f"{row['status']} {row['cell']}")
+                bar.update(1)
 
-        run_grid(
-            cells, out, resume=args.resume, executor=executor, speedup_cell=grid.speedup_cell(), on_row=on_row
+            run_grid(
+                cells,
+                out,
+                resume=args.resume,
+                executor=executor,
+                speedup_cell=grid.speedup_cell(),
+                on_row=on_row,
+                lock_held=True,
+            )
+            bar.total = bar.n
+        wall = time.perf_counter() - start
+        print(f"{len(cells)} cells ({grid.name} grid) in {wall:.0f} s -> {out}")
+        workflow.record_history(out, grid, output)
+        rerun = workflow.seed_runner(
+            out, lambda: workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)
         )
-        bar.total = bar.n
-    wall = time.perf_counter() - start
-    print(f"{len(cells)} cells ({grid.name} grid) in {wall:.0f} s -> {out}")
-    workflow.record_history(out, grid, output)
-    rerun = workflow.seed_runner(
-        out, lambda: workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)
-    )
-    return workflow.gate_and_report(out, baseline, gate, output=output, tier=args.tier, rerun=rerun)
+        return workflow.gate_and_report(out, baseline, gate, output=output, tier=args.tier, rerun=rerun)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

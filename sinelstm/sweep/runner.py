@@ -6,6 +6,7 @@ The same cell code serves `sinelstm bench` (through an executor) and `pytest ben
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
@@ -121,19 +122,22 @@ def run_grid(
     speedup_cell: ExperimentConfig | None = None,
     on_row: Callable[[dict], None] | None = None,
     job: Callable[[ExperimentConfig], CellResult] | None = None,
+    lock_held: bool = False,
 ) -> str:
     """Run every cell (skipping finished ones when resuming) and record each as it finishes.
 
     Without resume an existing out (and its series) is first kept as
     NAME.prev-STAMP.csv (set_aside), so a new run never mixes with an old one and never
     destroys it either. job replaces the grid's own (train, forecast, measure) for
-    callers that run something else per cell. Returns the run id.
+    callers that run something else per cell. Returns the run id. The results lock is
+    taken for the run, unless the caller holds it already (lock_held: a bench holds it
+    from the first cell to the last file it writes).
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     executor = executor or LocalExecutor()
     run_id = new_run_id()
-    with ResultsLock(out):
+    with contextlib.nullcontext() if lock_held else ResultsLock(out):
         if resume:
             skip = resumable(out, cells)
         else:
