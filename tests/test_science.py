@@ -76,7 +76,7 @@ def test_the_section_says_which_factor_keeps_the_amplitude(tmp_path):
     ok = with_keys(read_results(write(tmp_path, "s.csv", science_rows(remedy_gain=0.3))))
     assert is_science(ok)
     text = "\n".join(science_section(ok))
-    assert "The data length, not the window, is what keeps the amplitude." in text
+    assert "Only more data brings the amplitude closer in every slice." in text
     # At each hidden size on its own: window effect 0 on both lengths, data effect +0.58 at both windows.
     assert "Window or data, hidden 8** (5 seeds per effect)" in text
     assert "Window 25 -> 50 changes the median amp_ratio by +0.00 [+0.00, +0.00] on 201 samples" in text
@@ -84,6 +84,25 @@ def test_the_section_says_which_factor_keeps_the_amplitude(tmp_path):
     assert "Remedy (4-step rollout training) on lstm" in text
     assert "on 201 samples amp_ratio +0.30 [+0.30, +0.30]" in text
     assert "| ar " in text and "lstm h8" in text
+
+
+def test_a_longer_window_that_loses_or_overshoots_the_amplitude_is_never_said_to_keep_it(tmp_path):
+    """The committed default report once said "the window, more than the data length, is
+    what keeps the amplitude" where the longer window took amp_ratio from 0.97 to 0.38:
+    the size of an effect was compared without its sign. An overshoot (1.7) is no more
+    kept than a decay."""
+    levels = {(25, 201): 0.97, (50, 201): 0.38, (25, 601): 1.0, (50, 601): 0.99}
+    for overshoot in (False, True):
+        if overshoot:
+            levels[(50, 201)] = 1.7
+        rows = [
+            row(window=w, length=n, seed=seed, amp_ratio=amp + 0.001 * seed)
+            for (w, n), amp in levels.items()
+            for seed in range(5)
+        ]
+        text = "\n".join(science_section(with_keys(read_results(write(tmp_path, "w.csv", rows)))))
+        assert "Only the longer window" not in text and "Both changes" not in text
+        assert "with the longer window +0.59" in text or "with the longer window +0.67" in text
 
 
 def test_the_section_follows_the_data(tmp_path):

@@ -95,7 +95,7 @@ def _window_or_data(lstm: pd.DataFrame, windows, lengths) -> list[str]:
             f"changes it by {data_short.text(signed=True)} at window {w0} and "
             f"{data_long.text(signed=True)} at window {w1} (window {w0} on {n0} samples: {start.text()}; "
             f"window {w1} on {n1}: {both.text()}). "
-            + _verdict(window_short, window_long, data_short, data_long)
+            + _verdict(cells.assign(amp_error=(cells["amp_ratio"] - 1).abs()), w0, w1, n0, n1)
         )
     return lines
 
@@ -155,16 +155,32 @@ def _model_gap(cells: pd.DataFrame, network: str, metric: str) -> Estimate:
     return bootstrap_median(paired_differences(cells, "model", "ar", network, metric, keys=keys))
 
 
-def _verdict(window_short: Estimate, window_long: Estimate, data_short: Estimate, data_long: Estimate) -> str:
-    window = max(abs(window_short.value), abs(window_long.value))
-    data = min(abs(data_short.value), abs(data_long.value))
-    if not (np.isfinite(window) and np.isfinite(data)):
-        return "There are too few pairs to say which matters."
-    if data > window and (data_short.excludes_zero or data_long.excludes_zero):
-        return "The data length, not the window, is what keeps the amplitude."
-    if window > data and (window_short.excludes_zero or window_long.excludes_zero):
-        return "The window, more than the data length, is what keeps the amplitude."
-    return "Neither effect is clearly larger than the other at these seeds."
+def _verdict(cells: pd.DataFrame, w0, w1, n0, n1) -> str:
+    """What each change does to the amplitude's error |amp_ratio - 1| (an overshoot is no
+    more kept than a decay), slice by slice: a change "keeps the amplitude" only where it
+    brings the error down in every slice, its interval clear of 0; nothing is pooled."""
+    effects = {
+        "the longer window": [
+            (f"on {n} samples", effect(cells[cells["length"] == n], "window", w0, w1, "amp_error"))
+            for n in (n0, n1)
+        ],
+        "more data": [
+            (f"at window {w}", effect(cells[cells["window"] == w], "length", n0, n1, "amp_error"))
+            for w in (w0, w1)
+        ],
+    }
+    said, keeps = [], []
+    for name, slices in effects.items():
+        parts = ", ".join(f"{e.text(signed=True)} {where}" for where, e in slices)
+        said.append(f"{name} {parts}")
+        if all(e.excludes_zero and e.value < 0 for _, e in slices):
+            keeps.append(name)
+    text = "Its error |amp_ratio - 1| changes with " + "; with ".join(said) + ". "
+    if len(keeps) == 2:
+        return text + "Both changes bring the amplitude closer in every slice."
+    if keeps:
+        return text + f"Only {keeps[0]} brings the amplitude closer in every slice."
+    return text + "Neither change brings the amplitude closer in every slice at these seeds."
 
 
 def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
