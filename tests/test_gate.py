@@ -318,6 +318,9 @@ def test_a_slower_epoch_fails_on_any_machine_through_its_floor_ratio(tmp_path):
     short = [dict(r, s_per_epoch=0.001) for r in slow]
     result = judge(tmp_path, [dict(r, s_per_epoch=0.001) for r in base], short)
     assert result.passed and any("too short to time" in n for n in result.notes)
+    # Another compute-thread count than the baseline's: a floor and an epoch scale differently.
+    result = judge(tmp_path, base, [dict(r, threads=1) for r in slow])
+    assert result.passed and any("this run computed with 1 thread(s) a cell" in w for w in result.warnings)
 
 
 METRICS = "[tool.sinelstm.gate.metrics]\n"

@@ -27,15 +27,22 @@ def judge_ratios(cur_groups: dict, base_groups: dict, timing: TimingRules, resul
     """Per config, the median of each same-run ratio must not grow by more than its
     tolerance: a 2x slower epoch doubles its floor ratio on any machine. Configs whose
     epochs are shorter than timing.min_epoch_s are too short to time and are not judged."""
-    short = []
+    short, threads = [], set()
     for config in sorted(set(cur_groups) & set(base_groups)):
         cur_rows, base_rows = cur_groups[config], base_groups[config]
+        # The floor (an sgemm) and the epoch (many small ops) gain differently from more
+        # compute threads: ratios compare only at the baseline's thread count (the two-
+        # thread benign variation measured +85% with nothing else changed).
+        other_threads = _threads(cur_rows) != _threads(base_rows)
         for metric, tolerance in timing.ratios.items():
             cur, base = _median(cur_rows, metric), _median(base_rows, metric)
             if math.isnan(base) or math.isnan(cur):
                 continue  # not measured (a classical model, or an older baseline)
             epoch = min(_median(cur_rows, "s_per_epoch"), _median(base_rows, "s_per_epoch"))
-            if epoch < timing.min_epoch_s:
+            if other_threads:
+                threads.add((", ".join(_threads(base_rows)), ", ".join(_threads(cur_rows))))
+                verdict = "not judged"
+            elif epoch < timing.min_epoch_s:
                 short.append(config)
                 verdict = "not judged"
             elif cur > base * (1 + tolerance):
@@ -54,6 +61,15 @@ def judge_ratios(cur_groups: dict, base_groups: dict, timing: TimingRules, resul
             f"epoch ratios not judged for {len(set(short))} configs whose epochs are under "
             f"{timing.min_epoch_s * 1000:.0f} ms (too short to time)"
         )
+    for base, cur in sorted(threads):
+        result.warnings.append(
+            f"epoch ratios not judged: this run computed with {cur} thread(s) a cell, the baseline "
+            f"with {base} (a floor and an epoch scale differently with threads)"
+        )
+
+
+def _threads(rows: list[dict]) -> list[str]:
+    return sorted({str(r.get("threads")) for r in rows})
 
 
 def judge_absolute(cur_groups: dict, base_groups: dict, timing: TimingRules, result: GateResult):
