@@ -52,8 +52,15 @@ def recorded_rerun(current: Path) -> Rerun | None:
     return rerun
 
 
-def confirm_suspects(result, current: Path, baseline: Path, gate: GateConfig, rerun: Rerun | None, echo,
-                     only: set[str] | None = None) -> None:  # fmt: skip
+def confirm_suspects(
+    result,
+    current: Path,
+    baseline: Path,
+    gate: GateConfig,
+    rerun: Rerun | None,
+    echo,
+    only: set[str] | None = None,
+) -> None:
     """Rerun each config whose statistical-tier failures are suspected with as many new
     seeds as it had in the run, plus one (seeds above every seed of the run and the
     baseline), and judge it again on every seed. Without a rerun, or when the rerun cannot
