@@ -11,8 +11,9 @@ from sinelstm.experiment import kinds
 ENGINES = ("compiled", "predict")
 # loop: model.fit's algorithm (shuffled minibatches, validation after each
 # epoch, EarlyStopping) as train_on_batch calls, without fit's ~0.1 s of
-# per-epoch machinery; fit: the article's model.fit call itself.
-TRAINERS = ("loop", "fit")
+# per-epoch machinery; fit: the article's model.fit call itself; batched: the
+# loop's algorithm with a config's seeds trained together (sinelstm.experiment.batched).
+TRAINERS = ("loop", "fit", "batched")
 
 
 class ConfigError(ValueError):

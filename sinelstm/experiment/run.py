@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sinelstm.experiment.batched import batchable, train_batched
 from sinelstm.experiment.config import ExperimentConfig, epoch_flops
 from sinelstm.experiment.data import clean_sine, noisy_sine
 from sinelstm.experiment.floor import floor_gflops
@@ -113,15 +114,57 @@ def _weights_sum(model) -> float:
     return float(sum(np.abs(np.asarray(w, dtype=np.float64)).sum() for w in weights))
 
 
-def train_phase(cfg: ExperimentConfig) -> Trained:
-    """Seed, build the data and windows, train cfg's model, predict in-sample."""
+def _prepared(cfg: ExperimentConfig):
+    """Seed, build the data, windows and cfg's untrained model: (series, inputs, targets, model)."""
     cfg.validate()
     set_seed(cfg.seed)
     series = noisy_sine(cfg.length, cfg.period, cfg.noise, cfg.seed)
-    network = cfg.kind.is_network
     # (n_windows, window, 1), (n_windows, 1): the classical forecasters work in float64.
-    inputs, targets = make_windows(series, cfg.window, dtype=np.float32 if network else np.float64)
-    model = build_model(cfg)
+    dtype = np.float32 if cfg.kind.is_network else np.float64
+    inputs, targets = make_windows(series, cfg.window, dtype=dtype)
+    return series, inputs, targets, build_model(cfg)
+
+
+def _in_sample(cfg: ExperimentConfig, model, inputs: np.ndarray) -> np.ndarray:
+    """One-step predictions of every window, (n_windows,)."""
+    if cfg.kind.is_network:
+        # (n_windows, 1) -> (n_windows,)
+        return np.asarray(model.predict(inputs, batch_size=1024, verbose=0))[:, 0]
+    return model.predict(inputs)
+
+
+def train_phase(cfg: ExperimentConfig) -> Trained:
+    """Seed, build the data and windows, train cfg's model, predict in-sample."""
+    return train_members([cfg])[0]
+
+
+def train_members(cfgs: list[ExperimentConfig]) -> list[Trained]:
+    """Train the members of one config (cfgs differ in their seed only): together, as one
+    batch, where their trainer batches them (sinelstm.experiment.batched), else one by one."""
+    import keras
+
+    first = cfgs[0]
+    if any(cfg.replace(seed=first.seed) != first for cfg in cfgs):
+        raise ValueError("members of one batch must differ in their seed only")
+    if not batchable(first, keras.backend.backend()):
+        return [_train_alone(cfg) for cfg in cfgs]
+    prepared = [_prepared(cfg) for cfg in cfgs]
+    models = [model for *_, model in prepared]
+    init_weights = [_weights_sum(model) for model in models]
+    # (members, n_windows, window, 1), (members, n_windows, 1)
+    inputs = np.stack([one[1] for one in prepared])
+    targets = np.stack([one[2] for one in prepared])
+    trainings = train_batched(models, inputs, targets, cfgs)
+    return [
+        Trained(cfg, series, model, training, _in_sample(cfg, model, member_inputs), weights)
+        for cfg, (series, member_inputs, _, model), training, weights in zip(
+            cfgs, prepared, trainings, init_weights, strict=True
+        )
+    ]
+
+
+def _train_alone(cfg: ExperimentConfig) -> Trained:
+    series, inputs, targets, model = _prepared(cfg)
     init_weights = _weights_sum(model)
     if cfg.train_rollout > 1:
         # The remedy: train on k-step rollouts; (n, window, 1), (n, k).
@@ -129,12 +172,7 @@ def train_phase(cfg: ExperimentConfig) -> Trained:
         training = train(rollout_model(model, cfg), train_inputs, train_targets, cfg)
     else:
         training = train(model, inputs, targets, cfg)
-    if network:
-        # (n_windows, 1) -> (n_windows,)
-        fit_predictions = np.asarray(model.predict(inputs, batch_size=1024, verbose=0))[:, 0]
-    else:
-        fit_predictions = model.predict(inputs)
-    return Trained(cfg, series, model, training, fit_predictions, init_weights)
+    return Trained(cfg, series, model, training, _in_sample(cfg, model, inputs), init_weights)
 
 
 def history_of(trained: Trained) -> np.ndarray:
@@ -151,7 +189,20 @@ def run_experiment(
 ) -> RunResult:
     """Train cfg's model on cfg's data, forecast cfg.horizon steps, and measure it all;
     with speedup, also time the article's predict loop on the same model."""
-    trained = train_phase(cfg)
+    return measure(train_phase(cfg), forecast_rounds=forecast_rounds, keep_model=keep_model, speedup=speedup)
+
+
+def run_members(cfgs: list[ExperimentConfig], *, speedup: ExperimentConfig | None = None) -> list[RunResult]:
+    """run_experiment for the members of one config (cfgs differ in their seed only), trained
+    together where their trainer batches them; speedup: the member whose predict loop is timed."""
+    return [measure(trained, speedup=trained.config == speedup) for trained in train_members(cfgs)]
+
+
+def measure(
+    trained: Trained, *, forecast_rounds: int | None = None, keep_model: bool = False, speedup: bool = False
+) -> RunResult:
+    """Forecast a trained model cfg.horizon steps and measure training, fit and forecast."""
+    cfg = trained.config
     rounds = DEFAULT_FORECAST_ROUNDS[cfg.engine] if forecast_rounds is None else forecast_rounds
     history = history_of(trained)
     forecast, warmup_s, forecast_s, forecast_cv = time_forecast(

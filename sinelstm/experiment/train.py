@@ -56,7 +56,9 @@ def train(
 
     As in the article, the weights of the last epoch run are kept (no
     restore_best_weights). cfg.trainer picks who drives it: the "loop" below
-    or Keras' own model.fit; a classical model is fitted in one shot.
+    or Keras' own model.fit; a classical model is fitted in one shot. The "batched"
+    trainer runs the loop's algorithm on a config's seeds together
+    (sinelstm.experiment.batched); a model it cannot batch trains here by the loop.
     after_epoch, if given, runs after every epoch, outside the epoch's timing (the perf
     bench measures the machine's sgemm rate there, interleaved with the epochs).
     """
@@ -67,7 +69,11 @@ def train(
         seconds, losses = _keras_fit(model, inputs, targets, cfg, after_epoch)
     else:
         seconds, losses = _loop(model, inputs, targets, cfg, after_epoch)
-    fit_s = time.perf_counter() - start
+    return summarize(seconds, losses, time.perf_counter() - start)
+
+
+def summarize(seconds: list[float], losses: dict[str, list[float]], fit_s: float) -> TrainResult:
+    """A training's result from its epochs' seconds and its loss curves (loss, val_loss)."""
     val_loss = np.asarray(losses["val_loss"], dtype=np.float64)
     finite = np.isfinite(val_loss)
     best = int(np.argmin(np.where(finite, val_loss, np.inf))) if finite.any() else -1

@@ -83,7 +83,9 @@ def bench_flags(grid: Grid, own_grid: bool = False) -> list[str]:
     is wanted), so that each commit runs these cells, and --epochs, --trainer or
     --implementation where its base changes them."""
     flags = ["--grid", grid.name.split("+")[0]]
-    if not own_grid:
+    # A grid of several products (the science grid's controls) is not one set of axis flags:
+    # every commit runs its own definition of it.
+    if not own_grid and not grid.parts:
         for axis in AXES:
             if axis.field in grid.axes:
                 flags += [axis.flag, ",".join(str(value) for value in grid.axes[axis.field])]

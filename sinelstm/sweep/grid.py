@@ -3,12 +3,13 @@ own name: cell names, CLI flags, pytest ids and the grid's product all come from
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sinelstm.experiment import kinds
-from sinelstm.experiment.config import ConfigError, ExperimentConfig
+from sinelstm.experiment.config import CONFIG_FIELDS, ConfigError, ExperimentConfig
 
 
 def parse_ints(flag: str, text: str) -> tuple[int, ...]:
@@ -61,6 +62,8 @@ class Axis:
         return "--" + self.field.replace("_", "-")
 
 
+_ARTICLE = ExperimentConfig()
+
 # The grid axes, in the order of a cell's name and of the product (seeds innermost).
 AXES: tuple[Axis, ...] = (
     Axis(
@@ -79,6 +82,19 @@ AXES: tuple[Axis, ...] = (
         parse_ints,
         lambda c: f"train_rollout{c.train_rollout}" if c.train_rollout > 1 else "",
         "1,4 (1 = the article's one-step training; k = train on k-step rollouts)",
+    ),
+    # The science grid's controls vary these; a cell names them only off the article's values.
+    Axis(
+        "period",
+        parse_ints,
+        lambda c: "" if c.period == _ARTICLE.period else f"period{c.period:g}",
+        "100,300",
+    ),
+    Axis(
+        "batch_size",
+        parse_ints,
+        lambda c: "" if c.batch_size == _ARTICLE.batch_size else f"batch_size{c.batch_size}",
+        "300,600",
     ),
     Axis("seed", parse_ints, lambda c: f"seed{c.seed}", "0-4 or 0,1,2"),
 )
@@ -128,17 +144,32 @@ class Grid:
     name: str
     axes: dict[str, tuple] = field(default_factory=dict)  # field -> values, for every axis in AXES
     base: ExperimentConfig = ExperimentConfig()  # every field that is not an axis
+    # Further products whose cells join this one's (the science grid's controls: another
+    # period, another batch size, more seeds on the headline cells), each a Grid of its own.
+    parts: tuple[Grid, ...] = ()
 
     def values(self, name: str) -> tuple:
         return self.axes.get(name, (getattr(self.base, name),))
 
     def cells(self) -> list[ExperimentConfig]:
-        """Every distinct cell, validated, seeds innermost. An axis that does not apply to
-        a model (hidden, or the remedy, for the classical ones) gives it one cell, not many."""
+        """Every distinct cell, validated, seeds innermost, then each part's new cells. An
+        axis that does not apply to a model (hidden, or the remedy, for the classical ones)
+        gives it one cell, not many."""
         combos: list[dict] = [{}]
         for axis in AXES:
             combos = [{**combo, axis.field: value} for combo in combos for value in self.values(axis.field)]
-        return list(dict.fromkeys(self.base.replace(**combo).validate() for combo in combos))
+        own = (self.base.replace(**combo).validate() for combo in combos)
+        return list(dict.fromkeys([*own, *(cell for part in self.parts for cell in part.cells())]))
+
+    def with_axes(self, **axes: tuple) -> Grid:
+        """The grid, and each of its parts, with these axes' values replaced."""
+        parts = tuple(part.with_axes(**axes) for part in self.parts)
+        return Grid(self.name, {**self.axes, **axes}, self.base, parts)
+
+    def laid_over(self, **fields) -> Grid:
+        """The grid, and each of its parts, with these base fields replaced."""
+        parts = tuple(part.laid_over(**fields) for part in self.parts)
+        return Grid(self.name, self.axes, self.base.replace(**fields), parts)
 
     def speedup_cell(self) -> ExperimentConfig | None:
         """The one cell whose forecast is also timed with the predict engine: the article's
@@ -153,11 +184,13 @@ class Grid:
         return self.base.replace(**first).validate()
 
 
-def grid(name: str, base: ExperimentConfig | None = None, **axes: tuple) -> Grid:
+def grid(
+    name: str, base: ExperimentConfig | None = None, parts: tuple[Grid, ...] = (), **axes: tuple
+) -> Grid:
     unknown = set(axes) - set(axis_fields())
     if unknown:
         raise ValueError(f"not grid axes: {', '.join(sorted(unknown))}")
-    return Grid(name, dict(axes), base or ExperimentConfig())
+    return Grid(name, dict(axes), base or ExperimentConfig(), parts)
 
 
 # quick: CI's grid, under a minute, chosen for power (results/mutations.md): the 601-sample
@@ -168,33 +201,64 @@ GRIDS: dict[str, Grid] = {
     "quick": grid("quick", window=(25, 50), length=(201, 601), hidden=(64,), seed=(0, 1)),
     "default": grid("default", window=(25, 50), length=(201, 601), hidden=(16, 64, 300), seed=(0, 1, 2)),
     "full": grid("full", window=(25, 50), length=(201, 601), hidden=(16, 64, 128, 300), seed=(0, 1, 2, 3, 4)),
-    # science: the report's answer to the article's two questions. Every model kind,
-    # both windows and data lengths, two hidden sizes, the remedy on and off, 5 seeds.
     "science": grid(
         "science",
+        # The model comparison: every kind, both windows and data lengths, hidden 64, the
+        # remedy off and on, 5 seeds.
         model=kinds.builtin_names(),
         window=(25, 50),
         length=(201, 601),
-        hidden=(16, 64),
+        hidden=(64,),
         train_rollout=(1, 4),
-        seed=(0, 1, 2, 3, 4),
+        seed=tuple(range(5)),
+        parts=(
+            # The headline: the article's LSTM at three sizes, 10 seeds.
+            grid("headline", window=(25, 50), length=(201, 601), hidden=(16, 64, 300), seed=tuple(range(10))),
+            # Controls on 601 samples: two periods in them, as 201 samples hold at period 100
+            # (the horizon kept at four periods); one optimizer step an epoch, as 201 samples get.
+            grid(
+                "fewer-periods",
+                ExperimentConfig(horizon=1200),
+                window=(25, 50),
+                length=(601,),
+                hidden=(16, 64, 300),
+                period=(300,),
+                seed=tuple(range(10)),
+            ),
+            grid(
+                "one-step-an-epoch",
+                window=(25, 50),
+                length=(601,),
+                hidden=(16, 64, 300),
+                batch_size=(600,),
+                seed=tuple(range(10)),
+            ),
+        ),
     ),
 }
 
 
 def make_grid(name: str, *, base: ExperimentConfig | None = None, **texts: str | None) -> Grid:
-    """A named grid with any axis replaced (texts: field -> flag text, as typed), its base
-    config replaced, validated."""
+    """A named grid with any axis replaced (texts: field -> flag text, as typed) in it and
+    every part, the fields where base differs from the article's laid over every part too,
+    validated."""
     if name not in GRIDS:
         raise ConfigError("grid", name, f"expected one of {', '.join(GRIDS)}")
-    named = GRIDS[name]
     by_field = {axis.field: axis for axis in AXES}
-    axes = dict(named.axes)
+    axes = {}
     for field_name, text in texts.items():
         if text is not None:
             axis = by_field[field_name]
             axes[field_name] = axis.parse(axis.flag[2:], text)
-    custom = any(text is not None for text in texts.values()) or base is not None
-    made = Grid(f"{name}+custom" if custom else name, axes, base if base is not None else named.base)
+    made = GRIDS[name].with_axes(**axes)
+    if base is not None:
+        changes = {
+            field_name: getattr(base, field_name)
+            for field_name in CONFIG_FIELDS
+            if getattr(base, field_name) != getattr(_ARTICLE, field_name)
+        }
+        made = made.laid_over(**changes)
+    if axes or base is not None:
+        made = dataclasses.replace(made, name=f"{name}+custom")
     made.cells()  # validates every cell
     return made

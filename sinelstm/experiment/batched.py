@@ -1,0 +1,237 @@
+"""The seeds of one config trained together: one compiled step advances every member.
+
+The loop trainer (sinelstm.experiment.train) steps one small model one small batch at a
+time, so a hidden-16 epoch spends most of its time on per-op overhead, not arithmetic.
+Here the members of a config (the same config but for the seed) are stacked: every
+weight gains a leading member axis, and each training step is one batched product per
+time step for all members at once.
+
+Each member keeps everything the loop trainer gives a seed: its own data (its seed's
+noise) and initial weights (its model built from its seed, as one by one), its own
+shuffle order (its seed's generator, drawn as the loop trainer draws it), its own Adam
+state, its own validation loss and early stopping; a stopped member's weights no longer
+change. Adam is element-wise and the members' losses are summed, so each member's
+gradient and update are exactly its own. The arithmetic is the same as Keras' cells
+(gate order, biases, Adam's update) up to the order of float summation; tests hold the
+members' metrics to the one-by-one loop trainer's.
+
+Covered: the recurrent kinds (lstm, gru, rnn) with Keras' own layers on the TensorFlow
+backend and one-step training. Everything else trains one by one (batchable says so).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from sinelstm.experiment.config import ExperimentConfig, split_sizes
+from sinelstm.experiment.train import TrainResult, summarize
+
+# Adam's constants as keras.optimizers.Adam has them by default.
+BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
+
+
+def batchable(cfg: ExperimentConfig, backend: str) -> bool:
+    """Whether cfg's seeds can train as members of one batch: a built-in recurrent kind with
+    Keras' layers, one-step training, on TensorFlow."""
+    return (
+        cfg.trainer == "batched"
+        and cfg.model in ("lstm", "gru", "rnn")
+        and cfg.implementation == "keras"
+        and cfg.train_rollout == 1
+        and backend == "tensorflow"
+    )
+
+
+def _cell(model: str):
+    """The cell's step (z_input, h, c, recurrent_kernel, recurrent_bias) -> (h, c) for one
+    kind, in Keras' own arithmetic (its gate order and where its biases go)."""
+    import tensorflow as tf
+
+    def lstm(z_input, h, c, recurrent_kernel, recurrent_bias):
+        # (members, batch, 4 * units): Keras' gate order i, f, c, o.
+        z = z_input + tf.linalg.matmul(h, recurrent_kernel)
+        zi, zf, zc, zo = tf.split(z, 4, axis=-1)
+        c = tf.sigmoid(zf) * c + tf.sigmoid(zi) * tf.tanh(zc)
+        return tf.sigmoid(zo) * tf.tanh(c), c
+
+    def gru(z_input, h, c, recurrent_kernel, recurrent_bias):
+        # reset_after=True, Keras' default: the recurrent bias is added before the reset gate.
+        inner = tf.linalg.matmul(h, recurrent_kernel) + recurrent_bias
+        x_z, x_r, x_h = tf.split(z_input, 3, axis=-1)
+        h_z, h_r, h_h = tf.split(inner, 3, axis=-1)
+        update, reset = tf.sigmoid(x_z + h_z), tf.sigmoid(x_r + h_r)
+        candidate = tf.tanh(x_h + reset * h_h)
+        return update * h + (1 - update) * candidate, c
+
+    def rnn(z_input, h, c, recurrent_kernel, recurrent_bias):
+        return tf.tanh(z_input + tf.linalg.matmul(h, recurrent_kernel)), c
+
+    return {"lstm": lstm, "gru": gru, "rnn": rnn}[model]
+
+
+def _split_weights(model: str, weights: list[np.ndarray]) -> list[np.ndarray]:
+    """A member's Keras weights -> [kernel (1, g), recurrent kernel (u, g), input bias (g,),
+    recurrent bias (g,), dense kernel (u, 1), dense bias (1,)], g the gates' width."""
+    kernel, recurrent_kernel, bias, dense_kernel, dense_bias = weights
+    if model == "gru":
+        input_bias, recurrent_bias = bias[0], bias[1]  # (2, 3 * units)
+    else:
+        input_bias, recurrent_bias = bias, np.zeros_like(bias)
+    return [kernel, recurrent_kernel, input_bias, recurrent_bias, dense_kernel, dense_bias]
+
+
+def _join_weights(model: str, parts: list[np.ndarray]) -> list[np.ndarray]:
+    """_split_weights undone: the Keras weights of one member."""
+    kernel, recurrent_kernel, input_bias, recurrent_bias, dense_kernel, dense_bias = parts
+    bias = np.stack([input_bias, recurrent_bias]) if model == "gru" else input_bias
+    return [kernel, recurrent_kernel, bias, dense_kernel, dense_bias]
+
+
+class Members:
+    """The stacked weights and Adam state of a config's members, and its compiled steps."""
+
+    def __init__(self, cfg: ExperimentConfig, models: list):
+        import tensorflow as tf
+
+        self.cfg, self.models = cfg, models
+        per_member = [_split_weights(cfg.model, [np.asarray(w) for w in m.get_weights()]) for m in models]
+        # Each variable: (members, *its Keras shape); the biases as (members, 1, width) so that
+        # they broadcast over the batch.
+        stacked = [np.stack(parts) for parts in zip(*per_member, strict=True)]
+        for index in (2, 3, 5):
+            stacked[index] = stacked[index][:, None, :]
+        self.weights = [tf.Variable(value, dtype=tf.float32) for value in stacked]
+        self.moments = [tf.Variable(tf.zeros_like(value, dtype=tf.float32)) for value in stacked]
+        self.velocities = [tf.Variable(tf.zeros_like(value, dtype=tf.float32)) for value in stacked]
+        self.steps = tf.Variable(0, dtype=tf.int64)
+        self.cell = _cell(cfg.model)
+        # Graph functions without XLA: XLA's CPU products are slower than oneDNN's here, and
+        # compiling the unrolled steps cost more than it saved (hidden 16: 6.6 ms a member's
+        # epoch with XLA, 2.2 ms without; hidden 64 on 601 samples: 221 ms against 68 ms).
+        self.train_step = tf.function(self._train_step, reduce_retracing=True)
+        self.losses = tf.function(self._losses, reduce_retracing=True)
+
+    def _predict(self, inputs):
+        """(members, batch, window, 1) -> (members, batch, 1), each member by its own weights."""
+        import tensorflow as tf
+
+        kernel, recurrent_kernel, input_bias, recurrent_bias, dense_kernel, dense_bias = self.weights
+        shape = tf.shape(inputs)
+        h = tf.zeros([shape[0], shape[1], recurrent_kernel.shape[1]])
+        c = tf.zeros_like(h)
+        for t in range(self.cfg.window):
+            # (members, batch, 1) times (members, 1, gates): the input's product has one input.
+            z_input = inputs[:, :, t, :] * kernel + input_bias
+            h, c = self.cell(z_input, h, c, recurrent_kernel, recurrent_bias)
+        return tf.linalg.matmul(h, dense_kernel) + dense_bias
+
+    def _losses(self, inputs, targets):
+        """Each member's mean squared error, (members,)."""
+        import tensorflow as tf
+
+        return tf.reduce_mean(tf.square(self._predict(inputs) - targets), axis=[1, 2])
+
+    def _train_step(self, inputs, targets, active):
+        """One Adam step of every active member (active: (members,) 1.0 or 0.0); the members'
+        losses before the step."""
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            losses = self._losses(inputs, targets)
+            total = tf.reduce_sum(losses)
+        gradients = tape.gradient(total, self.weights)
+        self.steps.assign_add(1)
+        step = tf.cast(self.steps, tf.float32)
+        alpha = self.cfg.learning_rate * tf.sqrt(1 - BETA_2**step) / (1 - BETA_1**step)
+        for weight, moment, velocity, gradient in zip(
+            self.weights, self.moments, self.velocities, gradients, strict=True
+        ):
+            if gradient is None:  # the recurrent bias of an LSTM or SimpleRNN: none, stays zero
+                continue
+            keep = tf.reshape(active, [-1] + [1] * (len(weight.shape) - 1)) > 0
+            new_moment = moment + (gradient - moment) * (1 - BETA_1)
+            new_velocity = velocity + (tf.square(gradient) - velocity) * (1 - BETA_2)
+            new_weight = weight - (new_moment * alpha) / (tf.sqrt(new_velocity) + EPSILON)
+            moment.assign(tf.where(keep, new_moment, moment))
+            velocity.assign(tf.where(keep, new_velocity, velocity))
+            weight.assign(tf.where(keep, new_weight, weight))
+        return losses
+
+    def write_back(self) -> None:
+        """Every member's trained weights into its own Keras model."""
+        stacked = [np.asarray(w.numpy()) for w in self.weights]
+        for index in (2, 3, 5):
+            stacked[index] = stacked[index][:, 0, :]
+        for member, model in enumerate(self.models):
+            model.set_weights(_join_weights(self.cfg.model, [part[member] for part in stacked]))
+
+
+def train_batched(
+    models: list,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    cfgs: list[ExperimentConfig],
+    after_epoch: Callable[[], None] | None = None,
+) -> list[TrainResult]:
+    """Train the members (cfgs differ only in seed; models built from their seeds; inputs
+    (members, n_windows, window, 1), targets (members, n_windows, 1)) by the loop trainer's
+    algorithm, all at once; each model ends with its member's last weights.
+
+    A member's epoch time is the batch's epoch time over the number of members (every
+    member is computed every epoch, a stopped one masked), so its s_per_epoch is its share.
+    """
+    import tensorflow as tf
+
+    cfg = cfgs[0]
+    members = len(cfgs)
+    n_train, _ = split_sizes(inputs.shape[1], cfg.validation_split)
+    x_train, y_train = inputs[:, :n_train], targets[:, :n_train]
+    x_val = tf.constant(inputs[:, n_train:])
+    y_val = tf.constant(targets[:, n_train:])
+    stacked = Members(cfg, models)
+    generators = [np.random.default_rng(member.seed) for member in cfgs]
+    rows = np.arange(members)[:, None]
+    seconds: list[float] = []
+    losses = [{"loss": [], "val_loss": []} for _ in cfgs]
+    best, wait = [math.inf] * members, [0] * members
+    active = np.ones(members, dtype=np.float32)
+    fit_start = time.perf_counter()
+    for epoch in range(cfg.epochs):
+        start = time.perf_counter()
+        # (members, n_train): each member's shuffle, drawn as the loop trainer draws it.
+        orders = np.stack([generator.permutation(n_train) for generator in generators])
+        batch_losses, sizes = [], []
+        for first in range(0, n_train, cfg.batch_size):
+            batch = orders[:, first : first + cfg.batch_size]
+            # (members, batch, window, 1), (members, batch, 1)
+            step_losses = stacked.train_step(
+                tf.constant(x_train[rows, batch]), tf.constant(y_train[rows, batch]), tf.constant(active)
+            )
+            batch_losses.append(step_losses.numpy())
+            sizes.append(batch.shape[1])
+        epoch_loss = np.average(np.stack(batch_losses), axis=0, weights=sizes)
+        val_loss = stacked.losses(x_val, y_val).numpy()
+        seconds.append(time.perf_counter() - start)
+        if after_epoch is not None:
+            after_epoch()
+        for member in np.flatnonzero(active):
+            losses[member]["loss"].append(float(epoch_loss[member]))
+            current = float(val_loss[member])
+            losses[member]["val_loss"].append(current)
+            if current < best[member]:
+                best[member], wait[member] = current, 0
+            else:
+                wait[member] += 1
+                if wait[member] >= cfg.patience and epoch > 0:
+                    active[member] = 0.0
+        if not active.any():
+            break
+    fit_s = (time.perf_counter() - fit_start) / members
+    stacked.write_back()
+    # Each member's share of every epoch it ran.
+    shares = [s / members for s in seconds]
+    return [summarize(shares[: len(history["val_loss"])], history, fit_s) for history in losses]
