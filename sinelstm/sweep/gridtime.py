@@ -111,19 +111,24 @@ def grid_floor(frame, workers: int) -> GridFloor:
     return GridFloor(seconds / workers, flop, workers, counted, no_flops, no_rate)
 
 
+def _seconds(value: float) -> str:
+    """259 s, 61.4 s, 0.7 s: three figures, never an exponent."""
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def floor_sentence(floor: GridFloor, wall_s: float | None) -> str:
     """One line: the grid's floor, its FLOPs and cores, and its wall time over the floor."""
     cores = f"{floor.workers} core{'s' if floor.workers != 1 else ''}"
     text = (
-        f"grid floor {floor.floor_s:.3g} s ({floor.flop / 1e12:.3g} TFLOP on {cores} "
+        f"grid floor {_seconds(floor.floor_s)} s ({floor.flop / 1e12:.3g} TFLOP on {cores} "
         "at each cell's best product rate)"
     )
     if wall_s is None:
         text += ", wall time unknown"
     elif floor.floor_s > 0:
-        text += f", wall {wall_s:.0f} s: {wall_s / floor.floor_s:.1f}x its floor"
+        text += f", wall {_seconds(wall_s)} s: {wall_s / floor.floor_s:.1f}x its floor"
     else:
-        text += f", wall {wall_s:.0f} s"
+        text += f", wall {_seconds(wall_s)} s"
     notes = []
     if floor.no_flops:
         notes.append(
