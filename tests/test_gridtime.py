@@ -90,3 +90,44 @@ def test_a_bad_record_is_refused(tmp_path, text, why):
     (tmp_path / "latest.grid.json").write_text(text)
     with pytest.raises(GridRecordError, match=why):
         read_record(tmp_path / "latest.csv")
+
+
+def test_the_cores_a_grid_runs_on():
+    from types import SimpleNamespace
+
+    from sinelstm.workflow.timing import executor_workers
+
+    # A process pool of 16 workers runs 4 cells on 4 cores, 40 cells on 16.
+    assert executor_workers(SimpleNamespace(workers=16), 4) == 4
+    assert executor_workers(SimpleNamespace(workers=16), 40) == 16
+    assert executor_workers(object(), 40) == 1  # the local executor: one cell at a time
+    assert executor_workers(SimpleNamespace(workers=None, address="auto"), 40) is None  # a cluster
+
+
+def test_a_bench_records_its_grid_and_prints_its_floor(tmp_path, monkeypatch):
+    from helpers import write
+
+    from sinelstm.perf import peak
+    from sinelstm.workflow import timing
+
+    results = write(tmp_path, "latest.csv", frame().to_dict("records")[:2])
+
+    def record_grid(results, wall_s, workers, cells):  # as the bench's, without git
+        record = GridRecord(wall_s, workers, cells, commit="c", utc="u")
+        write_record(results, record)
+        return record
+
+    monkeypatch.setattr(timing, "record_grid", record_grid)
+    monkeypatch.setattr(peak, "core_peak", lambda: peak.Peak(10.0, "made up"))
+    lines = []
+    timing.report_grid(results, 0.4, 1, 2, lines.append)
+    # 0.1 s + 0.1 s on one core; rates 3.792 and 7.584: median 5.688, 57% of a 10 GFLOP/s peak.
+    assert lines == [
+        "grid floor 0.2 s (0.00114 TFLOP on 1 core at each cell's best product rate), wall 0.4 s: 2.0x its "
+        "floor; cells' best product rate median 6 GFLOP/s against one core's FP32 FMA peak 10 GFLOP/s "
+        "(made up) (57% of it)"
+    ]
+    assert read_record(results).wall_s == 0.4
+    lines.clear()
+    timing.report_grid(results, 0.4, 1, 2, lines.append, resumed=True)
+    assert "resumed" in lines[0]
