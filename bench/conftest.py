@@ -4,7 +4,9 @@
 as one benchmark each: pytest-benchmark times the runner's own cell code
 (sinelstm.sweep.runner.run_cell: train, forecast, measure), each cell's row
 is appended to the results CSV as soon as it is done, and the run is gated
-against the committed baseline at the end: a failing gate fails the session.
+against the committed baseline at the end: a failing gate fails the session. The
+grid's wall time (first cell to last) is kept beside the results (RUN.grid.json) and set
+against the grid's arithmetic floor on one core.
 
 Cells compute with one thread, as `sinelstm bench`'s workers do (the environment is
 set here, before numpy or TensorFlow start a thread pool): the same numerics, and an
@@ -14,6 +16,7 @@ epoch's floor ratio measured the same way on either path.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from sinelstm.workflow import (  # noqa: E402
     add_grid_options,
     check_writable,
     default_paths,
+    forget_grid,
     grid_from_options,
     load_gate,
 )
@@ -49,6 +53,7 @@ class BenchState:
     lock: ResultsLock | None = None
     gate_status: int | None = None
     perf: list = field(default_factory=list)  # one line per perf target, printed at the end
+    started: float | None = None  # perf_counter when the first cell was about to run
 
 
 def pytest_addoption(parser):
@@ -130,6 +135,8 @@ def pytest_runtestloop(session):
         state.lock = None
         raise pytest.UsageError(str(error)) from None
     set_aside(state.out)
+    forget_grid(state.out)
+    state.started = time.perf_counter()
 
 
 @pytest.fixture
@@ -158,7 +165,7 @@ def pytest_sessionfinish(session, exitstatus):
     if state.lock is None:
         return
     from sinelstm.sweep.executors import LocalExecutor
-    from sinelstm.workflow import Output, gate_and_report, record_history, seed_runner
+    from sinelstm.workflow import Output, gate_and_report, record_history, report_grid, seed_runner
 
     lines: list[str] = []
     every = {cell_id(cell) for cell in state.grid.cells()}
@@ -170,6 +177,9 @@ def pytest_sessionfinish(session, exitstatus):
             # pytest -v: the full gate table; -q (CI's habit) still prints the summary.
             verbosity = 1 if session.config.getoption("verbose") > 0 else 0
             output = Output(lines.append, verbosity, session.config.getoption("link_base"))
+            # The cells ran one after another in this process: one core.
+            wall = time.perf_counter() - state.started
+            report_grid(state.out, wall, 1, len(state.selected), lines.append)
             record_history(state.out, state.grid, output)
             # A suspected statistical failure is rerun here, in-process, as the cells ran.
             rerun = seed_runner(state.out, LocalExecutor)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sinelstm.experiment import floor
 from sinelstm.experiment.config import epoch_flops, preset
 from sinelstm.experiment.floor import sgemm_probe, training_shape
 from sinelstm.perf.floor import floor_figures
@@ -41,3 +42,30 @@ def test_a_slow_epoch_fails_the_floor_target():
 def test_sgemm_probe_measures_a_rate():
     probe = sgemm_probe(preset("article-2017"), products=2)
     assert probe() > 0
+
+
+def _fixed(rate: float):
+    """A product whose every probe reports `rate` GFLOP/s, whatever it is asked to time."""
+    return lambda cfg, products=40: lambda: rate
+
+
+def test_the_floor_rate_is_the_faster_products(monkeypatch):
+    # numpy's sgemm at 130 GFLOP/s, TensorFlow's matmul at 183 (the AMD EPYC of issue 16):
+    # the floor is the faster, 183, whichever order they come in.
+    cfg = preset("article-2017")
+    monkeypatch.setattr(floor, "PRODUCTS", (_fixed(130.0), _fixed(183.0)))
+    assert floor.floor_gflops(cfg, epoch_s=0.1) == 183.0
+    assert floor.best_product_probe(cfg)() == 183.0
+    monkeypatch.setattr(floor, "PRODUCTS", (_fixed(183.0), _fixed(130.0)))
+    assert floor.floor_gflops(cfg, epoch_s=0.1) == 183.0
+
+
+def test_without_tensorflow_the_floor_is_numpys(monkeypatch):
+    monkeypatch.setattr(floor, "PRODUCTS", (_fixed(130.0), lambda cfg, products=40: None))
+    assert floor.floor_gflops(preset("article-2017"), epoch_s=0.1) == 130.0
+
+
+def test_the_floor_takes_each_products_median():
+    # numpy's probes 100, 300, 120 (median 120), TensorFlow's 110, 115, 500 (median 115):
+    # one fast probe of TensorFlow's does not make it the faster product.
+    assert floor.best_of([[100.0, 300.0, 120.0], [110.0, 115.0, 500.0]]) == 120.0

@@ -10,6 +10,7 @@ from helpers import grid_rows, row, write
 from sinelstm.cli import main
 from sinelstm.report.markdown import MAX_CHARS, build_report, report_paths
 from sinelstm.report.tables import summarise
+from sinelstm.sweep.gridtime import GridRecord, write_record
 from sinelstm.sweep.rows import SCHEMA_VERSION
 from sinelstm.verdict.rules import load_gate_config
 
@@ -135,3 +136,40 @@ def test_malformed_csv_is_a_clear_error(tmp_path, capsys):
 def test_missing_csv(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope.csv")]) == 2
     assert "no such results file" in capsys.readouterr().err
+
+
+def floor_rows():
+    # window 25, hidden 8: 7,584,000 FLOPs an epoch; 50 epochs at 3.792 GFLOP/s = 0.1 s,
+    # 100 epochs at 7.584 GFLOP/s = 0.1 s, and a classical fit (0 FLOPs): 0.2 s on one core.
+    return [
+        row(seed=0, epochs_run=50, floor_gflops=3.792),
+        row(seed=1, epochs_run=100, floor_gflops=7.584),
+        row(seed=2, model="ar", epochs_run=1, floor_gflops=float("nan")),
+    ]
+
+
+def test_the_report_sets_the_wall_time_against_the_grid_floor(tmp_path):
+    results = write(tmp_path, "latest.csv", floor_rows())
+    # On 2 cores the floor is 0.1 s; a wall of 0.7 s is 7.0x it.
+    record = GridRecord(
+        wall_s=0.7, workers=2, cells=3, commit="abcdef1234567", utc="2026-11-28T22:00:00+00:00"
+    )
+    write_record(results, record)
+    markdown = build_report(results, tmp_path / "REPORT.md")
+    floor = "Grid floor 0.1 s (0.00114 TFLOP on 2 cores at each cell's best product rate)"
+    assert f"{floor}, wall 0.7 s: 7.0x its floor" in markdown
+    assert "`3 x windows x window x 2 x (hidden+2) x 4 x hidden`" in markdown
+    assert "1 cells without FLOPs (classical) count 0 in the floor; their time is in the wall" in markdown
+
+
+def test_without_the_grid_record_the_wall_time_is_unknown(tmp_path):
+    results = write(tmp_path, "latest.csv", floor_rows())
+    markdown = build_report(results, tmp_path / "REPORT.md")
+    assert (
+        "Grid floor 0.2 s (0.00114 TFLOP on 1 core at each cell's best product rate), wall time unknown"
+        in markdown
+    )
+    assert "The wall time is unknown: no grid record (`latest.grid.json`) beside the CSV" in markdown
+    # A record of another run (another commit) is not taken for this one's.
+    write_record(results, GridRecord(wall_s=9.0, workers=2, cells=3, commit="0123456", utc=""))
+    assert "is not of this CSV's run" in build_report(results, tmp_path / "REPORT.md")

@@ -65,6 +65,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     # The results file is this run's from its first cell to the last file judged from it:
     # a second run on the same --out is refused, not read half-written by the gate.
     with ResultsLock(out):
+        workflow.forget_grid(out)
         with bar:
 
             def on_row(row):
@@ -83,6 +84,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             bar.total = bar.n
         wall = time.perf_counter() - start
         print(f"{len(cells)} cells ({grid.name} grid) in {wall:.0f} s -> {out}")
+        workers = workflow.executor_workers(executor, len(cells))
+        workflow.report_grid(out, wall, workers, len(cells), print, resumed=args.resume)
         workflow.record_history(out, grid, output)
         rerun = workflow.seed_runner(
             out, lambda: workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)
@@ -142,5 +145,3 @@ def cmd_baseline_accept(args: argparse.Namespace) -> int:
     count = accept_baseline(Path(args.run), baseline, args.reason, tuple(args.config or ()))
     print(f"{baseline}: accepted {count} rows from {args.run} ({args.reason.strip()})")
     return 0
-
-

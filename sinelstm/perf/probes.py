@@ -15,15 +15,15 @@ from sinelstm.runtime import SINGLE_THREAD_ENV
 
 
 def _train_child(spec: dict) -> dict:
-    """In a fresh process: train spec's config, timing each epoch and measuring the sgemm
-    rate at the training shape right after it."""
+    """In a fresh process: train spec's config, timing each epoch and measuring the best
+    product rate (numpy's sgemm, TensorFlow's matmul) at the training shape right after it."""
     if spec["threads"] == 1 and hasattr(os, "sched_setaffinity"):
         # As a grid worker runs: one core (its one-thread environment came with the process).
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     import keras
 
     from sinelstm.experiment.data import noisy_sine
-    from sinelstm.experiment.floor import sgemm_probe
+    from sinelstm.experiment.floor import best_product_probe
     from sinelstm.experiment.models import build_model, compile_model
     from sinelstm.experiment.seeding import set_seed
     from sinelstm.experiment.train import train
@@ -35,7 +35,7 @@ def _train_child(spec: dict) -> dict:
     model = build_model(cfg)
     if spec["jit"] is not None:
         compile_model(model, cfg, jit_compile=spec["jit"])
-    probe, rates = sgemm_probe(cfg), []
+    probe, rates = best_product_probe(cfg), []
     result = train(model, inputs, targets, cfg, after_epoch=lambda: rates.append(probe()))
     return {
         "backend": keras.backend.backend(),
@@ -82,8 +82,8 @@ def time_training(
     epochs: int = 16,
 ) -> dict:
     """Per-epoch seconds of training on one backend, in a fresh process (the backend is
-    fixed per process), each epoch followed by a measurement of the sgemm rate at the
-    training shape in that same process: epoch_s[i] pairs with sgemm_gflops[i].
+    fixed per process), each epoch followed by a measurement of the best product rate at
+    the training shape in that same process: epoch_s[i] pairs with sgemm_gflops[i].
     threads=1 runs as a grid worker does (one core, one thread); 0 uses every core.
     Early stopping is off so every run has the same epochs."""
     config = cfg.replace(epochs=epochs, patience=epochs + 1, trainer=trainer, implementation=implementation)

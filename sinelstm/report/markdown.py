@@ -20,10 +20,19 @@ from sinelstm.report.figures import (
 from sinelstm.report.frames import with_keys
 from sinelstm.report.science import findings, is_science, science_section
 from sinelstm.report.tables import MAX_TABLE_ROWS, baseline_section, provenance_sentence, results_table
+from sinelstm.sweep import gridtime
 from sinelstm.sweep.store import read_results, read_series, series_path
 from sinelstm.verdict.result import GateResult
 
 MAX_CHARS = 60_000
+FLOOR_FORMULA = (
+    "The floor: every ok cell's training FLOPs (epochs_run x train_rollout x its kind's FLOPs "
+    "per epoch; the LSTM's `3 x windows x window x 2 x (hidden+2) x 4 x hidden`, windows being "
+    "the training windows, the recurrent kinds' with their own gate count, the 1D-CNN's by its "
+    "layers) at that cell's `floor_gflops` (the faster of numpy's sgemm and TensorFlow's matmul "
+    "at its training shape, measured in its own process after training), summed and divided by "
+    "the cores the grid ran on. Classical cells have no FLOPs: 0 in the floor, their time in the wall."
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,33 @@ class ReportPaths:
 def report_paths(markdown: Path) -> ReportPaths:
     markdown = Path(markdown)
     return ReportPaths(markdown, markdown.with_name(markdown.stem + "_figures"))
+
+
+def grid_time_lines(results: Path, frame) -> list[str]:
+    """The grid's floor and its wall time over it, from the grid record beside the results
+    (written by the bench that ran them); the wall time is unknown where the record is
+    missing, unreadable or of another run."""
+    name = gridtime.record_path(results).name
+    try:
+        record, why = gridtime.read_record(results), None
+    except gridtime.GridRecordError as error:
+        record, why = None, f"the grid record is not valid ({error})"
+    if record is None and why is None:
+        why = f"no grid record (`{name}`) beside the CSV"
+    if record is not None:
+        commits = set(frame["git_commit"].fillna("").astype(str))
+        if record.cells != len(frame) or record.commit not in commits:
+            why = (
+                f"the grid record (`{name}`: {record.cells} cells at commit {record.commit or '-'}) "
+                f"is not of this CSV's run ({len(frame)} rows at {', '.join(sorted(commits)) or '-'})"
+            )
+            record = None
+    floor = gridtime.grid_floor(frame, record.workers if record is not None else 1)
+    sentence = gridtime.floor_sentence(floor, record.wall_s if record is not None else None)
+    lines = [sentence[0].upper() + sentence[1:] + "."]
+    if why is not None:
+        lines[0] += f" The wall time is unknown: {why}; the floor is on one core."
+    return lines + ["", FLOOR_FORMULA]
 
 
 def build_report(
@@ -78,6 +114,7 @@ def build_report(
     ]
     if n_configs > MAX_TABLE_ROWS:
         lines += [f"{n_configs - MAX_TABLE_ROWS} more configs are in the CSV.", ""]
+    lines += ["## Wall time against the arithmetic floor", ""] + grid_time_lines(results, frame) + [""]
     if gate_result is not None:
         lines += ["## Against the baseline", "", baseline_section(gate_result), ""]
     lines += ["## Findings", ""] + [f"- {sentence}" for sentence in findings(ok, frame)] + [""]

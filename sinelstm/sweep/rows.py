@@ -58,7 +58,7 @@ TIMING_COLUMNS = (
     "forecast_cv",
     "predict_ms_per_step",
     "engine_speedup",
-    "floor_gflops",  # this process's sgemm rate at the training shape, right after training
+    "floor_gflops",  # best product rate at the training shape (numpy sgemm, TF matmul), after training
     "epoch_floor_ratio",  # s_per_epoch over the epoch's FLOPs at that rate
 )
 KEY_COLUMNS = ("cell", "cell_key")

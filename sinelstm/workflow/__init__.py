@@ -1,6 +1,6 @@
 """The jobs the CLI and the pytest plugin run, end to end: where files go and the grid a
 user asked for (options), gate-then-report and the history (gating), one run's
-artifacts (runs)."""
+artifacts (runs), a grid's wall time against its floor (timing)."""
 
 from sinelstm.workflow.confirming import confirm_suspects, recorded_rerun, seed_runner
 from sinelstm.workflow.gating import (
@@ -29,6 +29,7 @@ from sinelstm.workflow.options import (
     report_path_for,
 )
 from sinelstm.workflow.runs import write_run
+from sinelstm.workflow.timing import executor_workers, forget_grid, report_grid
 
 __all__ = [
     "BASE_OPTIONS",
@@ -42,7 +43,9 @@ __all__ = [
     "check_writable",
     "confirm_suspects",
     "default_paths",
+    "executor_workers",
     "find_gate_config",
+    "forget_grid",
     "gate_and_report",
     "grid_from_options",
     "history_path_for",
@@ -52,6 +55,7 @@ __all__ = [
     "model_choices",
     "record_history",
     "recorded_rerun",
+    "report_grid",
     "report_path_for",
     "seed_runner",
     "write_gate_table",
