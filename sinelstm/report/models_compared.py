@@ -52,7 +52,7 @@ def against_ar(cells: pd.DataFrame, networks, lengths, how: str) -> list[str]:
     slices = [(w, n) for n in lengths for w in windows]
     for network in networks:
         gaps = [
-            _model_gap(cells[(cells["window"] == w) & (cells["length"] == n)], network, "forecast_rmse")
+            model_gap(cells[(cells["window"] == w) & (cells["length"] == n)], network, "forecast_rmse")
             for w, n in slices
         ]
         parts = [f"{gap.text(3, signed=True)} at w{w} L{n}" for gap, (w, n) in zip(gaps, slices, strict=True)]
@@ -102,7 +102,7 @@ def remedy(ok: pd.DataFrame, models, hidden: int) -> list[str]:
     return lines
 
 
-def _model_gap(cells: pd.DataFrame, network: str, metric: str) -> MedianInterval:
+def model_gap(cells: pd.DataFrame, network: str, metric: str) -> MedianInterval:
     """network minus ar, paired on window, length and seed (ar has no hidden size or remedy)."""
     keys = ["window", "length", "seed"]
     return median_interval(paired_differences(cells, "model", "ar", network, metric, keys=keys))

@@ -2,6 +2,7 @@
 user asked for (options), gate-then-report and the history (gating), one run's
 artifacts (runs)."""
 
+from sinelstm.workflow.answering import check_answer_target, write_answer_into
 from sinelstm.workflow.confirming import confirm_suspects, recorded_rerun, seed_runner
 from sinelstm.workflow.gating import (
     Output,
@@ -39,6 +40,7 @@ __all__ = [
     "add_grid_options",
     "announce",
     "baseline_for",
+    "check_answer_target",
     "check_writable",
     "confirm_suspects",
     "default_paths",
@@ -54,6 +56,7 @@ __all__ = [
     "recorded_rerun",
     "report_path_for",
     "seed_runner",
+    "write_answer_into",
     "write_gate_table",
     "write_run",
 ]
