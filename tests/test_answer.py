@@ -12,6 +12,7 @@ from science_frames import science_frame
 from sinelstm.cli import main
 from sinelstm.report.answer import BEGIN, END, answer, answer_block, replace_answer
 from sinelstm.report.frames import with_keys
+from sinelstm.report.markdown import build_report
 from sinelstm.report.science import science_section
 from sinelstm.sweep.store import read_results
 
@@ -97,3 +98,46 @@ def test_every_quoted_science_number_is_the_committed_csvs(document):
     if document.name.startswith("REPORT"):
         section = "\n".join(science_section(frame[frame["status"] == "ok"]))
         assert section in text
+
+
+def science_grid_rows(seeds: int = 10) -> list[dict]:
+    """The new science grid's LSTM shape in miniature: hidden 16 (flat on 201 samples), 64
+    and 300, with the period (601 at period 300) and steps (601 at batch 600) controls,
+    and gru, ar and seasonal-naive at hidden 64 on 5 seeds."""
+    rows = []
+    for seed in range(seeds):
+        for hidden in (16, 64, 300):
+            for w in (25, 50):
+                for n in (201, 601):
+                    amp = 0.0 if (hidden == 16 and n == 201) else 0.5 + 0.4 * (n == 601) + 0.01 * seed
+                    rows.append(row(window=w, length=n, hidden=hidden, seed=seed, amp_ratio=amp))
+                periods = {"period": 300.0, "horizon": 1200}
+                rows.append(
+                    row(window=w, length=601, hidden=hidden, seed=seed, amp_ratio=0.6, config=periods)
+                )
+                steps = {"batch_size": 600}
+                rows.append(row(window=w, length=601, hidden=hidden, seed=seed, amp_ratio=0.7, config=steps))
+    for seed in range(5):
+        for model in ("gru", "ar", "seasonal-naive"):
+            for w in (25, 50):
+                for n in (201, 601):
+                    rows.append(row(window=w, length=n, hidden=64, seed=seed, model=model, amp_ratio=0.99))
+    return rows
+
+
+def test_a_run_with_the_controls_reports_every_effect_and_figure(tmp_path):
+    results = write(tmp_path, "latest-science.csv", science_grid_rows())
+    markdown = build_report(results, tmp_path / "REPORT.md")
+    for name in (
+        "more samples, same periods (201 at period 100 -> 601 at period 300), window 25",
+        "more periods, same samples (601 at period 300 -> 100), window 50",
+        "equal optimizer steps (201 -> 601 at batch 600), window 25",
+        "second step per epoch (601: batch 600 -> 300), window 50",
+    ):
+        assert name in markdown
+    assert "control absent" not in markdown
+    # (0.9 + 0.01 x seed) at period 100 minus 0.6 at period 300: an exploratory row at hidden 300.
+    assert "| 300 | exploratory | more periods, same samples" in " ".join(markdown.split())
+    assert "n=10: 2nd to 9th ordered value, 97.9% coverage" in markdown
+    for figure in ("amp_dots.png", "forest.png", "rmse_by_model.png"):
+        assert (tmp_path / "REPORT_figures" / figure).exists()

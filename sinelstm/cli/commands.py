@@ -146,5 +146,3 @@ def cmd_baseline_accept(args: argparse.Namespace) -> int:
     count = accept_baseline(Path(args.run), baseline, args.reason, tuple(args.config or ()))
     print(f"{baseline}: accepted {count} rows from {args.run} ({args.reason.strip()})")
     return 0
-
-

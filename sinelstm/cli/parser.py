@@ -139,5 +139,3 @@ def build_parser() -> Parser:
     )
     add_history_commands(commands)
     return parser
-
-

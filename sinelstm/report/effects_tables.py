@@ -10,6 +10,8 @@ from sinelstm.report.accuracy import THRESHOLDS, noise_sd
 from sinelstm.report.intervals import rank_sentence
 from sinelstm.report.stratified import HEADLINE, Design, Effect
 
+NOISE_MATCH = 0.2  # an RMSE within 20% of the noise SD is "at about that SD"
+
 
 def thresholds_lines() -> list[str]:
     """The thresholds behind "kept", "flat", "never fitted" and "floor", with their reasons."""
@@ -52,9 +54,15 @@ def reference_lines(judged: pd.DataFrame) -> list[str]:
     seasonal = judged[judged["model"] == "seasonal-naive"]
     if not seasonal.empty:
         median = float(pd.to_numeric(seasonal["forecast_rmse"], errors="coerce").median())
+        ratio = median / noise_sd(noises[0]) if noises else float("nan")
+        where = (
+            "at about that SD: it carries one period's noise forward and nothing else"
+            if abs(ratio - 1) <= NOISE_MATCH
+            else f"{ratio:.1f} times that SD"
+        )
         lines.append(
-            f"- seasonal-naive (repeat the last period of noisy data) has median forecast RMSE {median:.4f}, "
-            "at about that SD: it carries one period's noise forward and nothing else."
+            f"- seasonal-naive (repeat the last period of noisy data) has median forecast RMSE "
+            f"{median:.4f}, {where}."
         )
     worse = judged[judged["worse_than_zero"]]
     groups = worse.groupby(["model", "train_rollout", "hidden", "window", "length", "period", "batch_size"])
