@@ -24,10 +24,27 @@ PROVENANCE = {
 }
 
 
-def row(window=25, hidden=8, seed=0, length=201, machine="m1", model="lstm", train_rollout=1, **metrics):
-    """A result row with plausible metrics; keyword arguments override them."""
+def row(
+    window=25,
+    hidden=8,
+    seed=0,
+    length=201,
+    machine="m1",
+    model="lstm",
+    train_rollout=1,
+    config=None,
+    **metrics,
+):
+    """A result row with plausible metrics; keyword arguments override them, and config
+    sets other config fields (period, batch_size, horizon: they change the cell_key)."""
     cfg = ExperimentConfig(
-        window=window, hidden=hidden, seed=seed, length=length, model=model, train_rollout=train_rollout
+        window=window,
+        hidden=hidden,
+        seed=seed,
+        length=length,
+        model=model,
+        train_rollout=train_rollout,
+        **(config or {}),
     )
     values = {
         "epochs_run": 50,

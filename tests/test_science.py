@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 from helpers import row, write
 
+from sinelstm.report.effects import bootstrap_median, effect, paired_differences
 from sinelstm.report.frames import with_keys
 from sinelstm.report.markdown import build_report
-from sinelstm.report.science import bootstrap_median, effect, is_science, paired_differences, science_section
+from sinelstm.report.science import findings, is_science, science_section
 from sinelstm.sweep.store import read_results
 
 
@@ -72,18 +73,24 @@ def science_rows(remedy_gain: float):
     return rows
 
 
+def line_of(text: str, start: str) -> str:
+    """The one markdown line holding `start`."""
+    (line,) = [line for line in text.splitlines() if start in line]
+    return line
+
+
 def test_the_section_says_which_factor_keeps_the_amplitude(tmp_path):
     ok = with_keys(read_results(write(tmp_path, "s.csv", science_rows(remedy_gain=0.3))))
     assert is_science(ok)
     text = "\n".join(science_section(ok))
-    assert "Only more data brings the amplitude closer in every slice." in text
-    # At each hidden size on its own: window effect 0 on both lengths, data effect +0.58 at both windows.
-    assert "Window or data, hidden 8** (5 seeds per effect)" in text
-    assert "Window 25 -> 50 changes the median amp_ratio by +0.00 [+0.00, +0.00] on 201 samples" in text
-    assert "201 -> 601 samples changes it by +0.58 [+0.58, +0.58] at window 25" in text
+    # At each hidden size on its own: window effect 0 on both lengths, data effect +0.58
+    # (0.98 - 0.40, every seed) at both windows; 5 seeds is too few for a 95% interval (*).
+    assert "| +0.00 [+0.00, +0.00] n=5* |" in line_of(text, "| window 25 -> 50 on 201 samples ")
+    assert "| +0.58 [+0.58, +0.58] n=5* |" in line_of(text, "| 201 -> 601 samples at window 25 ")
     assert "Remedy (4-step rollout training) on lstm" in text
-    assert "on 201 samples amp_ratio +0.30 [+0.30, +0.30]" in text
+    assert "on 201 samples amp_ratio +0.30 [+0.30, +0.30] n=10" in text  # both windows' pairs
     assert "| ar " in text and "lstm h8" in text
+    assert "Period control absent" in text and "Steps control absent" in text
 
 
 def test_a_longer_window_that_loses_or_overshoots_the_amplitude_is_never_said_to_keep_it(tmp_path):
@@ -100,7 +107,8 @@ def test_a_longer_window_that_loses_or_overshoots_the_amplitude_is_never_said_to
             for (w, n), amp in levels.items()
             for seed in range(5)
         ]
-        text = "\n".join(science_section(with_keys(read_results(write(tmp_path, "w.csv", rows)))))
+        ok = with_keys(read_results(write(tmp_path, "w.csv", rows)))
+        text = "\n".join(findings(ok, ok))  # the default report's verdict (one model, one training)
         assert "Only the longer window" not in text and "Both changes" not in text
         assert "with the longer window +0.59" in text or "with the longer window +0.67" in text
 
@@ -108,7 +116,7 @@ def test_a_longer_window_that_loses_or_overshoots_the_amplitude_is_never_said_to
 def test_the_section_follows_the_data(tmp_path):
     ok = with_keys(read_results(write(tmp_path, "s.csv", science_rows(remedy_gain=0.0))))
     text = "\n".join(science_section(ok))
-    assert "on 601 samples amp_ratio +0.00 [+0.00, +0.00]" in text
+    assert "on 601 samples amp_ratio +0.00 [+0.00, +0.00] n=10" in text
     assert "(interval holds 0)" in text
     assert effect(ok, "train_rollout", 1, 4, "amp_ratio").value == 0.0
 

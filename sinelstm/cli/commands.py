@@ -104,6 +104,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     gate = workflow.load_gate(args.gate_config) if baseline is not None else None
     out = Path(args.out) if args.out else workflow.report_path_for(results)
     workflow.check_writable(out.parent)
+    if args.answer_into:
+        workflow.check_answer_target(Path(args.answer_into))
     with locked(results):
         for path in (results, baseline):
             if path is not None:
@@ -114,7 +116,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             rerun = workflow.recorded_rerun(results)
             workflow.confirm_suspects(result, results, baseline, gate, rerun, lambda line: None)
         build_report(results, out, result, baseline)
-    print(f"report: {out}")
+        if args.answer_into:
+            workflow.write_answer_into(results, Path(args.answer_into))
+    print(f"report: {out}" + (f"; answer: {args.answer_into}" if args.answer_into else ""))
     return 0
 
 

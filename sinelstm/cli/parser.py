@@ -106,6 +106,12 @@ def build_parser() -> Parser:
     rep.add_argument("--baseline", help="baseline CSV to judge against (none: not judged)")
     rep.add_argument("-o", "--out", help="report path (results/REPORT.md for latest.csv)")
     rep.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
+    rep.add_argument(
+        "--answer-into",
+        metavar="FILE",
+        help="also write the science answer, computed from the results, into FILE between its "
+        "<!-- science-answer:begin --> and <!-- science-answer:end --> markers (e.g. README.md)",
+    )
 
     base = commands.add_parser(
         "baseline",
@@ -133,5 +139,3 @@ def build_parser() -> Parser:
     )
     add_history_commands(commands)
     return parser
-
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sinelstm.report.answer import BEGIN, END, answer
 from sinelstm.report.figures import (
     MAX_PLOTTED,
     amplitude_chart,
@@ -19,6 +20,7 @@ from sinelstm.report.figures import (
 )
 from sinelstm.report.frames import with_keys
 from sinelstm.report.science import findings, is_science, science_section
+from sinelstm.report.science_figures import draw_science_figures
 from sinelstm.report.tables import MAX_TABLE_ROWS, baseline_section, provenance_sentence, results_table
 from sinelstm.sweep import gridtime
 from sinelstm.sweep.store import read_results, read_series, series_path
@@ -102,6 +104,14 @@ def build_report(
         lines += [f"> {w}" for w in gate_result.warnings[:10]] + [f"> {n}" for n in gate_result.notes]
         lines.append("")
 
+    science = is_science(ok)
+    if science:
+        lines += ["## Why the amplitude decays", "", BEGIN, answer(frame), END, ""]
+        lines += science_section(ok) + [""]
+        lines += [
+            f"### {title}\n\n![{title}]({rel}/{name})\n"
+            for title, name in draw_science_figures(ok, paths.figures)
+        ]
     table, n_configs = results_table(ok)
     lines += [
         "## Results",
@@ -118,8 +128,6 @@ def build_report(
     if gate_result is not None:
         lines += ["## Against the baseline", "", baseline_section(gate_result), ""]
     lines += ["## Findings", ""] + [f"- {sentence}" for sentence in findings(ok, frame)] + [""]
-    if is_science(ok):
-        lines += ["## Why the amplitude decays", ""] + science_section(ok) + [""]
 
     lines += ["## Figures", ""]
     if series is None:
@@ -130,7 +138,7 @@ def build_report(
         if forecast_fan(ok, series, paths.figures / "forecasts.png"):
             lines += [f"### Forecasts by config{limit}", "", f"![forecasts]({rel}/forecasts.png)", ""]
         if amplitude_chart(ok, series, paths.figures / "amplitude.png"):
-            lines += ["### Amplitude decay", "", f"![amplitude per period]({rel}/amplitude.png)", ""]
+            lines += [f"### Amplitude decay{limit}", "", f"![amplitude per period]({rel}/amplitude.png)", ""]
         for name, title in article_figures(ok, series, paths.figures):
             lines += [
                 f"### The article's figures: {title}",

@@ -7,8 +7,20 @@ import numpy as np
 import pandas as pd
 
 from sinelstm.experiment import kinds
-from sinelstm.report.effects import Estimate, bootstrap_median, effect, paired_differences
+from sinelstm.report.accuracy import with_judgement
+from sinelstm.report.effects import bootstrap_median, effect
+from sinelstm.report.effects_tables import (
+    arm_lines,
+    control_lines,
+    effect_lines,
+    interval_lines,
+    reference_lines,
+    thresholds_lines,
+)
 from sinelstm.report.frames import article_lstm, configs, keys, median_of, select
+from sinelstm.report.intervals import median_interval
+from sinelstm.report.models_compared import against_ar, comparison_hidden, model_tables, remedy
+from sinelstm.report.stratified import Design, arm_summary, design_of, stratified_effects
 
 
 def model_order(ok: pd.DataFrame) -> list[str]:
@@ -30,46 +42,37 @@ def is_science(ok: pd.DataFrame) -> bool:
     return several and len(seeds) > 0 and int(seeds.min()) >= 3
 
 
+def headline_settings(ok: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """The rows at the headline's period and batch size (the controls left out), so that
+    pairs on window, length and seed never cross into a control."""
+    if design.base is None:
+        return ok
+    return ok[np.isclose(ok["period"], design.base.period) & (ok["batch_size"] == design.base.batch_size)]
+
+
 def science_section(ok: pd.DataFrame) -> list[str]:
     """The markdown lines of the science section; every sentence is computed from ok."""
-    lines = [
-        "Medians over seeds with 95% bootstrap intervals in brackets; an effect is the median "
-        "change between cells that differ in that one factor only (same seed, same data).",
-        "",
-    ]
-    models = model_order(ok)
-    windows, lengths = sorted(ok["window"].unique()), sorted(ok["length"].unique())
-    plain = ok[ok["train_rollout"] == 1]
-    recurrent = plain[plain["hidden"] > 0]
-    hidden = int(recurrent["hidden"].max()) if not recurrent.empty else 0
-    # The models at one hidden size each (the largest), one-step training.
+    judged = with_judgement(ok)
+    design = design_of(judged)
+    effects = stratified_effects(judged, design)
+    summary = arm_summary(judged, design)
+    ns = [e.amp.n for e in effects] + (list(summary["seeds"]) if not summary.empty else [])
+    lines = thresholds_lines() + interval_lines(ns or [len(ok)]) + reference_lines(judged)
+    lines += arm_lines(summary) + effect_lines(effects) + control_lines(design)
+
+    main = headline_settings(judged, design)
+    models = model_order(main)
+    windows, lengths = sorted(main["window"].unique()), sorted(main["length"].unique())
+    plain = main[main["train_rollout"] == 1]
+    hidden = comparison_hidden(plain)
+    # The models at the one hidden size they share, one-step training.
     compared = plain[plain["hidden"].isin([0, hidden])]
-    lines += _model_tables(compared, models, windows, lengths, hidden)
-    lines += _window_or_data(article_lstm(ok), windows, lengths)
+    lines += model_tables(compared, models, windows, lengths, hidden)
     if "ar" in models:
-        lines += _against_ar(compared, is_networks(models), lengths, "one-step training")
-        ar = bootstrap_median(plain[plain["model"] == "ar"]["forecast_rmse"])
+        lines += against_ar(compared, is_networks(models), lengths, "one-step training")
+        ar = median_interval(plain[plain["model"] == "ar"]["forecast_rmse"])
         lines.append(f"- ar's own median forecast RMSE over every window and data length: {ar.text(3)}.")
-    lines += _remedy(ok, models)
-    return lines
-
-
-def _model_tables(compared, models, windows, lengths, hidden) -> list[str]:
-    from tabulate import tabulate
-
-    lines = []
-    titles = (("amp_ratio", "amp_ratio (1 = amplitude kept)"), ("forecast_rmse", "forecast RMSE"))
-    for metric, title in titles:
-        rows = []
-        for model in models:
-            cells = compared[compared["model"] == model]
-            label = f"{model} h{hidden}" if (cells["hidden"] > 0).any() else model
-            estimates = [
-                bootstrap_median(select(cells, window=w, length=n)[metric]) for w in windows for n in lengths
-            ]
-            rows.append([label] + [estimate.text() for estimate in estimates])
-        headers = ["model"] + [f"w{w} L{n}" for w in windows for n in lengths]
-        lines += [f"**{title}, one-step training**", "", tabulate(rows, headers, tablefmt="github"), ""]
+    lines += remedy(main, models, hidden)
     return lines
 
 
@@ -98,61 +101,6 @@ def _window_or_data(lstm: pd.DataFrame, windows, lengths) -> list[str]:
             + _verdict(cells.assign(amp_error=(cells["amp_ratio"] - 1).abs()), w0, w1, n0, n1)
         )
     return lines
-
-
-def _against_ar(cells: pd.DataFrame, networks, lengths, how: str) -> list[str]:
-    """Each network's forecast RMSE minus ar's, paired on window, data length and seed."""
-    lines = []
-    for network in networks:
-        gaps = [_model_gap(cells[cells["length"] == n], network, "forecast_rmse") for n in lengths]
-        parts = [f"{gap.text(3, signed=True)} on {n} samples" for gap, n in zip(gaps, lengths, strict=True)]
-        closed = [n for gap, n in zip(gaps, lengths, strict=True) if gap.n and not gap.excludes_zero]
-        lines.append(
-            f"- {network} ({how}) minus ar, forecast RMSE: {'; '.join(parts)}"
-            + (f"; the interval holds 0 on {', '.join(map(str, closed))} samples." if closed else ".")
-        )
-    return lines
-
-
-def _remedy(ok: pd.DataFrame, models) -> list[str]:
-    """The remedy against one-step training, on the same seeds, and against ar."""
-    rollouts = sorted(ok["train_rollout"].unique())
-    if len(rollouts) < 2:
-        return []
-    k = rollouts[-1]
-    remedied = [m for m in models if m in set(ok[ok["train_rollout"] == k]["model"])]
-    lines = []
-    lengths = sorted(ok["length"].unique())
-    for network in remedied:
-        cells = ok[ok["model"] == network]
-        parts = []
-        for n in lengths:
-            on_n = cells[cells["length"] == n]
-            amp = effect(on_n, "train_rollout", 1, k, "amp_ratio")
-            rmse = effect(on_n, "train_rollout", 1, k, "forecast_rmse")
-            after = bootstrap_median(on_n[on_n["train_rollout"] == k]["amp_ratio"])
-            parts.append(
-                f"on {n} samples amp_ratio {amp.text(signed=True)} (to {after.text()}) and forecast "
-                f"RMSE {rmse.text(3, signed=True)}{'' if rmse.excludes_zero else ' (interval holds 0)'}"
-            )
-        lines.append(
-            f"- Remedy ({k}-step rollout training) on {network}, against one-step training on the same "
-            f"seeds, every window and hidden size: {'; '.join(parts)}."
-        )
-    if "ar" in models:
-        hidden = int(ok[ok["hidden"] > 0]["hidden"].max()) if (ok["hidden"] > 0).any() else 0
-        with_remedy = ok[
-            (ok["model"] == "ar") | ((ok["train_rollout"] == k) & ok["hidden"].isin([0, hidden]))
-        ]
-        lengths = sorted(ok["length"].unique())
-        lines += _against_ar(with_remedy, remedied, lengths, f"{k}-step rollout training")
-    return lines
-
-
-def _model_gap(cells: pd.DataFrame, network: str, metric: str) -> Estimate:
-    """network minus ar, paired on window, length and seed (ar has no hidden size or remedy)."""
-    keys = ["window", "length", "seed"]
-    return bootstrap_median(paired_differences(cells, "model", "ar", network, metric, keys=keys))
 
 
 def _verdict(cells: pd.DataFrame, w0, w1, n0, n1) -> str:

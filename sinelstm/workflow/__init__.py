@@ -2,6 +2,7 @@
 user asked for (options), gate-then-report and the history (gating), one run's
 artifacts (runs), a grid's wall time against its floor (timing)."""
 
+from sinelstm.workflow.answering import check_answer_target, write_answer_into
 from sinelstm.workflow.confirming import confirm_suspects, recorded_rerun, seed_runner
 from sinelstm.workflow.gating import (
     Output,
@@ -40,6 +41,7 @@ __all__ = [
     "add_grid_options",
     "announce",
     "baseline_for",
+    "check_answer_target",
     "check_writable",
     "confirm_suspects",
     "default_paths",
@@ -58,6 +60,7 @@ __all__ = [
     "report_grid",
     "report_path_for",
     "seed_runner",
+    "write_answer_into",
     "write_gate_table",
     "write_run",
 ]
