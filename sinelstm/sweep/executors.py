@@ -16,10 +16,18 @@ from typing import Protocol
 from sinelstm.experiment.config import ExperimentConfig, epoch_flops
 from sinelstm.runtime import become_worker, preload_backend
 
-# A job turns one cell into its result. Executors that run cells in other processes
+# What an executor runs one job on: a cell, or the cells of a batch (the seeds of one
+# config trained together; sinelstm.experiment.batched).
+Unit = ExperimentConfig | tuple[ExperimentConfig, ...]
+# A job turns one unit into its result. Executors that run units in other processes
 # need it picklable (a module-level function or a functools.partial of one).
-Job = Callable[[ExperimentConfig], object]
-Outcome = tuple[ExperimentConfig, object]  # (cell, the job's result or the exception)
+Job = Callable[[Unit], object]
+Outcome = tuple[Unit, object]  # (unit, the job's result or the exception)
+
+
+def members(unit: Unit) -> tuple[ExperimentConfig, ...]:
+    """The cells of a unit."""
+    return unit if isinstance(unit, tuple) else (unit,)
 
 
 class Executor(Protocol):
@@ -39,10 +47,10 @@ class LocalExecutor:
                 yield cell, error
 
 
-def estimated_cost(cfg: ExperimentConfig) -> float:
-    """A cell's relative cost: its training arithmetic (by its kind's own formula), plus a
-    fixed overhead per epoch step (what dominates small models)."""
-    return epoch_flops(cfg) + 2e7 * cfg.window * cfg.n_windows
+def estimated_cost(unit: Unit) -> float:
+    """A unit's relative cost: its cells' training arithmetic (by each kind's own formula),
+    plus a fixed overhead per epoch step (what dominates small models)."""
+    return sum(epoch_flops(cfg) + 2e7 * cfg.window * cfg.n_windows for cfg in members(unit))
 
 
 def _pin_to_a_free_core(lock) -> None:
@@ -110,8 +118,9 @@ class ProcessExecutor:
         self.cells_per_worker = cells_per_worker
         self.limit = limit or time_limit
 
-    def seconds_allowed(self, cell: ExperimentConfig) -> float:
-        return float(self.limit(cell) if callable(self.limit) else self.limit)
+    def seconds_allowed(self, unit: Unit) -> float:
+        """A cell's limit; a batch's is the sum of its cells'."""
+        return sum(float(self.limit(cell) if callable(self.limit) else self.limit) for cell in members(unit))
 
     def run(self, cells: Sequence[ExperimentConfig], job: Job) -> Iterator[Outcome]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -159,10 +168,8 @@ class ProcessExecutor:
         for cell in orphans:
             yield cell, self._alone(cell, job, context)
 
-    def _past_limit(self, cell: ExperimentConfig) -> TimeoutError:
-        return TimeoutError(
-            f"cell ran past its time limit of {self.seconds_allowed(cell):.0f} s (--cell-timeout)"
-        )
+    def _past_limit(self, unit: Unit) -> TimeoutError:
+        return past_limit(unit, self.seconds_allowed(unit))
 
     def _alone(self, cell: ExperimentConfig, job: Job, context):
         """One cell in a process of its own: its outcome, its time limit, or its exit code."""
@@ -182,6 +189,12 @@ class ProcessExecutor:
         finally:
             process.join(timeout=30)
             ours.close()
+
+
+def past_limit(unit: Unit, seconds: float) -> TimeoutError:
+    """The error of a unit killed at its time limit."""
+    what = "cell" if len(members(unit)) == 1 else f"batch of {len(members(unit))} cells"
+    return TimeoutError(f"{what} ran past its time limit of {seconds:.0f} s (--cell-timeout)")
 
 
 def _run_alone(job: Job, cell: ExperimentConfig, conn) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.runtime import worker_env
-from sinelstm.sweep.executors import Job, Outcome, estimated_cost, time_limit
+from sinelstm.sweep.executors import Job, Outcome, Unit, estimated_cost, members, past_limit, time_limit
 
 
 class RayUnavailable(RuntimeError):
@@ -62,8 +62,9 @@ class RayExecutor:
         self.limit = limit or time_limit
         _ray()  # fail now, in one line, if Ray is missing
 
-    def seconds_allowed(self, cell: ExperimentConfig) -> float:
-        return float(self.limit(cell) if callable(self.limit) else self.limit)
+    def seconds_allowed(self, unit: Unit) -> float:
+        """A cell's limit; a batch's is the sum of its cells'."""
+        return sum(float(self.limit(cell) if callable(self.limit) else self.limit) for cell in members(unit))
 
     def run(self, cells: Sequence[ExperimentConfig], job: Job) -> Iterator[Outcome]:
         ray = _ray()
@@ -103,11 +104,7 @@ class RayExecutor:
                 for ref in [ref for ref, (_, deadline) in pending.items() if deadline <= now]:
                     cell, _ = pending.pop(ref)
                     ray.cancel(ref, force=True)
-                    limit = self.seconds_allowed(cell)
-                    yield (
-                        cell,
-                        TimeoutError(f"cell ran past its time limit of {limit:.0f} s (--cell-timeout)"),
-                    )
+                    yield cell, past_limit(cell, self.seconds_allowed(cell))
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)

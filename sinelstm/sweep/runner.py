@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.runtime import backend
-from sinelstm.sweep.executors import Executor, LocalExecutor
+from sinelstm.sweep.executors import Executor, LocalExecutor, estimated_cost, members
 from sinelstm.sweep.grid import cell_id
 from sinelstm.sweep.rows import cell_key, config_columns, config_differences, failed_row, ok_row
 from sinelstm.sweep.store import (
@@ -62,25 +62,73 @@ def new_run_id() -> str:
 
 
 def run_cell(cfg: ExperimentConfig, run_id: str, speedup: bool = False) -> CellResult:
-    """Train, forecast and measure one cell; a crash becomes a failed row, never an exception."""
+    """Train, forecast and measure one cell (a batch of one, where its trainer batches); a
+    crash becomes a failed row, never an exception."""
+    return run_batch((cfg,), run_id, speedup_cell=cfg if speedup else None)[0]
+
+
+def run_batch(
+    cells: tuple[ExperimentConfig, ...], run_id: str, speedup_cell: ExperimentConfig | None = None
+) -> list[CellResult]:
+    """Train the cells of a batch (one config's seeds) together, then forecast and measure
+    each; a crash in training fails every cell of the batch, a crash after it only its own."""
     import keras
 
-    from sinelstm.experiment.run import run_experiment
+    from sinelstm.experiment.run import measure, train_members
 
     try:
-        result = run_experiment(cfg, speedup=speedup)
-        row = ok_row(cfg, run_id, result.metrics, result.timings)
-        return CellResult(row, result.fit_predictions, result.forecast)
-    except Exception as error:  # noqa: BLE001 - recorded in the row and counted by the gate.
-        return CellResult(failed_row(cfg, run_id, error))
+        try:
+            trained = train_members(list(cells))
+        except Exception as error:  # noqa: BLE001 - recorded in the rows and counted by the gate.
+            return [CellResult(failed_row(cfg, run_id, error)) for cfg in cells]
+        results = []
+        for one in trained:
+            try:
+                result = measure(one, speedup=one.config == speedup_cell)
+                row = ok_row(one.config, run_id, result.metrics, result.timings)
+                results.append(CellResult(row, result.fit_predictions, result.forecast))
+            except Exception as error:  # noqa: BLE001 - as above.
+                results.append(CellResult(failed_row(one.config, run_id, error)))
+        return results
     finally:
-        # Nothing of one cell outlives it: memory stays flat over the grid.
+        # Nothing of one batch outlives it: memory stays flat over the grid.
         keras.backend.clear_session(free_memory=True)
 
 
-def cell_job(cfg: ExperimentConfig, run_id: str, speedup_cell: ExperimentConfig | None) -> CellResult:
-    """The grid's job for one cell (module level, so other processes can run it)."""
-    return run_cell(cfg, run_id, speedup=cfg == speedup_cell)
+def batch_job(
+    cells: tuple[ExperimentConfig, ...], run_id: str, speedup_cell: ExperimentConfig | None
+) -> list[CellResult]:
+    """The grid's job for one unit (module level, so other processes can run it)."""
+    return run_batch(members(cells), run_id, speedup_cell)
+
+
+def _each(unit, job: Callable[[ExperimentConfig], CellResult]) -> list:
+    """A caller's per-cell job run on every cell of a unit."""
+    return [job(cell) for cell in members(unit)]
+
+
+def batches(cells: list[ExperimentConfig], workers: int = 1) -> list[tuple[ExperimentConfig, ...]]:
+    """The grid's units: the seeds of a config whose trainer batches them, in batches; every
+    other cell alone. A batch is kept to about a quarter of the grid's cost per worker
+    (estimated_cost), so that no batch runs on alone at the end while other cores idle; where
+    one seed already costs that (hidden 300, whose epochs gain nothing from batching) the
+    seeds run one by one."""
+    import math
+
+    from sinelstm.experiment.batched import batchable
+
+    budget = sum(estimated_cost(cell) for cell in cells) / (4 * max(1, workers))
+    groups: dict[ExperimentConfig, list[ExperimentConfig]] = {}
+    units: list[tuple[ExperimentConfig, ...]] = []
+    for cell in cells:
+        if batchable(cell, backend()):
+            groups.setdefault(cell.replace(seed=0), []).append(cell)
+        else:
+            units.append((cell,))
+    for seeds in groups.values():
+        size = max(1, min(len(seeds), math.floor(budget / estimated_cost(seeds[0]))))
+        units += [tuple(seeds[first : first + size]) for first in range(0, len(seeds), size)]
+    return units
 
 
 def resumable(path: Path, cells: list[ExperimentConfig]) -> set[str]:
@@ -144,14 +192,20 @@ def run_grid(
             skip = set()
             set_aside(out)
         todo = [cell for cell in cells if cell_key(cell) not in skip]
-        job = job or functools.partial(cell_job, run_id=run_id, speedup_cell=speedup_cell)
-        for cell, outcome in executor.run(todo, job):
-            result = (
-                outcome if isinstance(outcome, CellResult) else CellResult(failed_row(cell, run_id, outcome))
-            )
-            record(out, result)
-            if on_row is not None:
-                on_row(result.row)
+        if job is None:
+            units = batches(todo, getattr(executor, "workers", 1))
+            unit_job = functools.partial(batch_job, run_id=run_id, speedup_cell=speedup_cell)
+        else:
+            units, unit_job = [(cell,) for cell in todo], functools.partial(_each, job=job)
+        for unit, outcome in executor.run(units, unit_job):
+            if not isinstance(outcome, list):  # the unit failed whole: its exception
+                outcome = [outcome] * len(members(unit))
+            for cell, result in zip(members(unit), outcome, strict=True):
+                if not isinstance(result, CellResult):
+                    result = CellResult(failed_row(cell, run_id, result))
+                record(out, result)
+                if on_row is not None:
+                    on_row(result.row)
     return run_id
 
 

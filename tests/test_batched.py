@@ -1,0 +1,117 @@
+"""Seeds trained together: each member's metrics are those of its seed trained alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.verdict.rules import ReproductionRules
+
+pytest.importorskip("tensorflow")
+
+from sinelstm.experiment.batched import batchable  # noqa: E402
+from sinelstm.experiment.run import measure, run_experiment, train_members  # noqa: E402
+from sinelstm.sweep.runner import batches  # noqa: E402
+
+# The gate's own reproduction tolerance: a batched member must pass the gate's
+# reproduction tier against its seed trained alone.
+RULES = ReproductionRules()
+GATED = (
+    "epochs_run",
+    "best_epoch",
+    "train_loss",
+    "val_loss",
+    "fit_rmse_clean",
+    "fit_rmse_noisy",
+    "forecast_rmse",
+    "forecast_rmse_p1",
+    "amp_ratio",
+    "decay_per_period",
+    "forecast_mean",
+    "period_est",
+    "phase_drift",
+    "diverged",
+    "data_checksum",
+    "init_weights",
+)
+
+# Small and fast, yet every path taken: 158 training windows in batches of 64 (two full
+# batches and a partial one, so each member's own shuffle matters), and a patience of 3
+# over 12 epochs, so that members stop early at different epochs.
+TINY = ExperimentConfig(length=201, window=10, hidden=8, epochs=12, batch_size=64, patience=3, horizon=300)
+
+
+def differences(together, alone) -> list[str]:
+    return [
+        f"{metric}: {a.metrics[metric]} batched vs {b.metrics[metric]} alone"
+        for a, b in zip(together, alone, strict=True)
+        for metric in GATED
+        if not RULES.same(metric, b.metrics[metric], a.metrics[metric])
+    ]
+
+
+@pytest.mark.parametrize("model", ["lstm", "gru", "rnn"])
+def test_batched_members_match_their_seeds_trained_alone(model):
+    cells = [TINY.replace(model=model, seed=seed, trainer="batched") for seed in range(3)]
+    together = [measure(trained) for trained in train_members(cells)]
+    alone = [run_experiment(cell.replace(trainer="loop")) for cell in cells]
+    assert differences(together, alone) == []
+    # The members really were trained, and differently: their own data and initial weights.
+    assert len({result.metrics["init_weights"] for result in together}) == 3
+    assert all(result.training.epochs_run >= 2 for result in together)
+
+
+def test_a_stopped_member_no_longer_changes_while_others_train():
+    cells = [TINY.replace(seed=seed, trainer="batched", epochs=30, patience=2) for seed in range(4)]
+    trained = train_members(cells)
+    runs = [t.training.epochs_run for t in trained]
+    # Early stopping ended the members at different epochs, each as the loop trainer ends it.
+    assert len(set(runs)) > 1, runs
+    alone = [run_experiment(cell.replace(trainer="loop")).training.epochs_run for cell in cells]
+    assert runs == alone
+
+
+def test_a_member_alone_is_the_same_member_in_a_batch():
+    cells = [TINY.replace(seed=seed, trainer="batched") for seed in range(3)]
+    in_batch = measure(train_members(cells)[1])
+    by_itself = measure(train_members([cells[1]])[0])
+    for metric in GATED:
+        assert RULES.same(metric, by_itself.metrics[metric], in_batch.metrics[metric]), metric
+
+
+def test_members_must_share_their_config_but_the_seed():
+    with pytest.raises(ValueError, match="seed only"):
+        train_members([TINY.replace(trainer="batched"), TINY.replace(trainer="batched", hidden=4, seed=1)])
+
+
+def test_what_batches_and_how_the_grid_packs_it():
+    assert batchable(TINY.replace(trainer="batched"), "tensorflow")
+    assert not batchable(TINY, "tensorflow")  # the loop trainer: one by one
+    assert not batchable(TINY.replace(trainer="batched"), "jax")
+    assert not batchable(TINY.replace(trainer="batched", train_rollout=4), "tensorflow")
+    assert not batchable(TINY.replace(trainer="batched", model="cnn1d"), "tensorflow")
+    small = [TINY.replace(trainer="batched", seed=seed) for seed in range(6)]
+    big = [TINY.replace(trainer="batched", hidden=300, length=601, window=50, seed=seed) for seed in range(6)]
+    units = batches(small + big, workers=2)
+    # Every cell once; the small config's seeds together, the big one's alone (one of its
+    # seeds already costs more than a quarter of the grid's share per worker).
+    assert {cell for unit in units for cell in unit} == set(small + big)
+    assert sum(len(unit) for unit in units) == 12
+    assert (tuple(small),) == tuple(unit for unit in units if unit[0].hidden == 8)
+    assert all(len(unit) == 1 for unit in units if unit[0].hidden == 300)
+    # Cells of the loop trainer are never batched.
+    assert all(len(unit) == 1 for unit in batches([cell.replace(trainer="loop") for cell in small]))
+
+
+def test_a_batch_that_cannot_train_fails_every_cell_in_it(monkeypatch):
+    from sinelstm.experiment import run
+    from sinelstm.sweep.runner import run_batch
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(run, "train_batched", broken)
+    cells = tuple(TINY.replace(trainer="batched", seed=seed) for seed in range(2))
+    results = run_batch(cells, "run")
+    assert [r.row["status"] for r in results] == ["failed", "failed"]
+    assert all("out of memory" in r.row["error"] for r in results)
