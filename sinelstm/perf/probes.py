@@ -46,6 +46,44 @@ def _train_child(spec: dict) -> dict:
     }
 
 
+def _members_child(spec: dict) -> dict:
+    """In a fresh process on one core: train spec's config's first `members` seeds together
+    (the batched trainer), timing each epoch and measuring the best product rate right after."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    import numpy as np
+
+    from sinelstm.experiment.batched import train_batched
+    from sinelstm.experiment.data import noisy_sine
+    from sinelstm.experiment.floor import best_product_probe
+    from sinelstm.experiment.models import build_model
+    from sinelstm.experiment.seeding import set_seed
+    from sinelstm.experiment.windows import make_windows
+
+    cfgs = [ExperimentConfig(**spec["config"]).replace(seed=seed) for seed in range(spec["members"])]
+    models, windows = [], []
+    for cfg in cfgs:
+        set_seed(cfg.seed)
+        windows.append(make_windows(noisy_sine(cfg.length, cfg.period, cfg.noise, cfg.seed), cfg.window))
+        models.append(build_model(cfg))
+    inputs = np.stack([one[0] for one in windows])  # (members, n_windows, window, 1)
+    targets = np.stack([one[1] for one in windows])  # (members, n_windows, 1)
+    probe, rates = best_product_probe(cfgs[0]), []
+    results = train_batched(models, inputs, targets, cfgs, after_epoch=lambda: rates.append(probe()))
+    seconds = results[0].epoch_seconds  # each member's share: the batch's epoch over the members
+    return {"first_epoch_s": seconds[0], "epoch_s": seconds[1:], "sgemm_gflops": rates[1:]}
+
+
+def time_members(cfg: ExperimentConfig, members: int, epochs: int = 16) -> dict:
+    """A member's share of each epoch when `members` seeds of cfg train together (the batched
+    trainer) on one core with one thread, in a fresh process, each epoch paired with the best
+    product rate measured right after it, as time_training pairs them."""
+    config = cfg.replace(epochs=epochs, patience=epochs + 1, trainer="batched")
+    spec = {"config": config.__dict__, "members": members}
+    env = {**SINGLE_THREAD_ENV, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return _in_fresh_process(_members_child, spec, env=env)
+
+
 def _in_fresh_process(function, *args, env: dict[str, str | None]):
     """function(*args) in a spawned process started with env laid over this one's (None
     removes a variable): in force before the child imports anything, numpy included.
