@@ -1,0 +1,53 @@
+"""Numbers the READMEs quote from committed CSVs, recomputed from those CSVs: a number typed
+by hand, or left over from an earlier run, fails here."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+
+
+def _read(name: str) -> pd.DataFrame:
+    path = RESULTS / name
+    if not path.exists():
+        pytest.skip(f"{path} is not committed")
+    return pd.read_csv(path)
+
+
+def _spread(values: pd.Series, digits: int = 3) -> str:
+    """'min / median / max' as the results README writes it."""
+    return " / ".join(f"{value:.{digits}f}" for value in (values.min(), values.median(), values.max()))
+
+
+def test_the_seed_spread_table_is_the_committed_baselines():
+    baseline = _read("baseline.csv")
+    text = (RESULTS / "README.md").read_text()
+    rows = re.findall(
+        r"^\| window (\d+), (\d+) samples, hidden (\d+) \| ([\d. /]+) \| ([\d. /]+) \|$", text, re.MULTILINE
+    )
+    assert len(rows) == 4, "the table of the seed spread is gone from results/README.md"
+    for window, length, hidden, rmse, amp in rows:
+        cells = baseline[
+            (baseline["window"] == int(window))
+            & (baseline["length"] == int(length))
+            & (baseline["hidden"] == int(hidden))
+        ]
+        assert len(cells) == 3
+        assert rmse.strip() == _spread(cells["forecast_rmse"]), (window, length, hidden)
+        assert amp.strip() == _spread(cells["amp_ratio"]), (window, length, hidden)
+    fitted = baseline["fit_rmse_clean"][baseline["fit_rmse_clean"] < 0.1]
+    assert f"({fitted.min():.3f}-{fitted.max():.3f})" in text
+
+
+def test_the_readmes_seed_range_of_the_2017_setup_is_the_committed_runs():
+    latest = _read("latest.csv")
+    article = latest[(latest["window"] == 25) & (latest["length"] == 201) & (latest["hidden"] == 300)]
+    text = (ROOT / "README.md").read_text()
+    low, high = article["amp_ratio"].min(), article["amp_ratio"].max()
+    assert f"ranges from {low:.2f} to {high:.2f}" in text
