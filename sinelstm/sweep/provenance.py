@@ -39,6 +39,11 @@ def _git(*args: str) -> str:
     return done.stdout.strip()
 
 
+def git_commit() -> str:
+    """This checkout's commit ("" outside git), without importing Keras or TensorFlow."""
+    return _git("rev-parse", "HEAD")
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -107,12 +107,26 @@ def _each(unit, job: Callable[[ExperimentConfig], CellResult]) -> list:
     return [job(cell) for cell in members(unit)]
 
 
+# The activations a batch of members may hold for its backward pass. Each member keeps its
+# own (about 8 tensors of batch x 4*hidden floats a time step, as the loop trainer keeps for
+# one seed), so a batch of n holds n times one seed's: at hidden 64, window 50 and batches
+# of 300, about 120 MB a member (the science grid's first run, uncapped, had a worker at 2.9
+# GB). 512 MB keeps a worker's peak near a one-by-one worker's.
+MEMBER_BYTES = 512 * 2**20
+
+
+def activation_bytes(cfg: ExperimentConfig) -> float:
+    """What one member's training step keeps for its backward pass, bytes (an estimate)."""
+    gates = {"lstm": 4, "gru": 3}.get(cfg.model, 1)
+    return 8 * 4.0 * min(cfg.batch_size, cfg.n_windows) * cfg.window * gates * max(cfg.hidden, 1)
+
+
 def batches(cells: list[ExperimentConfig], workers: int = 1) -> list[tuple[ExperimentConfig, ...]]:
     """The grid's units: the seeds of a config whose trainer batches them, in batches; every
     other cell alone. A batch is kept to about a quarter of the grid's cost per worker
     (estimated_cost), so that no batch runs on alone at the end while other cores idle; where
     one seed already costs that (hidden 300, whose epochs gain nothing from batching) the
-    seeds run one by one."""
+    seeds run one by one. A batch's activations are kept under MEMBER_BYTES."""
     import math
 
     from sinelstm.experiment.batched import batchable
@@ -126,7 +140,8 @@ def batches(cells: list[ExperimentConfig], workers: int = 1) -> list[tuple[Exper
         else:
             units.append((cell,))
     for seeds in groups.values():
-        size = max(1, min(len(seeds), math.floor(budget / estimated_cost(seeds[0]))))
+        by_memory = math.floor(MEMBER_BYTES / activation_bytes(seeds[0]))
+        size = max(1, min(len(seeds), math.floor(budget / estimated_cost(seeds[0])), by_memory))
         units += [tuple(seeds[first : first + size]) for first in range(0, len(seeds), size)]
     return units
 

@@ -29,13 +29,13 @@ def forget_grid(results: Path) -> None:
 
 def record_grid(results: Path, wall_s: float, workers: int, cells: int) -> gridtime.GridRecord:
     """Write the grid record (RUN.grid.json) of a finished run and return it."""
-    from sinelstm.sweep.provenance import provenance
+    from sinelstm.sweep.provenance import git_commit
 
     record = gridtime.GridRecord(
         wall_s=float(wall_s),
         workers=int(workers),
         cells=int(cells),
-        commit=str(provenance()["git_commit"]),
+        commit=git_commit(),
         utc=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     gridtime.write_record(results, record)
