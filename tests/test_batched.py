@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.sweep.rows import METRIC_COLUMNS
 from sinelstm.verdict.rules import ReproductionRules
 
 pytest.importorskip("tensorflow")
@@ -16,24 +17,7 @@ from sinelstm.sweep.runner import batches  # noqa: E402
 # The gate's own reproduction tolerance: a batched member must pass the gate's
 # reproduction tier against its seed trained alone.
 RULES = ReproductionRules()
-GATED = (
-    "epochs_run",
-    "best_epoch",
-    "train_loss",
-    "val_loss",
-    "fit_rmse_clean",
-    "fit_rmse_noisy",
-    "forecast_rmse",
-    "forecast_rmse_p1",
-    "amp_ratio",
-    "decay_per_period",
-    "forecast_mean",
-    "period_est",
-    "phase_drift",
-    "diverged",
-    "data_checksum",
-    "init_weights",
-)
+GATED = METRIC_COLUMNS  # every metric and canary of a row
 
 # Small and fast, yet every path taken: 158 training windows in batches of 64 (two full
 # batches and a partial one, so each member's own shuffle matters), and a patience of 3
