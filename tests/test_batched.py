@@ -83,6 +83,12 @@ def test_what_batches_and_how_the_grid_packs_it():
     assert sum(len(unit) for unit in units) == 12
     assert (tuple(small),) == tuple(unit for unit in units if unit[0].hidden == 8)
     assert all(len(unit) == 1 for unit in units if unit[0].hidden == 300)
+    # A batch's activations stay under the memory cap: at hidden 64, window 50 and batches of
+    # 300 a member keeps about 117 MB (8 tensors of 300 x 256 floats a step, 50 steps), so 4
+    # members fill the 512 MB.
+    wide = [ExperimentConfig(trainer="batched", hidden=64, length=601, window=50, seed=s) for s in range(10)]
+    others = [ExperimentConfig(hidden=300, length=601, window=50, seed=s) for s in range(40)]  # the loop's
+    assert [len(unit) for unit in batches(wide + others, workers=1) if unit[0].hidden == 64] == [4, 4, 2]
     # Cells of the loop trainer are never batched.
     assert all(len(unit) == 1 for unit in batches([cell.replace(trainer="loop") for cell in small]))
 

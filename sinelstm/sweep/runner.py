@@ -115,6 +115,12 @@ def _each(unit, job: Callable[[ExperimentConfig], CellResult]) -> list:
 MEMBER_BYTES = 512 * 2**20
 
 
+# Seeds of a larger model train one by one: at hidden 300 an epoch is one large product a
+# step already (1.5-1.8x its floor alone), and a member axis made it slower, 122 against
+# 108 ms an epoch at the article-2017 shape.
+MAX_BATCHED_HIDDEN = 128
+
+
 def activation_bytes(cfg: ExperimentConfig) -> float:
     """What one member's training step keeps for its backward pass, bytes (an estimate)."""
     gates = {"lstm": 4, "gru": 3}.get(cfg.model, 1)
@@ -124,9 +130,8 @@ def activation_bytes(cfg: ExperimentConfig) -> float:
 def batches(cells: list[ExperimentConfig], workers: int = 1) -> list[tuple[ExperimentConfig, ...]]:
     """The grid's units: the seeds of a config whose trainer batches them, in batches; every
     other cell alone. A batch is kept to about a quarter of the grid's cost per worker
-    (estimated_cost), so that no batch runs on alone at the end while other cores idle; where
-    one seed already costs that (hidden 300, whose epochs gain nothing from batching) the
-    seeds run one by one. A batch's activations are kept under MEMBER_BYTES."""
+    (estimated_cost), so that no batch runs on alone at the end while other cores idle, and
+    its activations under MEMBER_BYTES; seeds of a model over MAX_BATCHED_HIDDEN run one by one."""
     import math
 
     from sinelstm.experiment.batched import batchable
@@ -135,7 +140,7 @@ def batches(cells: list[ExperimentConfig], workers: int = 1) -> list[tuple[Exper
     groups: dict[ExperimentConfig, list[ExperimentConfig]] = {}
     units: list[tuple[ExperimentConfig, ...]] = []
     for cell in cells:
-        if batchable(cell, backend()):
+        if batchable(cell, backend()) and cell.hidden <= MAX_BATCHED_HIDDEN:
             groups.setdefault(cell.replace(seed=0), []).append(cell)
         else:
             units.append((cell,))
