@@ -29,7 +29,9 @@ def main(batched: str, *loops: str) -> None:
     together = read_results(batched)
     together = together[(together["status"] == "ok") & (together["trainer"] == "batched")]
     alone = pd.concat([read_results(path) for path in loops])
-    alone = alone[(alone["status"] == "ok") & (alone["trainer"] == "loop")].drop_duplicates(keys, keep="first")
+    alone = alone[(alone["status"] == "ok") & (alone["trainer"] == "loop")].drop_duplicates(
+        keys, keep="first"
+    )
     for frame in (together, alone):
         frame["hidden"] = pd.to_numeric(frame["hidden"], errors="coerce").fillna(0).astype(int)
     pairs = together.merge(alone, on=keys, suffixes=("_batched", "_alone"))

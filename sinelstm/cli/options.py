@@ -99,8 +99,6 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     return cfg.replace(**changes).validate()
 
 
-
-
 def add_command(commands, name: str, summary: str, description: str, handler) -> Parser:
     """A subcommand with its one-line help, its description, and the verbosity flags."""
     parser = commands.add_parser(name, help=summary, description=description)

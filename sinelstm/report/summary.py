@@ -123,8 +123,14 @@ def gate_summary(
         details.append("Figures: " + " · ".join(links))
     details += ["", "</details>", ""]
 
-    folded = ["<details><summary>Details</summary>", "", "Warnings, notes and every metric of every "
-              f"config: `{results.with_suffix('.gate.md').name}`.", "", "</details>", ""]
+    folded = [
+        "<details><summary>Details</summary>",
+        "",
+        f"Warnings, notes and every metric of every config: `{results.with_suffix('.gate.md').name}`.",
+        "",
+        "</details>",
+        "",
+    ]
     rows = _config_rows(results, gate)
     # Passing rows go first, then the folded lists, until the summary fits.
     for detail in (details, folded):

@@ -124,7 +124,7 @@ def statistical(config: str, cur: list[dict], base: list[dict], gate: GateConfig
                 config,
                 rule.metric,
                 f"{config}: {rule.metric} worse beyond its tolerance in {len(worse)} of {len(cur)} seeds "
-                f"(seeds {', '.join(map(str, worse))}; statistical tier)"
+                f"(seeds {', '.join(map(str, worse))}; statistical tier)",
             )
     # Every gated metric's smallest detectable worsening, at the baseline's median.
     sizes = []
@@ -162,6 +162,6 @@ def judge_median(config: str, rule: MetricRule, cur: list, base: list, result: G
             f"{config}: {rule.metric} regressed: {label} {fmt(base_raw)} -> {fmt(cur_raw)} "
             f"over {len(cur)} seeds ({rule.direction} is better"
             + (f", target {rule.target:g}" if rule.direction == "target" else "")
-            + "; statistical tier)"
+            + "; statistical tier)",
         )
     result.comparisons.append(Comparison(config, rule.metric, fmt(base_raw), fmt(cur_raw), change, verdict))

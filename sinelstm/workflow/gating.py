@@ -24,7 +24,6 @@ class Output:
     link_base: str | None = None  # absolute URL the summary's figure links start with
 
 
-
 def judge(
     current: Path,
     baseline: Path,
@@ -43,12 +42,10 @@ def judge(
     return result
 
 
-
 def write_gate_table(result, current: Path, baseline: Path) -> None:
     from sinelstm.verdict.markdown import gate_markdown
 
     current.with_suffix(".gate.md").write_text(gate_markdown(result, current, baseline))
-
 
 
 def announce(result, current: Path, baseline: Path, report: Path | None, output: Output) -> None:
@@ -70,7 +67,6 @@ def announce(result, current: Path, baseline: Path, report: Path | None, output:
     verdict = "passed" if result.passed else f"FAILED ({len(result.failures)} failures)"
     table = current.with_suffix(".gate.md")
     output.echo(f"gate {verdict}; table in {table}, summary in {summary_path(current)}")
-
 
 
 def gate_and_report(
@@ -100,7 +96,6 @@ def gate_and_report(
     return 0 if result is None or result.passed else 1
 
 
-
 def record_history(results: Path, grid: grids.Grid, output: Output = Output()) -> None:
     """Append a finished run's per-config summaries to the history beside it. A history that
     cannot take them (another schema, an unwritable file) is a warning: the run's results
@@ -116,4 +111,3 @@ def record_history(results: Path, grid: grids.Grid, output: Output = Output()) -
         return
     if output.verbosity >= 0:
         output.echo(f"history: {count} rows appended to {history}")
-

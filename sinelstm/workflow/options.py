@@ -16,10 +16,8 @@ IMPLEMENTATION_HELP = "the LSTM's training pass: keras, fused (keras; fused: ten
 BASE_OPTIONS = grids.BASE_FIELDS  # the grid's options beyond its axes
 
 
-
 class UsageError(ValueError):
     """A bad argument: printed as one line, exit status 2."""
-
 
 
 class Choices(tuple):
@@ -41,12 +39,10 @@ class Choices(tuple):
         )
 
 
-
 def model_choices() -> Choices:
     """The model kinds, listed, plus any name the registry resolves (an entry point or a
     package.module:function factory)."""
     return Choices(kinds.builtin_names(), accept=lambda name: kinds.lookup(name) is not None)
-
 
 
 def add_grid_options(add, default_grid: str = "default") -> None:
@@ -61,7 +57,6 @@ def add_grid_options(add, default_grid: str = "default") -> None:
     add("--epochs", type=int, help="maximum epochs of every cell (100)")
     add("--trainer", choices=TRAINERS, help="who drives training in every cell (loop)")
     add("--implementation", choices=kinds.lookup("lstm").implementations, help=IMPLEMENTATION_HELP)
-
 
 
 def grid_from_options(options) -> grids.Grid:
@@ -80,7 +75,6 @@ def grid_from_options(options) -> grids.Grid:
     )
 
 
-
 def default_paths(grid: str, backend: str = "tensorflow") -> tuple[Path, Path]:
     """(latest run CSV, committed baseline CSV) of a named grid on a backend:
     results/latest.csv for the default grid on TensorFlow, latest-quick-jax.csv for the
@@ -88,7 +82,6 @@ def default_paths(grid: str, backend: str = "tensorflow") -> tuple[Path, Path]:
     suffix = "" if grid == "default" else f"-{grid.split('+')[0]}"
     suffix += "" if backend == "tensorflow" else f"-{backend}"
     return Path(f"results/latest{suffix}.csv"), Path(f"results/baseline{suffix}.csv")
-
 
 
 def baseline_for(run: Path) -> Path:
@@ -100,13 +93,11 @@ def baseline_for(run: Path) -> Path:
     return Path("results/baseline.csv")
 
 
-
 def report_path_for(results: Path) -> Path:
     """results/latest.csv -> results/REPORT.md; latest-quick.csv -> REPORT-quick.md."""
     stem = Path(results).stem
     suffix = stem[len("latest") :] if stem.startswith("latest") else f"-{stem}"
     return Path(results).with_name(f"REPORT{suffix}.md")
-
 
 
 def find_gate_config(given: str | None) -> Path:
@@ -120,17 +111,14 @@ def find_gate_config(given: str | None) -> Path:
     return Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
-
 def load_gate(given: str | None) -> GateConfig:
     """The gate's rules, read and checked (GateConfigError) before anything runs."""
     return load_gate_config(find_gate_config(given))
 
 
-
 def history_path_for(results: Path) -> Path:
     """The history a run appends to: history.csv beside its results CSV (results/history.csv)."""
     return Path(results).with_name("history.csv")
-
 
 
 def check_writable(out: Path, flag: str = "--out") -> None:
@@ -145,7 +133,6 @@ def check_writable(out: Path, flag: str = "--out") -> None:
         raise UsageError(f"{flag}: cannot write to {str(out)!r}: {error.strerror or error}") from None
     if not existed:
         out.rmdir()
-
 
 
 def make_executor(name: str, ray_address: str | None, cell_timeout: float | None = None):
@@ -171,4 +158,3 @@ def make_executor(name: str, ray_address: str | None, cell_timeout: float | None
     from sinelstm.sweep.executors import ProcessExecutor
 
     return ProcessExecutor(limit=cell_timeout)
-

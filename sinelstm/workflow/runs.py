@@ -48,4 +48,3 @@ def write_run(out: Path, result) -> list[str]:
         raise
     shutil.rmtree(staging, ignore_errors=True)
     return names
-
