@@ -25,6 +25,9 @@ def change_words(effect: Effect) -> str:
         return f"raises amp_ratio by {amp.text(signed=True)} {held}"
     if effect.significant and amp.value < 0:
         return f"lowers amp_ratio by {amp.text(signed=True)} {held}"
+    if amp.excludes_zero:
+        # Clear of 0 alone, but not once the family's tests are corrected.
+        return f"moves amp_ratio by {amp.text(signed=True)}, not significant after Holm's correction {held}"
     return f"moves amp_ratio by {amp.text(signed=True)}, not clear of 0 {held}"
 
 
