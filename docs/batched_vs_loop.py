@@ -1,7 +1,8 @@
 """How far seeds trained together (the batched trainer) are from the same seeds trained
 alone (the loop trainer): every metric of every cell the two results files share by
 config (all fields but the trainer) and seed, in units of the gate's reproduction
-tolerance (1 = the most the gate's reproduction tier lets a metric move).
+tolerance (1 = the most the gate's reproduction tier lets a metric move): the largest, and
+how many cells are beyond 1.
 
     python docs/batched_vs_loop.py BATCHED.csv LOOP.csv [LOOP.csv ...]
 
@@ -34,6 +35,7 @@ def main(batched: str, *loops: str) -> None:
     )
     for frame in (together, alone):
         frame["hidden"] = pd.to_numeric(frame["hidden"], errors="coerce").fillna(0).astype(int)
+        frame["implementation"] = frame["implementation"].fillna("").astype(str)  # "" where n/a
     pairs = together.merge(alone, on=keys, suffixes=("_batched", "_alone"))
     print(f"{len(pairs)} cells in both: {pairs.groupby('model').size().to_dict()}")
     rows = []
@@ -46,7 +48,8 @@ def main(batched: str, *loops: str) -> None:
                 row[metric] = f"{int((a.astype(str) != b.astype(str)).sum())} of {len(both)} differ"
                 continue
             units = (a.astype(float) - b.astype(float)).abs() / b.astype(float).abs().map(rules.tolerance)
-            row[metric] = f"{units.max():.3f}"
+            beyond = int((units > 1).sum())
+            row[metric] = f"{units.max():.3f}" + (f" ({beyond} beyond)" if beyond else "")
         rows.append(row)
     print(pd.DataFrame(rows).set_index("model").T.to_markdown())
 

@@ -74,6 +74,10 @@ def test_what_batches_and_how_the_grid_packs_it():
     assert not batchable(TINY.replace(trainer="batched"), "jax")
     assert not batchable(TINY.replace(trainer="batched", train_rollout=4), "tensorflow")
     assert not batchable(TINY.replace(trainer="batched", model="cnn1d"), "tensorflow")
+    assert not batchable(TINY.replace(trainer="batched", implementation="fused"), "tensorflow")
+    # As a grid holds them: validated, a GRU's and a SimpleRNN's implementation is "".
+    for model in ("gru", "rnn"):
+        assert batchable(TINY.replace(trainer="batched", model=model).validate(), "tensorflow")
     small = [TINY.replace(trainer="batched", seed=seed) for seed in range(6)]
     big = [TINY.replace(trainer="batched", hidden=300, length=601, window=50, seed=seed) for seed in range(6)]
     units = batches(small + big, workers=2)

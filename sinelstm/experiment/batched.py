@@ -40,7 +40,7 @@ def batchable(cfg: ExperimentConfig, backend: str) -> bool:
     return (
         cfg.trainer == "batched"
         and cfg.model in ("lstm", "gru", "rnn")
-        and cfg.implementation == "keras"
+        and cfg.implementation in ("keras", "")  # "": a kind without implementations (gru, rnn)
         and cfg.train_rollout == 1
         and backend == "tensorflow"
     )
