@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.experiment.data import clean_sine, noisy_sine
 from sinelstm.experiment.metrics import period_amplitudes
 from sinelstm.report.frames import configs
@@ -27,11 +28,32 @@ def _save(fig, path: Path) -> None:
     fig.savefig(path, dpi=100, metadata={"Software": None})
 
 
+def _at_article_settings(frame: pd.DataFrame) -> pd.Series:
+    """Rows at the article's period and batch size (not a control of the science grid)."""
+    article = ExperimentConfig()
+    return (frame["period"].astype(float) == article.period) & (frame["batch_size"] == article.batch_size)
+
+
+def plotted_configs(ok: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The configs the per-config figures draw, at most MAX_PLOTTED: the article's LSTM (one-step
+    training, the article's period and batch size) first, so that every figure shows it, then
+    the others in axis order."""
+    groups = configs(ok)
+
+    def article(group: pd.DataFrame) -> bool:
+        row = group.iloc[0]
+        one_step = row["model"] == "lstm" and row["train_rollout"] == 1
+        return one_step and bool(_at_article_settings(group).all())
+
+    ordered = [g for g in groups if article(g[1])] + [g for g in groups if not article(g[1])]
+    return ordered[:MAX_PLOTTED]
+
+
 def forecast_fan(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
     """Per config: every seed's forecast, the band of their spread, the median seed bold."""
     plt = pyplot()
     forecasts = series[series["kind"] == "forecast"]
-    groups = configs(ok)[:MAX_PLOTTED]
+    groups = plotted_configs(ok)
     if not groups or forecasts.empty:
         return False
     columns = min(3, len(groups))
@@ -87,12 +109,15 @@ def amplitude_chart(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
     forecasts = series[series["kind"] == "forecast"]
     fig, ax = plt.subplots(figsize=(10, 5))
     # Colour: model and hidden size; line: data length (dashed = shortest); marker: window.
-    colors = plt.get_cmap("tab10").colors
-    kinds = sorted(set(zip(ok["model"], ok["hidden"], ok["train_rollout"], strict=True)))
+    plotted = plotted_configs(ok)
+    # tab20: as many colours as the figure can have kinds (MAX_PLOTTED), none reused.
+    colors = plt.get_cmap("tab20").colors
+    firsts = [group.iloc[0] for _, group in plotted]
+    kinds = sorted({(first["model"], first["hidden"], first["train_rollout"]) for first in firsts})
     windows = sorted(ok["window"].unique())
     markers = ["o", "s", "^", "D", "v"]
     drawn = 0
-    for label, group in configs(ok)[:MAX_PLOTTED]:
+    for label, group in plotted:
         first = group.iloc[0]
         window, length = first["window"], first["length"]
         kind = (first["model"], first["hidden"], first["train_rollout"])
@@ -136,13 +161,16 @@ def amplitude_chart(ok: pd.DataFrame, series: pd.DataFrame, path: Path) -> bool:
 
 def fit_time_chart(ok: pd.DataFrame, path: Path) -> bool:
     """Median fit time against hidden size, one line per recurrent model, window and data length."""
-    ok = ok[ok["hidden"] > 0]
+    # The controls (another period or batch size) would pool into a line: left out.
+    ok = ok[(ok["hidden"] > 0) & _at_article_settings(ok)]
     if ok.empty:
         return False
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    lines = ok.groupby(["model", "train_rollout", "window", "length"], sort=True)
-    for (model, rollout, window, length), group in list(lines)[:MAX_PLOTTED]:
+    lines = list(ok.groupby(["model", "train_rollout", "window", "length"], sort=True))
+    # The article's LSTM first: every line of it is drawn before any other model's.
+    lines.sort(key=lambda item: (item[0][0] != "lstm" or item[0][1] != 1, item[0]))
+    for (model, rollout, window, length), group in lines[:MAX_PLOTTED]:
         times = group.groupby("hidden")["fit_s"].median()
         remedy = f" rollout {rollout}" if rollout > 1 else ""
         ax.plot(times.index, times.values, marker="o", label=f"{model}{remedy} w{window} L{length}")

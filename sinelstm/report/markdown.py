@@ -134,7 +134,7 @@ def build_report(
         lines += [f"No series file (`{series_path(results).name}`) beside the CSV: no curves to draw.", ""]
     else:
         shown = min(MAX_PLOTTED, n_configs)
-        limit = f" (the first {shown} of {n_configs} configs)" if shown < n_configs else ""
+        limit = f" ({shown} of {n_configs} configs, the article's LSTM first)" if shown < n_configs else ""
         if forecast_fan(ok, series, paths.figures / "forecasts.png"):
             lines += [f"### Forecasts by config{limit}", "", f"![forecasts]({rel}/forecasts.png)", ""]
         if amplitude_chart(ok, series, paths.figures / "amplitude.png"):
