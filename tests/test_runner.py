@@ -167,3 +167,19 @@ def test_a_worker_that_dies_mid_cell_is_a_failed_cell_and_is_replaced(tiny):
     assert sorted(outcomes) == [0, 1, 2, 3]
     assert "worker process died (exit code 3)" in str(outcomes[1])
     assert all(outcomes[s].row["status"] == "ok" for s in (0, 2, 3))
+
+
+def test_a_grid_of_several_parts_takes_flags_in_every_part_and_never_names_two_cells_alike():
+    from sinelstm.experiment.config import ConfigError
+    from sinelstm.sweep.grid import cell_id, make_grid
+
+    science = make_grid("science")
+    assert len({cell_id(cell) for cell in science.cells()}) == len(science.cells())
+    # A base field given is laid over every part, the article's value included.
+    loop = make_grid("science", fields={"trainer": "loop"}, seed="0")
+    assert {cell.trainer for cell in loop.cells()} == {"loop"}
+    assert {cell.seed for cell in loop.cells()} == {0} and loop.name == "science+custom"
+    # --period 300 over every part would give the main part's cells the control's names
+    # with another horizon: refused, naming the field no name shows.
+    with pytest.raises(ConfigError, match="differ in horizon"):
+        make_grid("science", period="300")

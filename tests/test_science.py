@@ -88,7 +88,9 @@ def test_the_section_says_which_factor_keeps_the_amplitude(tmp_path):
     assert "| +0.00 [+0.00, +0.00] n=5* |" in line_of(text, "| window 25 -> 50 on 201 samples ")
     assert "| +0.58 [+0.58, +0.58] n=5* |" in line_of(text, "| 201 -> 601 samples at window 25 ")
     assert "Remedy (4-step rollout training) on lstm" in text
-    assert "on 201 samples amp_ratio +0.30 [+0.30, +0.30] n=10" in text  # both windows' pairs
+    # Window by window (the two windows share each seed's data: never pooled).
+    assert "w25 L201: amp_ratio +0.30 [+0.30, +0.30] n=5*" in text
+    assert "w50 L201: amp_ratio +0.30 [+0.30, +0.30] n=5*" in text
     assert "| ar " in text and "lstm h8" in text
     assert "Period control absent" in text and "Steps control absent" in text
 
@@ -116,7 +118,7 @@ def test_a_longer_window_that_loses_or_overshoots_the_amplitude_is_never_said_to
 def test_the_section_follows_the_data(tmp_path):
     ok = with_keys(read_results(write(tmp_path, "s.csv", science_rows(remedy_gain=0.0))))
     text = "\n".join(science_section(ok))
-    assert "on 601 samples amp_ratio +0.00 [+0.00, +0.00] n=10" in text
+    assert "w25 L601: amp_ratio +0.00 [+0.00, +0.00] n=5*" in text
     assert "(interval holds 0)" in text
     assert effect(ok, "train_rollout", 1, 4, "amp_ratio").value == 0.0
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.history.store import HistoryError
-from sinelstm.sweep.grid import AXES, BASE_FIELDS, Grid
+from sinelstm.sweep.grid import AXES, BASE_FIELDS, GRIDS, Grid
 
 # Seconds a commit's grid may run before it is stopped and recorded as skipped.
 DEFAULT_TIMEOUT = 3600.0
@@ -82,16 +82,24 @@ def bench_flags(grid: Grid, own_grid: bool = False) -> list[str]:
     """The bench flags of a grid: its name, every axis it sets (unless the commit's own grid
     is wanted), so that each commit runs these cells, and --epochs, --trainer or
     --implementation where its base changes them."""
-    flags = ["--grid", grid.name.split("+")[0]]
+    named = grid.name.split("+")[0]
+    flags = ["--grid", named]
     # A grid of several products (the science grid's controls) is not one set of axis flags:
-    # every commit runs its own definition of it.
-    if not own_grid and not grid.parts:
+    # every commit runs its own definition of it, with the axes a user replaced (a custom
+    # one's) laid over every part there as here.
+    custom = grid.name.endswith("+custom")
+    if not own_grid and (not grid.parts or custom):
+        source = GRIDS.get(named)
         for axis in AXES:
-            if axis.field in grid.axes:
-                flags += [axis.flag, ",".join(str(value) for value in grid.axes[axis.field])]
-    default = ExperimentConfig()
+            values = grid.axes.get(axis.field)
+            replaced = not grid.parts or source is None or source.axes.get(axis.field) != values
+            if values is not None and replaced:
+                flags += [axis.flag, ",".join(str(value) for value in values)]
+    # Base fields where they differ from the named grid's own (the science grid's trainer is
+    # its own definition, not a flag an older commit would have to know).
+    own = GRIDS[named].base if named in GRIDS else ExperimentConfig()
     for name in BASE_FIELDS:
-        if getattr(grid.base, name) != getattr(default, name):
+        if getattr(grid.base, name) != getattr(own, name):
             flags += ["--" + name, str(getattr(grid.base, name))]
     return flags
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sinelstm.report.accuracy import noise_sd, with_judgement
-from sinelstm.report.intervals import median_interval
-from sinelstm.report.models_compared import comparison_hidden, model_gap
+from sinelstm.report.models_compared import ar_by_slice, comparison_hidden, model_gap
 from sinelstm.report.science import is_networks, model_order
 from sinelstm.report.stratified import HEADLINE, Effect, arm_summary, design_of, stratified_effects
 
@@ -91,14 +90,14 @@ def ar_sentence(ok: pd.DataFrame, design) -> str:
             f"{network}{size} better in {better}, worse in {worse}, not clear in "
             f"{len(gaps) - better - worse} (n={seeds} seeds a slice{short})"
         )
-    ar = median_interval(compared[compared["model"] == "ar"]["forecast_rmse"])
+    ar = ar_by_slice(compared)
     noise = sorted({float(v) for v in pd.to_numeric(ok["noise"], errors="coerce").dropna()})
     sd = ", ".join(f"{noise_sd(v):.4f}" for v in noise)
     return (
         f"**Networks or AR?** Against the least-squares AR on the same window, data and seed "
         f"(forecast RMSE, one-step training, {len(slices)} window x length slices, a slice counted "
         f"only where its 95% interval clears 0): {'; '.join(parts) if parts else 'no network in the run'}. "
-        f"ar's median forecast RMSE is {ar.text(3)}, against a noise SD of {sd}."
+        f"ar's median forecast RMSE, per window and data length: {ar}; the noise SD is {sd}."
     )
 
 

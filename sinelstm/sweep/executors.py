@@ -31,8 +31,9 @@ def members(unit: Unit) -> tuple[ExperimentConfig, ...]:
 
 
 class Executor(Protocol):
-    def run(self, cells: Sequence[ExperimentConfig], job: Job) -> Iterator[Outcome]:
-        """Run job on every cell and yield (cell, outcome) as soon as each is done, in any order."""
+    def run(self, cells: Sequence[Unit], job: Job) -> Iterator[Outcome]:
+        """Run job on every unit (a cell, or a batch: a tuple of cells; members() gives the
+        cells of either) and yield (unit, outcome) as soon as each is done, in any order."""
         ...
 
 

@@ -244,10 +244,14 @@ GRIDS: dict[str, Grid] = {
 }
 
 
-def make_grid(name: str, *, base: ExperimentConfig | None = None, **texts: str | None) -> Grid:
+def make_grid(
+    name: str, *, base: ExperimentConfig | None = None, fields: dict | None = None, **texts: str | None
+) -> Grid:
     """A named grid with any axis replaced (texts: field -> flag text, as typed) in it and
-    every part, the fields where base differs from the article's laid over every part too,
-    validated."""
+    every part, and the base fields given (fields: name -> value, as typed; or base: every
+    field where it differs from the article's) laid over every part, validated. Refused
+    (ConfigError) where two of its cells would share a name: axis flags laid over a grid of
+    several parts can make one part's cells another's but for a field no name shows."""
     if name not in GRIDS:
         raise ConfigError("grid", name, f"expected one of {', '.join(GRIDS)}")
     by_field = {axis.field: axis for axis in AXES}
@@ -257,14 +261,27 @@ def make_grid(name: str, *, base: ExperimentConfig | None = None, **texts: str |
             axis = by_field[field_name]
             axes[field_name] = axis.parse(axis.flag[2:], text)
     made = GRIDS[name].with_axes(**axes)
+    changes = dict(fields or {})
     if base is not None:
         changes = {
             field_name: getattr(base, field_name)
             for field_name in CONFIG_FIELDS
             if getattr(base, field_name) != getattr(_ARTICLE, field_name)
-        }
+        } | changes
+    if changes:
         made = made.laid_over(**changes)
-    if axes or base is not None:
+    if axes or changes:
         made = dataclasses.replace(made, name=f"{name}+custom")
-    made.cells()  # validates every cell
+    cells = made.cells()  # validates every cell
+    names: dict[str, ExperimentConfig] = {}
+    for cell in cells:
+        other = names.setdefault(cell_id(cell), cell)
+        if other != cell:
+            differ = [f for f in CONFIG_FIELDS if getattr(other, f) != getattr(cell, f)]
+            raise ConfigError(
+                "grid",
+                made.name,
+                f"two of its cells would both be named {cell_id(cell)} (they differ in {', '.join(differ)}); "
+                "choose axis values that keep its parts apart",
+            )
     return made

@@ -213,7 +213,7 @@ def run_grid(
             set_aside(out)
         todo = [cell for cell in cells if cell_key(cell) not in skip]
         if job is None:
-            units = batches(todo, getattr(executor, "workers", 1))
+            units = batches(todo, getattr(executor, "workers", None) or 1)
             unit_job = functools.partial(batch_job, run_id=run_id, speedup_cell=speedup_cell)
         else:
             units, unit_job = [(cell,) for cell in todo], functools.partial(_each, job=job)

@@ -69,9 +69,10 @@ def grid_from_options(options) -> grids.Grid:
         from sinelstm.runtime import backend
 
         check_implementation(changes["implementation"], backend())
-    base = ExperimentConfig(**changes).validate() if changes else None
+    if changes:
+        ExperimentConfig(**changes).validate()  # one clear error for a bad value, before any grid
     return grids.make_grid(
-        get("grid") or "default", base=base, **{axis.field: get(axis.field) for axis in grids.AXES}
+        get("grid") or "default", fields=changes, **{axis.field: get(axis.field) for axis in grids.AXES}
     )
 
 
