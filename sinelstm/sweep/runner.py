@@ -103,8 +103,15 @@ def batch_job(
 
 
 def _each(unit, job: Callable[[ExperimentConfig], CellResult]) -> list:
-    """A caller's per-cell job run on every cell of a unit."""
-    return [job(cell) for cell in members(unit)]
+    """A caller's per-cell job run on every cell of a unit; a cell whose job raised has its
+    exception in its place (the runner records it as that cell's failed row)."""
+    results: list = []
+    for cell in members(unit):
+        try:
+            results.append(job(cell))
+        except Exception as error:  # noqa: BLE001 - the cell's outcome, as an executor gives it.
+            results.append(error)
+    return results
 
 
 # The activations a batch of members may hold for its backward pass. Each member keeps its
