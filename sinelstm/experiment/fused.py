@@ -1,4 +1,4 @@
-"""The article's LSTM layer with its training pass written out for TensorFlow.
+"""The article's LSTM layer with faster training passes for TensorFlow: fused and block.
 
 keras.layers.LSTM trains on the CPU through a generic `while` loop: at every
 step an input product, a recurrent product, a bias add and a dozen separate
@@ -21,6 +21,17 @@ does not cover (masks, an initial state, dropout, other activations,
 return_sequences, go_backwards, stateful, other dtypes or backends) run
 Keras' own code. tests/test_fused.py holds its outputs and gradients to
 keras.layers.LSTM's.
+
+BlockLSTM runs the whole sequence, forward and backward, in TensorFlow's own
+fused kernels (BlockLSTMV2 and BlockLSTMGradV2, the monolithic LSTM ops kept
+from tf.contrib): per step one product of [x_t, h] by the stacked [kernel;
+recurrent kernel] and the gate arithmetic in one C++ loop, with no graph op
+per step at all. Its V2 layout is Keras' (gates i, f, c, o, no forget bias).
+TensorFlow registers BlockLSTMV2's gradient as the first version's grad op,
+which assumes the other gate order (i, c, f, o) and returns wrong gradients,
+so block_lstm calls BlockLSTMGradV2 through its own custom gradient. The same
+function as Keras' forward, it also serves inference (the validation pass and
+`model.predict`), where FusedLSTM leaves it to Keras.
 """
 
 from __future__ import annotations
@@ -137,5 +148,65 @@ class FusedLSTM(keras.layers.LSTM):
         cell = self.cell
         # Read as tensors: their gradients flow back to the variables.
         weights = [tf.convert_to_tensor(w.value) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
-        h, c = fused_lstm(tf.convert_to_tensor(sequences, tf.float32), *weights)
+        h, c = self._run(tf.convert_to_tensor(sequences, tf.float32), *weights)
         return (h, h, c) if self.return_state else h
+
+    def _run(self, sequences, kernel, recurrent_kernel, bias):
+        return fused_lstm(sequences, kernel, recurrent_kernel, bias)
+
+
+def block_lstm(x, kernel, recurrent_kernel, bias):
+    """(h_T, c_T) of an LSTM from a zero state over x (batch, steps, inputs), through
+    TensorFlow's BlockLSTMV2 kernel and BlockLSTMGradV2 for its gradient. Weights in
+    Keras' layout, as fused_lstm takes them."""
+    ops = tf.raw_ops
+
+    @tf.custom_gradient
+    def run(x, kernel, recurrent_kernel, bias):
+        steps, units = x.shape[1], recurrent_kernel.shape[0]
+        # Time-major (steps, batch, inputs); [x_t, h] multiplies the stacked [kernel; recurrent].
+        xs = tf.transpose(x, [1, 0, 2])
+        weights = tf.concat([kernel, recurrent_kernel], axis=0)
+        zero = tf.zeros(tf.stack([tf.shape(x)[0], units]), x.dtype)
+        no_peephole = tf.zeros([units], x.dtype)
+        fixed = dict(
+            seq_len_max=tf.constant(steps, tf.int64),
+            x=xs,
+            cs_prev=zero,
+            h_prev=zero,
+            w=weights,
+            wci=no_peephole,
+            wcf=no_peephole,
+            wco=no_peephole,
+            b=bias,
+            use_peephole=False,
+        )
+        # Each (steps, batch, units): the gates i, c (cell state), f, o, c's input ci,
+        # tanh(c) and h, every step; the backward pass takes them all.
+        i, cs, f, o, ci, co, h = ops.BlockLSTMV2(cell_clip=0.0, **fixed)
+
+        def grad(dh, dc):
+            # Only the last step's h and c leave the layer.
+            before = tf.zeros_like(h[:-1])
+            h_grad = tf.concat([before, (tf.zeros_like(h[-1]) if dh is None else dh)[None]], axis=0)
+            cs_grad = tf.concat([before, (tf.zeros_like(cs[-1]) if dc is None else dc)[None]], axis=0)
+            dx, _, _, d_weights, _, _, _, d_bias = ops.BlockLSTMGradV2(
+                i=i, cs=cs, f=f, o=o, ci=ci, co=co, h=h, cs_grad=cs_grad, h_grad=h_grad, **fixed
+            )
+            inputs = kernel.shape[0]
+            return tf.transpose(dx, [1, 0, 2]), d_weights[:inputs], d_weights[inputs:], d_bias
+
+        return (h[-1], cs[-1]), grad
+
+    return run(x, kernel, recurrent_kernel, bias)
+
+
+@keras.saving.register_keras_serializable(package="sinelstm")
+class BlockLSTM(FusedLSTM):
+    """keras.layers.LSTM that runs block_lstm where it applies, in training and inference."""
+
+    def fuses(self, initial_state=None, mask=None, training=False) -> bool:
+        return super().fuses(initial_state, mask, training=True)
+
+    def _run(self, sequences, kernel, recurrent_kernel, bias):
+        return block_lstm(sequences, kernel, recurrent_kernel, bias)

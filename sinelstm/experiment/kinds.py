@@ -112,7 +112,7 @@ _RECURRENT = dict(
 )
 _NUMPY = dict(family=CLASSICAL, epoch_flops=no_flops)
 # The built-in kinds, one entry each; the article's LSTM first.
-register(ModelKind("lstm", builder=f"{_MODELS}:lstm", gates=4, implementations=("keras", "fused"),
+register(ModelKind("lstm", builder=f"{_MODELS}:lstm", gates=4, implementations=("keras", "fused", "block"),
                    summary="the article's LSTM(hidden) -> Dense(1)", **_RECURRENT))  # fmt: skip
 register(ModelKind("gru", builder=f"{_MODELS}:gru", gates=3, summary="GRU(hidden) -> Dense(1)", **_RECURRENT))
 register(

@@ -13,11 +13,11 @@ from sinelstm.experiment.config import ConfigError, ExperimentConfig
 
 def check_implementation(implementation: str, backend: str) -> None:
     """Refuse an LSTM implementation the Keras backend cannot run (ConfigError)."""
-    if implementation == "fused" and backend != "tensorflow":
+    if implementation in ("fused", "block") and backend != "tensorflow":
         raise ConfigError(
             "implementation",
             implementation,
-            f"the fused LSTM runs on the tensorflow backend, not {backend}; use keras",
+            f"the {implementation} LSTM runs on the tensorflow backend, not {backend}; use keras",
         )
 
 
@@ -27,10 +27,10 @@ def _recurrent(layer_name: str):
 
         layer = getattr(keras.layers, layer_name)
         check_implementation(cfg.implementation, keras.backend.backend())
-        if cfg.implementation == "fused":
-            from sinelstm.experiment.fused import FusedLSTM
+        if cfg.implementation in ("fused", "block"):
+            from sinelstm.experiment.fused import BlockLSTM, FusedLSTM
 
-            layer = FusedLSTM
+            layer = FusedLSTM if cfg.implementation == "fused" else BlockLSTM
         # The article's model, with its LSTM swapped for `layer_name`:
         # RNN(n_hidden) -> Dense(1) -> Activation("linear").
         return keras.Sequential(

@@ -11,7 +11,7 @@ from sinelstm.experiment.config import TRAINERS, ExperimentConfig
 from sinelstm.sweep import grid as grids
 from sinelstm.verdict.rules import GateConfig, load_gate_config
 
-IMPLEMENTATION_HELP = "the LSTM's training pass: keras, fused (keras; fused: tensorflow only)"
+IMPLEMENTATION_HELP = "the LSTM's training pass: keras, fused or block (keras; fused, block: tensorflow only)"
 
 BASE_OPTIONS = grids.BASE_FIELDS  # the grid's options beyond its axes
 
