@@ -81,3 +81,74 @@ def test_compiled_rollout_takes_a_new_batch_size_after_the_first_call():
     rollout(model, np.array([0, 0, 1.0]), 2, "compiled")
     forecast = rollout(model, np.array([[0, 0, 1.0], [5, 6, 7.0], [1, 2, 3.0]]), 2, "compiled")
     np.testing.assert_allclose(forecast, [[2, 3], [8, 9], [4, 5]], atol=1e-5)
+
+
+@pytest.mark.parametrize("model", ["lstm", "gru", "rnn", "cnn1d"])
+def test_models_of_one_architecture_share_a_rollout_with_their_own_weights(tiny, model):
+    """Two seeds' models run one compiled rollout (weights copied into its template) and
+    each gets exactly the forecast of a rollout compiled for it alone."""
+    from sinelstm.experiment import forecast
+    from sinelstm.experiment.models import build_model
+
+    history = np.sin(np.arange(tiny.window) / 3.0)
+    models = []
+    for seed in (0, 1):
+        cfg = tiny.replace(model=model, seed=seed, hidden=8)
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        models.append(build_model(cfg))
+    assert forecast.architecture(models[0]) == forecast.architecture(models[1])
+    shared = [rollout(m, history, 30, "compiled") for m in models]
+    alone = [np.asarray(forecast._compiled(m, 30)(history[None, :].astype("float32")))[0] for m in models]
+    for got, expected in zip(shared, alone, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(shared[0], shared[1])  # each model's own weights, never stale ones
+    # The first model again, after the second's weights were copied in.
+    np.testing.assert_array_equal(rollout(models[0], history, 30, "compiled"), shared[0])
+
+
+def test_architectures_that_compute_differently_do_not_share(tiny):
+    import keras
+
+    from sinelstm.experiment import forecast
+    from sinelstm.experiment.models import build_model
+
+    base = forecast.architecture(build_model(tiny.replace(hidden=8)))
+    assert forecast.architecture(build_model(tiny.replace(hidden=8, seed=3))) == base
+    assert forecast.architecture(build_model(tiny.replace(hidden=9))) != base
+    assert forecast.architecture(build_model(tiny.replace(hidden=8, model="gru"))) != base
+
+    def lstm(**options):
+        return keras.Sequential(
+            [keras.Input((tiny.window, 1)), keras.layers.LSTM(8, **options), keras.layers.Dense(1)]
+        )
+
+    assert forecast.architecture(lstm(activation="relu")) != forecast.architecture(lstm())
+
+
+def test_a_model_with_layers_of_unknown_code_gets_its_own_rollout():
+    """A factory's custom layer may compute what its config does not say: never shared."""
+    import keras
+
+    from sinelstm.experiment import forecast
+
+    class Shift(keras.layers.Layer):
+        by = 0.0  # set after construction: not in its config
+
+        def call(self, x):
+            return x + self.by
+
+    def model(by):
+        shift = Shift()
+        shift.by = by
+        built = keras.Sequential([keras.Input((3, 1)), keras.layers.Flatten(), keras.layers.Dense(1), shift])
+        built.layers[1].set_weights([np.zeros((3, 1)), np.zeros(1)])
+        return built
+
+    history = np.zeros(3)
+    # Shift's config does not hold `by`: were the two shared, the second would get by=1.
+    first = rollout(model(1.0), history, 1, "compiled")
+    second = rollout(model(5.0), history, 1, "compiled")
+    assert first[0] != second[0]
+    assert forecast.architecture(model(1.0)) == forecast.architecture(model(5.0))

@@ -12,9 +12,22 @@ Two engines compute the same rollout:
   the recurrence over each window from scratch (``window`` sequential
   matrix-vector products become one matrix product). Other models are
   called on each window inside the same compiled loop.
+
+On TensorFlow a compiled rollout is built once per architecture and horizon in a
+process, not once per model: the models of a grid's cells differ in their
+weights only (the seeds of a config, and every config of the same shape), and
+compiling the loop cost 0.5-1.5 s a cell, several times the forecast itself. The
+rollout runs on a template model of that architecture into which each model's
+weights are copied first; the variables are the compiled loop's inputs, so the
+same compiled code gives each model's forecast (tests/test_forecast.py holds it
+to a rollout compiled for the model alone, value for value). JAX bakes the
+weights into its compiled function, so there each model keeps its own.
 """
 
 from __future__ import annotations
+
+import json
+import threading
 
 import numpy as np
 
@@ -47,7 +60,7 @@ def rollout(model, history: np.ndarray, horizon: int, engine: str = "compiled") 
     elif engine == "predict":
         forecast = _predict_rollout(model, histories, horizon)
     else:
-        forecast = np.asarray(_compiled(model, horizon)(histories))
+        forecast = _compiled_rollout(model, histories, horizon)
     return forecast[0] if single else forecast
 
 
@@ -63,6 +76,57 @@ def _predict_rollout(model, histories: np.ndarray, horizon: int) -> np.ndarray:
         forecast[:, step] = predicted[:, 0]
         current = np.concatenate([current[:, 1:], predicted.astype(np.float32)], axis=1)
     return forecast
+
+
+# (architecture, horizon) -> (template model, its compiled rollout): the TensorFlow rollouts
+# shared by every model of that architecture in this process; the lock keeps a template's
+# weights from changing under a rollout that runs on them.
+_SHARED: dict[tuple[str, int], tuple[object, object]] = {}
+_SHARED_LOCK = threading.Lock()
+# A layer's config keys that do not change what its built layer computes.
+_NOT_COMPUTED = ("name", "seed", "trainable")
+_NOT_COMPUTED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+# Where a layer's config is known to say everything it computes: Keras' own and ours.
+_KNOWN_LAYERS = ("keras.", "sinelstm.")
+
+
+def _compiled_rollout(model, histories: np.ndarray, horizon: int) -> np.ndarray:
+    """The compiled rollout of `model` from `histories`: on TensorFlow through the rollout
+    shared by its architecture, elsewhere through one compiled for the model itself."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow" or not all(
+        type(layer).__module__.startswith(_KNOWN_LAYERS) for layer in model.layers
+    ):
+        return np.asarray(_compiled(model, horizon)(histories))
+    key = (architecture(model), horizon)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            template = keras.models.clone_model(model)
+            _SHARED[key] = template, _compiled(template, horizon)
+        template, compiled = _SHARED[key]
+        for target, source in zip(template.weights, model.weights, strict=True):
+            target.assign(source)
+        return np.asarray(compiled(histories))
+
+
+def architecture(model) -> str:
+    """What a built Keras model computes but for its weights' values, as text: every layer's
+    class and config (its name, seed, initializers, regularizers and constraints left out)
+    and every weight's shape and dtype."""
+
+    def computed(config: dict) -> dict:
+        return {
+            key: value
+            for key, value in config.items()
+            if key not in _NOT_COMPUTED and not key.endswith(_NOT_COMPUTED_SUFFIXES)
+        }
+
+    layers = [
+        [type(one).__module__, type(one).__qualname__, computed(one.get_config())] for one in model.layers
+    ]
+    shapes = [[list(weight.shape), str(weight.dtype)] for weight in model.weights]
+    return json.dumps([type(model).__qualname__, layers, shapes], sort_keys=True, default=str)
 
 
 def _compiled(model, horizon: int):
