@@ -44,9 +44,11 @@ def differences(together, alone) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("model", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("model", ["lstm", "gru", "rnn", "lstm-block"])
 def test_batched_members_match_their_seeds_trained_alone(model):
-    cells = [TINY.replace(model=model, seed=seed, trainer="batched") for seed in range(3)]
+    model, _, implementation = model.partition("-")
+    base = TINY.replace(model=model, trainer="batched", implementation=implementation or "keras").validate()
+    cells = [base.replace(seed=seed) for seed in range(3)]
     together = [measure(trained) for trained in train_members(cells)]
     alone = [run_experiment(cell.replace(trainer="loop")) for cell in cells]
     assert differences(together, alone) == []
@@ -114,8 +116,13 @@ def test_what_batches_and_how_the_grid_packs_it():
     wide = [ExperimentConfig(trainer="batched", hidden=64, length=601, window=50, seed=s) for s in range(10)]
     others = [ExperimentConfig(hidden=300, length=601, window=50, seed=s) for s in range(40)]  # the loop's
     assert [len(unit) for unit in batches(wide + others, workers=1) if unit[0].hidden == 64] == [4, 4, 2]
-    # Cells of the loop trainer are never batched.
-    assert all(len(unit) == 1 for unit in batches([cell.replace(trainer="loop") for cell in small]))
+    # Cells of the loop trainer are never batched: a unit of them trains one after another.
+    loop = [cell.replace(trainer="loop") for cell in small]
+    assert tuple(loop) in batches(loop + [cell.replace(trainer="loop") for cell in big], workers=2)
+    assert not batchable(small[0].replace(hidden=300), "tensorflow")  # a member axis buys nothing there
+    # Classical cells are units of one.
+    classical = [TINY.replace(model="ar", seed=seed).validate() for seed in range(3)]
+    assert batches(classical) == [(cell,) for cell in classical]
 
 
 def test_a_batch_that_cannot_train_fails_every_cell_in_it(monkeypatch):

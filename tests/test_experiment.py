@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from sinelstm.cli import main
+from sinelstm.experiment import models
 from sinelstm.experiment.forecast import rollout
 from sinelstm.experiment.run import run_experiment
 from sinelstm.sweep.rows import COLUMNS, METRIC_COLUMNS, SCHEMA_VERSION
@@ -91,6 +92,33 @@ def test_same_seed_same_metrics_across_processes(tiny):
     assert outputs[0] == outputs[1]
     here = metric_values(run_experiment(tiny).metrics)
     assert same(json.loads(outputs[0]), here)
+
+
+@pytest.mark.parametrize("implementation", ["keras", "block"])
+def test_a_cell_trained_on_the_shared_template_matches_it_trained_alone(tiny, monkeypatch, implementation):
+    """The loop trains through one compiled template per architecture: a cell trained
+    there after another cell gets exactly the curves, weights and metrics it gets trained
+    alone on its own model (fresh optimizer state, its own weights, nothing carried over)."""
+    from sinelstm.experiment import train
+
+    cfg = tiny.replace(
+        hidden=8, length=120, batch_size=32, epochs=6, patience=6, implementation=implementation
+    )
+    monkeypatch.setattr(train, "_TRAINEES", {})
+    monkeypatch.setattr(train, "shareable", lambda model: False)
+    alone = run_experiment(cfg, keep_model=True)
+    assert train._TRAINEES == {}
+    monkeypatch.setattr(train, "shareable", models.shareable)
+    run_experiment(cfg.replace(seed=5))  # trains the template first, with other weights
+    shared = run_experiment(cfg, keep_model=True)
+    assert len(train._TRAINEES) == 1
+    ((trainee, _, _),) = train._TRAINEES.values()
+    assert shared.model is not trainee
+    assert shared.training.history == alone.training.history
+    for expected, got in zip(alone.model.get_weights(), shared.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(expected, got)
+    assert same(metric_values(alone.metrics), metric_values(shared.metrics))
+    np.testing.assert_array_equal(alone.forecast, shared.forecast)
 
 
 def test_predict_and_compiled_engines_agree_on_a_trained_model(tiny):

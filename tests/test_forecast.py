@@ -87,51 +87,51 @@ def test_compiled_rollout_takes_a_new_batch_size_after_the_first_call():
 def test_models_of_one_architecture_share_a_rollout_with_their_own_weights(tiny, model):
     """Two seeds' models run one compiled rollout (weights copied into its template) and
     each gets exactly the forecast of a rollout compiled for it alone."""
-    from sinelstm.experiment import forecast
+    from sinelstm.experiment import forecast, models
     from sinelstm.experiment.models import build_model
 
     history = np.sin(np.arange(tiny.window) / 3.0)
-    models = []
+    built = []
     for seed in (0, 1):
         cfg = tiny.replace(model=model, seed=seed, hidden=8)
         import keras
 
         keras.utils.set_random_seed(seed)
-        models.append(build_model(cfg))
-    assert forecast.architecture(models[0]) == forecast.architecture(models[1])
-    shared = [rollout(m, history, 30, "compiled") for m in models]
-    alone = [np.asarray(forecast._compiled(m, 30)(history[None, :].astype("float32")))[0] for m in models]
+        built.append(build_model(cfg))
+    assert models.architecture(built[0]) == models.architecture(built[1])
+    shared = [rollout(m, history, 30, "compiled") for m in built]
+    alone = [np.asarray(forecast._compiled(m, 30)(history[None, :].astype("float32")))[0] for m in built]
     for got, expected in zip(shared, alone, strict=True):
         np.testing.assert_array_equal(got, expected)
     assert not np.array_equal(shared[0], shared[1])  # each model's own weights, never stale ones
     # The first model again, after the second's weights were copied in.
-    np.testing.assert_array_equal(rollout(models[0], history, 30, "compiled"), shared[0])
+    np.testing.assert_array_equal(rollout(built[0], history, 30, "compiled"), shared[0])
 
 
 def test_architectures_that_compute_differently_do_not_share(tiny):
     import keras
 
-    from sinelstm.experiment import forecast
+    from sinelstm.experiment import models
     from sinelstm.experiment.models import build_model
 
-    base = forecast.architecture(build_model(tiny.replace(hidden=8)))
-    assert forecast.architecture(build_model(tiny.replace(hidden=8, seed=3))) == base
-    assert forecast.architecture(build_model(tiny.replace(hidden=9))) != base
-    assert forecast.architecture(build_model(tiny.replace(hidden=8, model="gru"))) != base
+    base = models.architecture(build_model(tiny.replace(hidden=8)))
+    assert models.architecture(build_model(tiny.replace(hidden=8, seed=3))) == base
+    assert models.architecture(build_model(tiny.replace(hidden=9))) != base
+    assert models.architecture(build_model(tiny.replace(hidden=8, model="gru"))) != base
 
     def lstm(**options):
         return keras.Sequential(
             [keras.Input((tiny.window, 1)), keras.layers.LSTM(8, **options), keras.layers.Dense(1)]
         )
 
-    assert forecast.architecture(lstm(activation="relu")) != forecast.architecture(lstm())
+    assert models.architecture(lstm(activation="relu")) != models.architecture(lstm())
 
 
 def test_a_model_with_layers_of_unknown_code_gets_its_own_rollout():
     """A factory's custom layer may compute what its config does not say: never shared."""
     import keras
 
-    from sinelstm.experiment import forecast
+    from sinelstm.experiment import models
 
     class Shift(keras.layers.Layer):
         by = 0.0  # set after construction: not in its config
@@ -151,4 +151,4 @@ def test_a_model_with_layers_of_unknown_code_gets_its_own_rollout():
     first = rollout(model(1.0), history, 1, "compiled")
     second = rollout(model(5.0), history, 1, "compiled")
     assert first[0] != second[0]
-    assert forecast.architecture(model(1.0)) == forecast.architecture(model(5.0))
+    assert models.architecture(model(1.0)) == models.architecture(model(5.0))

@@ -34,13 +34,21 @@ from sinelstm.experiment.train import TrainResult, summarize
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
 
 
+# Seeds of a larger model train one by one: at hidden 300 an epoch is one large product a
+# step already (1.5-1.8x its floor alone), and a member axis made it slower, 122 against
+# 108 ms an epoch at the article-2017 shape.
+MAX_BATCHED_HIDDEN = 128
+
+
 def batchable(cfg: ExperimentConfig, backend: str) -> bool:
-    """Whether cfg's seeds can train as members of one batch: a built-in recurrent kind with
-    Keras' layers, one-step training, on TensorFlow."""
+    """Whether cfg's seeds train as members of one batch: a built-in recurrent kind with
+    Keras' layers up to MAX_BATCHED_HIDDEN units, one-step training, on TensorFlow."""
     return (
         cfg.trainer == "batched"
         and cfg.model in ("lstm", "gru", "rnn")
-        and cfg.implementation in ("keras", "")  # "": a kind without implementations (gru, rnn)
+        and cfg.hidden <= MAX_BATCHED_HIDDEN
+        # Keras' LSTM's function: its layer or TensorFlow's block kernel ("": gru, rnn).
+        and cfg.implementation in ("keras", "block", "")
         and cfg.train_rollout == 1
         and backend == "tensorflow"
     )

@@ -26,13 +26,13 @@ weights into its compiled function, so there each model keeps its own.
 
 from __future__ import annotations
 
-import json
 import threading
 
 import numpy as np
 
 from sinelstm.experiment.classical import Classical
 from sinelstm.experiment.config import ENGINES
+from sinelstm.experiment.models import architecture, shareable
 
 
 def rollout(model, history: np.ndarray, horizon: int, engine: str = "compiled") -> np.ndarray:
@@ -83,11 +83,6 @@ def _predict_rollout(model, histories: np.ndarray, horizon: int) -> np.ndarray:
 # weights from changing under a rollout that runs on them.
 _SHARED: dict[tuple[str, int], tuple[object, object]] = {}
 _SHARED_LOCK = threading.Lock()
-# A layer's config keys that do not change what its built layer computes.
-_NOT_COMPUTED = ("name", "seed", "trainable")
-_NOT_COMPUTED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
-# Where a layer's config is known to say everything it computes: Keras' own and ours.
-_KNOWN_LAYERS = ("keras.", "sinelstm.")
 
 
 def _compiled_rollout(model, histories: np.ndarray, horizon: int) -> np.ndarray:
@@ -95,9 +90,7 @@ def _compiled_rollout(model, histories: np.ndarray, horizon: int) -> np.ndarray:
     shared by its architecture, elsewhere through one compiled for the model itself."""
     import keras
 
-    if keras.backend.backend() != "tensorflow" or not all(
-        type(layer).__module__.startswith(_KNOWN_LAYERS) for layer in model.layers
-    ):
+    if keras.backend.backend() != "tensorflow" or not shareable(model):
         return np.asarray(_compiled(model, horizon)(histories))
     key = (architecture(model), horizon)
     with _SHARED_LOCK:
@@ -106,27 +99,8 @@ def _compiled_rollout(model, histories: np.ndarray, horizon: int) -> np.ndarray:
             _SHARED[key] = template, _compiled(template, horizon)
         template, compiled = _SHARED[key]
         for target, source in zip(template.weights, model.weights, strict=True):
-            target.assign(source)
+            target.assign(source.value)
         return np.asarray(compiled(histories))
-
-
-def architecture(model) -> str:
-    """What a built Keras model computes but for its weights' values, as text: every layer's
-    class and config (its name, seed, initializers, regularizers and constraints left out)
-    and every weight's shape and dtype."""
-
-    def computed(config: dict) -> dict:
-        return {
-            key: value
-            for key, value in config.items()
-            if key not in _NOT_COMPUTED and not key.endswith(_NOT_COMPUTED_SUFFIXES)
-        }
-
-    layers = [
-        [type(one).__module__, type(one).__qualname__, computed(one.get_config())] for one in model.layers
-    ]
-    shapes = [[list(weight.shape), str(weight.dtype)] for weight in model.weights]
-    return json.dumps([type(model).__qualname__, layers, shapes], sort_keys=True, default=str)
 
 
 def _compiled(model, horizon: int):

@@ -7,13 +7,18 @@ model kind goes through the same training, forecast and metrics code.
 
 from __future__ import annotations
 
+import json
+
 from sinelstm.experiment import kinds
 from sinelstm.experiment.config import ConfigError, ExperimentConfig
+
+# LSTM implementations that run on the tensorflow backend only.
+TENSORFLOW_ONLY = ("fused", "block")
 
 
 def check_implementation(implementation: str, backend: str) -> None:
     """Refuse an LSTM implementation the Keras backend cannot run (ConfigError)."""
-    if implementation in ("fused", "block") and backend != "tensorflow":
+    if implementation in TENSORFLOW_ONLY and backend != "tensorflow":
         raise ConfigError(
             "implementation",
             implementation,
@@ -27,7 +32,7 @@ def _recurrent(layer_name: str):
 
         layer = getattr(keras.layers, layer_name)
         check_implementation(cfg.implementation, keras.backend.backend())
-        if cfg.implementation in ("fused", "block"):
+        if cfg.implementation in TENSORFLOW_ONLY:
             from sinelstm.experiment.fused import BlockLSTM, FusedLSTM
 
             layer = FusedLSTM if cfg.implementation == "fused" else BlockLSTM
@@ -130,3 +135,40 @@ def rollout_model(model, cfg: ExperimentConfig):
         window = ops.concatenate([window[:, 1:, :], predicted[:, :, None]], axis=1)
     outputs = ops.concatenate(predictions, axis=1)
     return compile_model(keras.Model(inputs, outputs, name=f"{model.name}_rollout"), cfg)
+
+
+# A layer's config keys that do not change what its built layer computes.
+_NOT_COMPUTED = ("name", "seed", "trainable")
+_NOT_COMPUTED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+# Where a layer's config is known to say everything it computes: Keras' own and ours.
+_KNOWN_LAYERS = ("keras.", "sinelstm.")
+
+
+def shareable(model) -> bool:
+    """Whether another model of the same architecture() computes what `model` does once it
+    holds model's weights: a Sequential of Keras' layers and ours. A factory's own layer may
+    compute what its config does not say."""
+    import keras
+
+    return type(model) is keras.Sequential and all(
+        type(layer).__module__.startswith(_KNOWN_LAYERS) for layer in model.layers
+    )
+
+
+def architecture(model) -> str:
+    """What a built Keras model computes but for its weights' values, as text: every layer's
+    class and config (its name, seed, initializers, regularizers and constraints left out)
+    and every weight's shape and dtype. Meaningful for a shareable() model."""
+
+    def computed(config: dict) -> dict:
+        return {
+            key: value
+            for key, value in config.items()
+            if key not in _NOT_COMPUTED and not key.endswith(_NOT_COMPUTED_SUFFIXES)
+        }
+
+    layers = [
+        [type(one).__module__, type(one).__qualname__, computed(one.get_config())] for one in model.layers
+    ]
+    shapes = [[list(weight.shape), str(weight.dtype)] for weight in model.weights]
+    return json.dumps([type(model).__qualname__, layers, shapes], sort_keys=True, default=str)

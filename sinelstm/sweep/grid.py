@@ -196,13 +196,15 @@ def grid(
 # quick: CI's grid, under a minute, chosen for power (results/mutations.md): the 601-sample
 # cells train on two batches an epoch, so a change in shuffling or batching shows there
 # (at 201 samples an epoch is one batch). default: the README's main job, every required
-# axis. full: the LSTM's grid that answers questions (5 seeds, 4 sizes).
-_SCIENCE = ExperimentConfig(trainer="batched")
-_FIVE, _TEN = tuple(range(5)), tuple(range(10))
+# axis. full: the LSTM's grid that answers questions (5 seeds, 4 sizes). default and
+# science run the LSTM on TensorFlow's block kernel (Keras' LSTM's function and weights).
+_BLOCK = ExperimentConfig(implementation="block")
+_SCIENCE = _BLOCK.replace(trainer="batched")
+_THREE, _FIVE, _TEN = tuple(range(3)), tuple(range(5)), tuple(range(10))
 
 GRIDS: dict[str, Grid] = {
     "quick": grid("quick", window=(25, 50), length=(201, 601), hidden=(64,), seed=(0, 1)),
-    "default": grid("default", window=(25, 50), length=(201, 601), hidden=(16, 64, 300), seed=(0, 1, 2)),
+    "default": grid("default", _BLOCK, window=(25, 50), length=(201, 601), hidden=(16, 64, 300), seed=_THREE),
     "full": grid("full", window=(25, 50), length=(201, 601), hidden=(16, 64, 128, 300), seed=(0, 1, 2, 3, 4)),
     "science": grid(
         "science",
@@ -245,11 +247,17 @@ GRIDS: dict[str, Grid] = {
 
 
 def make_grid(
-    name: str, *, base: ExperimentConfig | None = None, fields: dict | None = None, **texts: str | None
+    name: str,
+    *,
+    base: ExperimentConfig | None = None,
+    fields: dict | None = None,
+    backend: str = "tensorflow",
+    **texts: str | None,
 ) -> Grid:
     """A named grid with any axis replaced (texts: field -> flag text, as typed) in it and
     every part, and the base fields given (fields: name -> value, as typed; or base: every
-    field where it differs from the article's) laid over every part, validated. Refused
+    field where it differs from the article's) laid over every part, validated. Off
+    TensorFlow a grid's TensorFlow-only LSTM implementation gives way to Keras'. Refused
     (ConfigError) where two of its cells would share a name: axis flags laid over a grid of
     several parts can make one part's cells another's but for a field no name shows."""
     if name not in GRIDS:
@@ -261,6 +269,11 @@ def make_grid(
             axis = by_field[field_name]
             axes[field_name] = axis.parse(axis.flag[2:], text)
     made = GRIDS[name].with_axes(**axes)
+    if backend != "tensorflow":
+        from sinelstm.experiment.models import TENSORFLOW_ONLY
+
+        if any(cell.implementation in TENSORFLOW_ONLY for cell in made.cells()):
+            made = made.laid_over(implementation="keras")  # validated: "" where a kind has none
     changes = dict(fields or {})
     if base is not None:
         changes = {

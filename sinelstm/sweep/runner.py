@@ -122,12 +122,6 @@ def _each(unit, job: Callable[[ExperimentConfig], CellResult]) -> list:
 MEMBER_BYTES = 512 * 2**20
 
 
-# Seeds of a larger model train one by one: at hidden 300 an epoch is one large product a
-# step already (1.5-1.8x its floor alone), and a member axis made it slower, 122 against
-# 108 ms an epoch at the article-2017 shape.
-MAX_BATCHED_HIDDEN = 128
-
-
 def activation_bytes(cfg: ExperimentConfig) -> float:
     """What one member's training step keeps for its backward pass, bytes (an estimate)."""
     gates = {"lstm": 4, "gru": 3}.get(cfg.model, 1)
@@ -135,10 +129,13 @@ def activation_bytes(cfg: ExperimentConfig) -> float:
 
 
 def batches(cells: list[ExperimentConfig], workers: int = 1) -> list[tuple[ExperimentConfig, ...]]:
-    """The grid's units: the seeds of a config whose trainer batches them, in batches; every
-    other cell alone. A batch is kept to about a quarter of the grid's cost per worker
-    (estimated_cost), so that no batch runs on alone at the end while other cores idle, and
-    its activations under MEMBER_BYTES; seeds of a model over MAX_BATCHED_HIDDEN run one by one."""
+    """The grid's units: the seeds of a network's config together, in units; every other
+    cell alone. A unit goes to one worker: its seeds train as one batch where their trainer
+    batches them (batchable; activations kept under MEMBER_BYTES), else one after another,
+    the second and later on the first's compiled training and forecast (the worker's
+    templates: tracing and compiling cost 1-2.5 s a cell). A unit is kept to about a
+    quarter of the grid's cost per worker (estimated_cost), so that no unit runs on alone
+    at the end while other cores idle. Its rows are written when the unit ends."""
     import math
 
     from sinelstm.experiment.batched import batchable
@@ -147,15 +144,18 @@ def batches(cells: list[ExperimentConfig], workers: int = 1) -> list[tuple[Exper
     groups: dict[ExperimentConfig, list[ExperimentConfig]] = {}
     units: list[tuple[ExperimentConfig, ...]] = []
     for cell in cells:
-        if batchable(cell, backend()) and cell.hidden <= MAX_BATCHED_HIDDEN:
+        if cell.kind.is_network:
             groups.setdefault(cell.replace(seed=0), []).append(cell)
         else:
             units.append((cell,))
     for seeds in groups.values():
-        by_memory = math.floor(MEMBER_BYTES / activation_bytes(seeds[0]))
-        size = max(1, min(len(seeds), math.floor(budget / estimated_cost(seeds[0])), by_memory))
-        units += [tuple(seeds[first : first + size]) for first in range(0, len(seeds), size)]
-    return units
+        first = seeds[0]
+        size = max(1, min(len(seeds), math.floor(budget / estimated_cost(first))))
+        if batchable(first, backend()):
+            size = min(size, max(1, math.floor(MEMBER_BYTES / activation_bytes(first))))
+        units += [tuple(seeds[start : start + size]) for start in range(0, len(seeds), size)]
+    order = {cell: place for place, cell in enumerate(cells)}
+    return sorted(units, key=lambda unit: order[unit[0]])  # in the grid's order
 
 
 def resumable(path: Path, cells: list[ExperimentConfig]) -> set[str]:

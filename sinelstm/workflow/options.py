@@ -63,16 +63,20 @@ def grid_from_options(options) -> grids.Grid:
     """The named grid with the axes and base fields given (an argparse namespace, or a
     name -> value getter) laid over it, validated."""
     get = options if callable(options) else lambda name: getattr(options, name, None)
+    from sinelstm.runtime import backend
+
     changes = {name: get(name) for name in BASE_OPTIONS if get(name) is not None}
     if changes.get("implementation"):
         from sinelstm.experiment.models import check_implementation
-        from sinelstm.runtime import backend
 
         check_implementation(changes["implementation"], backend())
     if changes:
         ExperimentConfig(**changes).validate()  # one clear error for a bad value, before any grid
     return grids.make_grid(
-        get("grid") or "default", fields=changes, **{axis.field: get(axis.field) for axis in grids.AXES}
+        get("grid") or "default",
+        fields=changes,
+        backend=backend(),
+        **{axis.field: get(axis.field) for axis in grids.AXES},
     )
 
 
