@@ -125,6 +125,25 @@ def test_what_batches_and_how_the_grid_packs_it():
     assert batches(classical) == [(cell,) for cell in classical]
 
 
+def test_a_unit_trained_one_after_another_fails_only_the_cell_that_crashed(monkeypatch):
+    """The loop trainer's seeds share a unit (one worker, one template) but not a fate."""
+    from sinelstm.experiment import run
+    from sinelstm.sweep.runner import run_batch
+
+    original = run._train_alone
+
+    def crash_on_seed_1(cfg):
+        if cfg.seed == 1:
+            raise RuntimeError("out of memory")
+        return original(cfg)
+
+    monkeypatch.setattr(run, "_train_alone", crash_on_seed_1)
+    cells = tuple(TINY.replace(seed=seed) for seed in range(3))
+    results = run_batch(cells, "run")
+    assert [r.row["status"] for r in results] == ["ok", "failed", "ok"]
+    assert "out of memory" in results[1].row["error"]
+
+
 def test_a_batch_that_cannot_train_fails_every_cell_in_it(monkeypatch):
     from sinelstm.experiment import run
     from sinelstm.sweep.runner import run_batch

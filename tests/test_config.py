@@ -50,3 +50,13 @@ def test_invalid_values_name_their_field(changes, field):
 def test_unknown_preset():
     with pytest.raises(ConfigError, match="article-2017"):
         preset("article-2019")
+
+
+def test_a_grid_off_tensorflow_runs_keras_lstm_in_place_of_the_block_kernel():
+    from sinelstm.sweep.grid import make_grid
+
+    assert {cell.implementation for cell in make_grid("default").cells()} == {"block"}
+    on_jax = make_grid("default", backend="jax")
+    assert on_jax.name == "default" and {cell.implementation for cell in on_jax.cells()} == {"keras"}
+    assert {cell.implementation for cell in make_grid("science", backend="jax").cells()} == {"keras", ""}
+    assert {cell.implementation for cell in make_grid("quick", backend="jax").cells()} == {"keras"}

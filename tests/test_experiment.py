@@ -110,15 +110,46 @@ def test_a_cell_trained_on_the_shared_template_matches_it_trained_alone(tiny, mo
     assert train._TRAINEES == {}
     monkeypatch.setattr(train, "shareable", models.shareable)
     run_experiment(cfg.replace(seed=5))  # trains the template first, with other weights
+    run_experiment(cfg.replace(window=12))  # another input shape: a template of its own
     shared = run_experiment(cfg, keep_model=True)
-    assert len(train._TRAINEES) == 1
-    ((trainee, _, _),) = train._TRAINEES.values()
-    assert shared.model is not trainee
+    assert len(train._TRAINEES) == 2
+    assert all(shared.model is not trainee for trainee, _, _ in train._TRAINEES.values())
     assert shared.training.history == alone.training.history
     for expected, got in zip(alone.model.get_weights(), shared.model.get_weights(), strict=True):
         np.testing.assert_array_equal(expected, got)
     assert same(metric_values(alone.metrics), metric_values(shared.metrics))
     np.testing.assert_array_equal(alone.forecast, shared.forecast)
+
+
+def test_dropout_trains_on_the_template_as_on_its_own_model(tiny, monkeypatch):
+    """A model that draws random numbers in training (dropout): its seed state goes into the
+    template with its weights, so its masks are its own, not the template's last cell's."""
+    import keras
+
+    from sinelstm.experiment import train
+    from sinelstm.experiment.models import compile_model
+
+    cfg = tiny.replace(epochs=3, patience=3, batch_size=16)
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(40, cfg.window, 1)).astype("float32")
+    targets = rng.normal(size=(40, 1)).astype("float32")
+
+    def model(seed):
+        keras.utils.set_random_seed(seed)
+        layers = [keras.Input((cfg.window, 1)), keras.layers.LSTM(4, dropout=0.3), keras.layers.Dense(1)]
+        return compile_model(keras.Sequential(layers), cfg)
+
+    monkeypatch.setattr(train, "_TRAINEES", {})
+    monkeypatch.setattr(train, "shareable", lambda model: False)
+    alone = model(1)
+    expected = train.train(alone, inputs, targets, cfg).history
+    monkeypatch.setattr(train, "shareable", models.shareable)
+    train.train(model(2), inputs, targets, cfg)
+    again = model(1)
+    assert train.train(again, inputs, targets, cfg).history == expected
+    assert len(train._TRAINEES) == 1
+    for one, other in zip(alone.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(one, other)
 
 
 def test_predict_and_compiled_engines_agree_on_a_trained_model(tiny):

@@ -119,12 +119,41 @@ def test_architectures_that_compute_differently_do_not_share(tiny):
     assert models.architecture(build_model(tiny.replace(hidden=9))) != base
     assert models.architecture(build_model(tiny.replace(hidden=8, model="gru"))) != base
 
-    def lstm(**options):
+    def lstm(window=tiny.window, **options):
         return keras.Sequential(
-            [keras.Input((tiny.window, 1)), keras.layers.LSTM(8, **options), keras.layers.Dense(1)]
+            [keras.Input((window, 1)), keras.layers.LSTM(8, **options), keras.layers.Dense(1)]
         )
 
-    assert models.architecture(lstm(activation="relu")) != models.architecture(lstm())
+    plain = models.architecture(lstm())
+    assert models.architecture(lstm(activation="relu")) != plain
+    assert models.architecture(lstm(window=tiny.window + 1)) != plain  # the input's steps
+    # What changes training but not the forward pass counts too.
+    assert models.architecture(lstm(kernel_regularizer="l2")) != plain
+    assert models.architecture(lstm(kernel_constraint="max_norm")) != plain
+    frozen = lstm()
+    frozen.layers[0].trainable = False
+    assert models.architecture(frozen) != plain
+    assert models.architecture(lstm(dropout=0.2)) != plain
+    assert models.shareable(lstm())
+
+
+def test_models_that_may_hide_what_they_compute_are_not_shareable(tiny):
+    """A factory's own activation serializes by its name only; a nested model may hold a
+    factory's layer: neither is shared."""
+    import keras
+
+    from sinelstm.experiment import models
+
+    def act(x):
+        return x * 2.0
+
+    own = keras.Sequential([keras.Input((tiny.window, 1)), keras.layers.LSTM(4, activation=act)])
+    inner = keras.Sequential([keras.layers.Dense(1)])
+    nested = keras.Sequential([keras.Input((tiny.window, 1)), keras.layers.Flatten(), inner])
+    assert not models.shareable(own)
+    assert not models.shareable(nested)
+    inputs = keras.Input((3,))
+    assert not models.shareable(keras.Model(inputs, keras.layers.Dense(1)(inputs)))
 
 
 def test_a_model_with_layers_of_unknown_code_gets_its_own_rollout():

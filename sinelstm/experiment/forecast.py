@@ -18,7 +18,7 @@ process, not once per model: the models of a grid's cells differ in their
 weights only (the seeds of a config, and every config of the same shape), and
 compiling the loop cost 0.5-1.5 s a cell, several times the forecast itself. The
 rollout runs on a template model of that architecture into which each model's
-weights are copied first; the variables are the compiled loop's inputs, so the
+variables are copied first; the variables are the compiled loop's inputs, so the
 same compiled code gives each model's forecast (tests/test_forecast.py holds it
 to a rollout compiled for the model alone, value for value). JAX bakes the
 weights into its compiled function, so there each model keeps its own.
@@ -98,7 +98,7 @@ def _compiled_rollout(model, histories: np.ndarray, horizon: int) -> np.ndarray:
             template = keras.models.clone_model(model)
             _SHARED[key] = template, _compiled(template, horizon)
         template, compiled = _SHARED[key]
-        for target, source in zip(template.weights, model.weights, strict=True):
+        for target, source in zip(template.variables, model.variables, strict=True):
             target.assign(source.value)
         return np.asarray(compiled(histories))
 

@@ -143,13 +143,17 @@ class FusedLSTM(keras.layers.LSTM):
         )
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        if not self.fuses(initial_state, mask, training):
+        if not self.fuses(initial_state, mask, training) or not self._runs(sequences):
             return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
         cell = self.cell
         # Read as tensors: their gradients flow back to the variables.
         weights = [tf.convert_to_tensor(w.value) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
         h, c = self._run(tf.convert_to_tensor(sequences, tf.float32), *weights)
         return (h, h, c) if self.return_state else h
+
+    def _runs(self, sequences) -> bool:
+        """fused_lstm unrolls its steps: a trace whose time dimension is unknown runs Keras'."""
+        return sequences.shape[1] is not None
 
     def _run(self, sequences, kernel, recurrent_kernel, bias):
         return fused_lstm(sequences, kernel, recurrent_kernel, bias)
@@ -163,14 +167,15 @@ def block_lstm(x, kernel, recurrent_kernel, bias):
 
     @tf.custom_gradient
     def run(x, kernel, recurrent_kernel, bias):
-        steps, units = x.shape[1], recurrent_kernel.shape[0]
+        units = recurrent_kernel.shape[0]
         # Time-major (steps, batch, inputs); [x_t, h] multiplies the stacked [kernel; recurrent].
         xs = tf.transpose(x, [1, 0, 2])
+        steps = tf.shape(xs, out_type=tf.int64)[0]  # known at run time even where a trace has None
         weights = tf.concat([kernel, recurrent_kernel], axis=0)
         zero = tf.zeros(tf.stack([tf.shape(x)[0], units]), x.dtype)
         no_peephole = tf.zeros([units], x.dtype)
         fixed = dict(
-            seq_len_max=tf.constant(steps, tf.int64),
+            seq_len_max=steps,
             x=xs,
             cs_prev=zero,
             h_prev=zero,
@@ -207,6 +212,9 @@ class BlockLSTM(FusedLSTM):
 
     def fuses(self, initial_state=None, mask=None, training=False) -> bool:
         return super().fuses(initial_state, mask, training=True)
+
+    def _runs(self, sequences) -> bool:
+        return True  # its kernel takes the steps at run time
 
     def _run(self, sequences, kernel, recurrent_kernel, bias):
         return block_lstm(sequences, kernel, recurrent_kernel, bias)

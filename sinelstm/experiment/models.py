@@ -137,28 +137,44 @@ def rollout_model(model, cfg: ExperimentConfig):
     return compile_model(keras.Model(inputs, outputs, name=f"{model.name}_rollout"), cfg)
 
 
-# A layer's config keys that do not change what its built layer computes.
-_NOT_COMPUTED = ("name", "seed", "trainable")
-_NOT_COMPUTED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+# A layer's config keys that do not change what its built layer computes once it holds
+# another model's variables (weights and random-seed states).
+_NOT_COMPUTED = ("name", "seed")
+_NOT_COMPUTED_SUFFIXES = ("_initializer",)
 # Where a layer's config is known to say everything it computes: Keras' own and ours.
 _KNOWN_LAYERS = ("keras.", "sinelstm.")
 
 
 def shareable(model) -> bool:
-    """Whether another model of the same architecture() computes what `model` does once it
-    holds model's weights: a Sequential of Keras' layers and ours. A factory's own layer may
-    compute what its config does not say."""
+    """Whether another model of the same architecture() computes and trains as `model` does
+    once it holds model's variables: a Sequential of Keras' layers and ours, none of them a
+    model, whose configs name no object from outside Keras (a factory's own activation is
+    serialized by its name only; a factory's own layer may compute what its config omits)."""
     import keras
 
+    def keras_only(value) -> bool:
+        if isinstance(value, dict):
+            module = value.get("module")
+            if isinstance(module, str) and not module.startswith("keras"):
+                return False
+            return all(keras_only(item) for item in value.values())
+        if isinstance(value, (list, tuple)):
+            return all(keras_only(item) for item in value)
+        return not callable(value)
+
     return type(model) is keras.Sequential and all(
-        type(layer).__module__.startswith(_KNOWN_LAYERS) for layer in model.layers
+        type(layer).__module__.startswith(_KNOWN_LAYERS)
+        and not isinstance(layer, keras.Model)
+        and keras_only(layer.get_config())
+        for layer in model.layers
     )
 
 
 def architecture(model) -> str:
-    """What a built Keras model computes but for its weights' values, as text: every layer's
-    class and config (its name, seed, initializers, regularizers and constraints left out)
-    and every weight's shape and dtype. Meaningful for a shareable() model."""
+    """What a built Keras model computes and how it trains, but for its variables' values, as
+    text: its input shapes, every layer's class and config (its name, seed and initializers
+    left out: the variables carry them) and every variable's shape and dtype. Meaningful for
+    a shareable() model."""
 
     def computed(config: dict) -> dict:
         return {
@@ -167,8 +183,9 @@ def architecture(model) -> str:
             if key not in _NOT_COMPUTED and not key.endswith(_NOT_COMPUTED_SUFFIXES)
         }
 
+    inputs = [list(tensor.shape) for tensor in model.inputs]
     layers = [
         [type(one).__module__, type(one).__qualname__, computed(one.get_config())] for one in model.layers
     ]
-    shapes = [[list(weight.shape), str(weight.dtype)] for weight in model.weights]
-    return json.dumps([type(model).__qualname__, layers, shapes], sort_keys=True, default=str)
+    shapes = [[list(variable.shape), str(variable.dtype)] for variable in model.variables]
+    return json.dumps([type(model).__qualname__, inputs, layers, shapes], sort_keys=True, default=str)

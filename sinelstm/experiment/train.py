@@ -121,12 +121,13 @@ _TRAINEES: dict[str, tuple[object, list[np.ndarray], threading.Lock]] = {}
 def _in_place_of(model) -> Iterator[object]:
     """The Keras model that trains in `model`'s place. On TensorFlow, for a shareable()
     model: one compiled template per architecture, optimizer config and loss in this
-    process, which takes model's weights and a fresh optimizer state first and gives its
-    trained weights back after. Tracing a model's train and test functions cost 0.4-1.5 s
-    a cell (its first epoch's fit_warmup_s), several times a small cell's training; the
-    template traces them once. The same graph on the same values: the same arithmetic
-    (tests/test_experiment.py holds a cell trained after another on the template to the
-    cell trained alone, bit for bit). Elsewhere, or while the template is in use, `model`."""
+    process, which takes model's variables (weights, seed states) and a fresh optimizer
+    state first and gives its trained variables back after. Tracing a model's train and
+    test functions cost 0.4-1.5 s a cell (its first epoch's fit_warmup_s), several times a
+    small cell's training; the template traces them once. The same graph on the same
+    values: the same arithmetic (tests/test_experiment.py holds a cell trained after
+    another on the template to the cell trained alone, bit for bit). Elsewhere, or while
+    the template is in use, `model`."""
     import keras
 
     if keras.backend.backend() != "tensorflow" or not shareable(model):
@@ -150,12 +151,13 @@ def _in_place_of(model) -> Iterator[object]:
         yield model
         return
     try:
-        for target, source in zip(trainee.weights, model.weights, strict=True):
+        # Weights and random-seed states (dropout's) alike.
+        for target, source in zip(trainee.variables, model.variables, strict=True):
             target.assign(source.value)
         for variable, value in zip(trainee.optimizer.variables, fresh, strict=True):
             variable.assign(value)
         yield trainee
-        for target, source in zip(model.weights, trainee.weights, strict=True):
+        for target, source in zip(model.variables, trainee.variables, strict=True):
             target.assign(source.value)
     finally:
         lock.release()

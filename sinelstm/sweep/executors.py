@@ -78,11 +78,13 @@ def _pin_to_a_free_core(lock) -> None:
     preload_backend()  # the ~3 s import, outside the lock: workers start side by side
 
 
-# Cells a worker runs before it is replaced by a fresh process. TensorFlow keeps
-# about 9 MB of every model trained with train_on_batch and 3.5 MB of every compiled
-# rollout even after clear_session (measured cell by cell in one process; one worker
-# of the 340-cell science grid reached 4.5 GB); a fresh worker every few cells keeps
-# a grid's memory flat whatever its size, for one TensorFlow import (~3 s) each.
+# Units (a config's seeds, sinelstm.sweep.runner.batches) a worker runs before it is
+# replaced by a fresh process. TensorFlow kept about 9 MB of every model trained with
+# train_on_batch and 3.5 MB of every compiled rollout even after clear_session (measured
+# cell by cell in one process; one worker of the 340-cell science grid reached 4.5 GB).
+# A worker now trains and forecasts on one template per architecture, so the seeds of a
+# unit add little; a fresh worker every few units keeps a grid's memory flat whatever
+# its size (the perf bench's memory test), for one TensorFlow import (~3 s) each.
 CELLS_PER_WORKER = 4
 
 
@@ -98,8 +100,9 @@ def time_limit(cfg: ExperimentConfig) -> float:
 class ProcessExecutor:
     """Runs cells in parallel worker processes (a pebble process pool), each pinned to its
     own core with one compute thread, each replaced by a fresh process after
-    `cells_per_worker` cells. On this project's small matrices one core per cell does more
-    work per second than two cores sharing one cell; see the README's performance section.
+    `cells_per_worker` units (a unit: a config's seeds, or one cell). On this project's
+    small matrices one core per cell does more work per second than two cores sharing one
+    cell; see the README's performance section.
 
     A cell that runs past its time limit (`limit`: seconds, or a function of the cell;
     default `time_limit`) has its worker killed and becomes an error naming the limit; a

@@ -70,28 +70,42 @@ def run_cell(cfg: ExperimentConfig, run_id: str, speedup: bool = False) -> CellR
 def run_batch(
     cells: tuple[ExperimentConfig, ...], run_id: str, speedup_cell: ExperimentConfig | None = None
 ) -> list[CellResult]:
-    """Train the cells of a batch (one config's seeds) together, then forecast and measure
-    each; a crash in training fails every cell of the batch, a crash after it only its own."""
+    """Train, forecast and measure the cells of a unit (one config's seeds): together where
+    their trainer batches them, where a crash in training fails every cell of the batch;
+    else one after another, where a crash fails its own cell only. A crash after training
+    fails its own cell."""
     import keras
 
+    from sinelstm.experiment.batched import batchable
     from sinelstm.experiment.run import measure, train_members
 
-    try:
+    def measured(one) -> CellResult:
         try:
-            trained = train_members(list(cells))
+            result = measure(one, speedup=one.config == speedup_cell)
+            row = ok_row(one.config, run_id, result.metrics, result.timings)
+            return CellResult(row, result.fit_predictions, result.forecast)
         except Exception as error:  # noqa: BLE001 - recorded in the rows and counted by the gate.
+            return CellResult(failed_row(one.config, run_id, error))
+
+    try:
+        if len(cells) == 1 or not batchable(cells[0], backend()):
+            results = []
+            for cfg in cells:
+                try:
+                    (trained,) = train_members([cfg])
+                except Exception as error:  # noqa: BLE001 - as above.
+                    results.append(CellResult(failed_row(cfg, run_id, error)))
+                    continue
+                results.append(measured(trained))
+            return results
+        try:
+            together = train_members(list(cells))
+        except Exception as error:  # noqa: BLE001 - as above.
             return [CellResult(failed_row(cfg, run_id, error)) for cfg in cells]
-        results = []
-        for one in trained:
-            try:
-                result = measure(one, speedup=one.config == speedup_cell)
-                row = ok_row(one.config, run_id, result.metrics, result.timings)
-                results.append(CellResult(row, result.fit_predictions, result.forecast))
-            except Exception as error:  # noqa: BLE001 - as above.
-                results.append(CellResult(failed_row(one.config, run_id, error)))
-        return results
+        return [measured(one) for one in together]
     finally:
-        # Nothing of one batch outlives it: memory stays flat over the grid.
+        # Nothing of one unit outlives it (but the worker's templates, one per architecture):
+        # memory stays flat over the grid.
         keras.backend.clear_session(free_memory=True)
 
 
