@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from mutations.catalog import BENIGN, FAST, MUTANTS, Variant
+from mutations.catalog import BENIGN, FAST, MUTANTS, TIMING, TIMING_BENIGN, Variant
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "results" / "baseline-quick.csv"
@@ -85,6 +85,126 @@ def run_gate(variant: Variant, folder: Path) -> Outcome:
     return Outcome(variant, done.returncode == 1, statistical.returncode == 1, first, seconds)
 
 
+@dataclass
+class Trial:
+    """One run of a timing variant through sinelstm ab."""
+
+    variant: Variant
+    caught: bool  # the A/B failed (for a benign variant: a false alarm)
+    first_failure: str
+    seconds: float
+    error: str = ""
+
+
+def run_ab(variant: Variant, folder: Path) -> Trial:
+    """sinelstm ab on CI's A/B grid: an unchanged copy of the code as the base, the planted
+    copy as the head (the same copy for a benign variant of one tree), with the variant's
+    neighbours busy beside it for the whole run."""
+    base = plant(Variant("unchanged", "benign"), folder / "base")
+    head = base if variant.same_tree else plant(variant, folder / "head")
+    out = folder / "ab.csv"
+    command = [sys.executable, "-m", "sinelstm", "ab", str(base), str(head), "--grid", "ab",
+               "-q", "-o", str(out), *variant.flags]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(variant.neighbours)]
+    start = time.monotonic()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=folder, timeout=1200)
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    seconds = time.monotonic() - start
+    if done.returncode not in (0, 1):
+        return Trial(variant, False, "", seconds, error=(done.stderr.strip().splitlines() or ["?"])[-1])
+    headline = [line for line in done.stdout.splitlines() if line.startswith("A/B ")]
+    return Trial(variant, done.returncode == 1, headline[-1] if headline else "", seconds)
+
+
+def run_timing(variant: Variant) -> list[Trial]:
+    """The variant's runs, one after another (never beside another timing run)."""
+    trials = []
+    for number in range(variant.runs):
+        with tempfile.TemporaryDirectory(prefix=f"ab-{variant.name}-") as folder:
+            trial = run_ab(variant, Path(folder))
+        trials.append(trial)
+        mark = "failed" if trial.caught else "passed"
+        error = f"; ERROR {trial.error}" if trial.error else ""
+        print(f"{variant.name} [{number + 1}/{variant.runs}]: the A/B {mark} ({trial.seconds:.0f} s){error}")
+    return trials
+
+
+def clopper_pearson(hits: int, runs: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) interval of a rate hits/runs, by bisection on the binomial tail."""
+    from math import comb
+
+    def tail_at_least(p: float, k: int) -> float:
+        return sum(comb(runs, i) * p**i * (1 - p) ** (runs - i) for i in range(k, runs + 1))
+
+    def solve(f, target: float) -> float:
+        lo, hi = 0.0, 1.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if f(mid) < target else (lo, mid)
+        return (lo + hi) / 2
+
+    alpha = (1 - confidence) / 2
+    low = 0.0 if hits == 0 else solve(lambda p: tail_at_least(p, hits), alpha)
+    high = 1.0 if hits == runs else solve(lambda p: 1 - tail_at_least(p, hits + 1), 1 - alpha)
+    return low, high
+
+
+AB_BEGIN, AB_END = "<!-- ab-power:begin -->", "<!-- ab-power:end -->"
+
+
+def timing_report(trials: list[Trial], markdown: Path, wall_s: float) -> str:
+    """The A/B's measured power: per variant the runs it failed, with the rate's exact
+    interval, between markers in the markdown (the gate's table stays as it was), and every
+    run in mutations-ab.csv."""
+    by_variant: dict[str, list[Trial]] = {}
+    for trial in trials:
+        by_variant.setdefault(trial.variant.name, []).append(trial)
+    lines = [
+        AB_BEGIN,
+        "## The speed A/B's power: planted slowdowns and benign runs",
+        "",
+        "Each run is `sinelstm ab BASE HEAD --grid ab` (CI's A/B step) with an unchanged copy of the code as "
+        "the base and the variant as the head, the runs one after another and nothing else on the machine. "
+        f"Command: `python -m mutations --timing`; {len(trials)} runs in {wall_s / 60:.0f} min.",
+        "",
+        "| variant | what changed | A/B failed | rate | 95% interval (Clopper-Pearson) | s a run |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, group in by_variant.items():
+        variant = group[0].variant
+        hits = sum(t.caught for t in group)
+        low, high = clopper_pearson(hits, len(group))
+        word = "false alarms" if variant.benign else "caught"
+        errors = sum(bool(t.error) for t in group)
+        note = f" ({errors} errors)" if errors else ""
+        lines.append(
+            f"| {name} | {variant.what} | {hits} of {len(group)} ({word}){note} | {hits / len(group):.0%} | "
+            f"[{low:.0%}, {high:.0%}] | {sum(t.seconds for t in group) / len(group):.0f} |"
+        )
+    lines.append(AB_END)
+    section = "\n".join(lines)
+    text = markdown.read_text() if markdown.exists() else ""
+    if AB_BEGIN in text and AB_END in text:
+        before, rest = text.split(AB_BEGIN, 1)
+        text = before + section + rest.split(AB_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
+    markdown.write_text(text)
+    with open(markdown.with_name("mutations-ab.csv"), "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["variant", "benign", "caught", "seconds", "headline", "error"])
+        for t in trials:
+            writer.writerow(
+                [t.variant.name, t.variant.benign, t.caught, f"{t.seconds:.1f}", t.first_failure, t.error]
+            )
+    return section
+
+
 def run_one(variant: Variant) -> Outcome:
     with tempfile.TemporaryDirectory(prefix=f"mutant-{variant.name}-") as folder:
         outcome = run_gate(variant, Path(folder))
@@ -125,6 +245,9 @@ def report(outcomes: list[Outcome], markdown: Path) -> str:
             f"{verdict(o.caught_statistical, expected)} | {first[:160]} |"
         )
     text = "\n".join(lines) + "\n"
+    old = markdown.read_text() if markdown.exists() else ""
+    if AB_BEGIN in old and AB_END in old:  # the A/B's section, measured on its own, stays
+        text += "\n" + AB_BEGIN + old.split(AB_BEGIN, 1)[1].split(AB_END, 1)[0] + AB_END + "\n"
     markdown.write_text(text)
     with open(markdown.with_suffix(".csv"), "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -145,7 +268,18 @@ def main(argv: list[str] | None = None) -> int:
         "--out", default=str(ROOT / "results" / "mutations.md"), help="(results/mutations.md)"
     )
     parser.add_argument("--jobs", type=int, default=2, help="variants run at once (2)")
+    parser.add_argument(
+        "--timing", action="store_true", help="the speed A/B's slowdowns and benign runs (one at a time)"
+    )
     args = parser.parse_args(argv)
+    timing = {v.name: v for v in TIMING + TIMING_BENIGN}
+    if args.timing or (args.only and set(args.only.split(",")) <= set(timing)):
+        names = args.only.split(",") if args.only else list(timing)
+        start = time.monotonic()
+        trials = [trial for name in names for trial in run_timing(timing[name])]
+        print(timing_report(trials, Path(args.out), time.monotonic() - start))
+        wrong = [t for t in trials if t.error or t.caught == t.variant.benign]
+        return 1 if wrong else 0
     every = {v.name: v for v in MUTANTS + BENIGN}
     names = FAST if args.fast else args.only.split(",") if args.only else list(every)
     unknown = [name for name in names if name not in every]

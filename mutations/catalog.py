@@ -19,8 +19,37 @@ class Variant:
     old: str = ""
     new: str = ""
     env: dict = field(default_factory=dict)  # a benign variation's environment
-    driver: str = "pytest"  # pytest (CI's gate) or local (sinelstm bench --executor local: 2 threads)
+    driver: str = "pytest"  # pytest (CI's gate), local (sinelstm bench --executor local: 2 threads) or ab
     benign: bool = False
+    runs: int = 1  # times the variant is run (a timing variant's detection rate needs several)
+    flags: tuple[str, ...] = ()  # extra flags of its command (sinelstm ab's --threads, --env)
+    neighbours: int = 0  # busy-loop processes kept running beside it for its whole length
+    same_tree: bool = False  # an A/B of one copy of the code against itself
+
+
+def _sleep_in_epoch(fraction: float) -> Variant:
+    """An epoch made slower by a sleep proportional to its own time (numerics unchanged)."""
+    return Variant(
+        f"epoch-slower-{round(fraction * 100)}", "training speed (A/B)",
+        f"every epoch sleeps {fraction:.0%} of its own time (numerics unchanged)",
+        "experiment/train.py", "        seconds.append(time.perf_counter() - start)",
+        f"        time.sleep({fraction} * (time.perf_counter() - start))\n"
+        "        seconds.append(time.perf_counter() - start)",
+        driver="ab", runs=10 if fraction < 0.3 else 5,
+    )  # fmt: skip
+
+
+def _sleep_in_forecast(fraction: float) -> Variant:
+    """The compiled forecast made slower by a sleep proportional to its own time."""
+    return Variant(
+        f"forecast-slower-{round(fraction * 100)}", "engine speed (A/B)",
+        f"every compiled rollout sleeps {fraction:.0%} of its own time (numerics unchanged)",
+        "experiment/forecast.py", "        forecast = _compiled_rollout(model, histories, horizon)",
+        "        import time\n\n        started = time.perf_counter()\n"
+        "        forecast = _compiled_rollout(model, histories, horizon)\n"
+        f"        time.sleep({fraction} * (time.perf_counter() - started))",
+        driver="ab", runs=10 if fraction < 0.3 else 5,
+    )  # fmt: skip
 
 
 MUTANTS = (
@@ -69,6 +98,23 @@ BENIGN = (
             env={"TF_ENABLE_ONEDNN_OPTS": "0"}, benign=True),
     Variant("two-threads", "benign", "every cell on two compute threads (sinelstm bench --executor local)",
             driver="local", benign=True),
+)  # fmt: skip
+
+# The speed A/B's power (sinelstm ab, head against an unchanged copy, on the quick grid):
+# slowdowns of the epoch and of the compiled forecast at 10%, 20% and 40%, and benign runs
+# of unchanged code in five conditions. Never run beside each other (their timings would
+# share the cores), and never in the fast subset.
+TIMING = tuple(maker(fraction) for fraction in (0.1, 0.2, 0.4) for maker in (_sleep_in_epoch, _sleep_in_forecast))
+TIMING_BENIGN = (
+    Variant("ab-identical", "benign (A/B)", "two copies of the same code", driver="ab", benign=True, runs=3),
+    Variant("ab-rerun", "benign (A/B)", "one copy of the code against itself", driver="ab", benign=True, runs=3,
+            same_tree=True),
+    Variant("ab-two-threads", "benign (A/B)", "both sides' workers on two compute threads, unpinned",
+            driver="ab", benign=True, runs=3, flags=("--threads", "2")),
+    Variant("ab-onednn-off", "benign (A/B)", "TensorFlow's oneDNN kernels off on both sides", driver="ab",
+            benign=True, runs=3, flags=("--env", "TF_ENABLE_ONEDNN_OPTS=0")),
+    Variant("ab-noisy-neighbour", "benign (A/B)", "two busy-loop processes beside the run for its whole length",
+            driver="ab", benign=True, runs=3, neighbours=2),
 )  # fmt: skip
 
 # CI's fast subset: two of the regressions the old gate missed, and a benign rerun.

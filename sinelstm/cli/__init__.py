@@ -20,8 +20,10 @@ __all__ = ["build_parser", "main"]
 
 def main(argv: list[str] | None = None) -> int:
     from sinelstm.history.store import HistoryError
+    from sinelstm.sweep.ab import ABError
     from sinelstm.sweep.store import ResultsError
     from sinelstm.verdict.rules import GateConfigError
+    from sinelstm.workflow.ab import SpeedConfigError
 
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
@@ -30,7 +32,16 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "verbose", False):
             os.environ["SINELSTM_VERBOSE"] = "1"  # the workers inherit it
         return args.handler(args)
-    except (UsageError, BackendError, ResultsError, GateConfigError, HistoryError, OSError) as error:
+    except (
+        UsageError,
+        BackendError,
+        ResultsError,
+        GateConfigError,
+        HistoryError,
+        ABError,
+        SpeedConfigError,
+        OSError,
+    ) as error:
         print(f"sinelstm: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ConfigError as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sinelstm import workflow
 from sinelstm.cli import commands as handlers
+from sinelstm.cli.ab import add_ab_command
 from sinelstm.cli.history import add_history_commands
 from sinelstm.cli.options import (
     LINK_BASE_HELP,
@@ -137,5 +138,6 @@ def build_parser() -> Parser:
     accept.add_argument(
         "--baseline", help="baseline CSV (the run's own: latest-quick.csv -> baseline-quick.csv)"
     )
+    add_ab_command(commands)
     add_history_commands(commands)
     return parser

@@ -1,0 +1,96 @@
+"""One side's worker of an A/B run: a process that imports that side's own sinelstm and runs
+the cells it is sent, one at a time, on the core it is pinned to.
+
+The driver (sinelstm.sweep.ab) starts it as `python -c SOURCE` with the side's tree first
+on PYTHONPATH and as its working directory, so `import sinelstm` is that side's code,
+whatever revision it is. So this file imports only the standard library before the
+side's package, and uses no more of that package than every revision with a grid has:
+ExperimentConfig and sweep.runner.run_cell. Everything else a cell needs (its thread
+count, its backend) comes through the environment the driver sets.
+
+Protocol: newline-delimited JSON on a private copy of standard output (the process's
+own stdout and stderr go to the driver's log file, so a library's prints cannot corrupt
+it). First {"fields": [...]} (the config fields this side knows) or {"error": "..."};
+then, per request {"config": {...}, "run_id": "...", "speedup": bool}, one answer
+{"row": {...}, "cell_s": seconds} or {"error": "..."}. End of input ends the worker.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+import time
+
+
+def main() -> int:
+    channel = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # whatever the side's code prints goes to the log, not the channel
+    sys.stdout = sys.stderr
+
+    def send(message: dict) -> None:
+        channel.write(json.dumps(message, default=_plain) + "\n")
+        channel.flush()
+
+    core = os.environ.get("SINELSTM_AB_CORE", "")
+    if core and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(core)})
+    try:
+        from sinelstm.experiment.config import ExperimentConfig
+        from sinelstm.sweep.runner import run_cell
+
+        try:
+            from sinelstm.runtime import load_backend_quietly
+
+            load_backend_quietly()
+        except ImportError:  # an older side: its cell imports the backend itself
+            pass
+    except Exception as error:  # noqa: BLE001 - the side cannot run cells: said once, in one line.
+        send({"error": f"{type(error).__name__}: {error}"})
+        return 1
+    fields = [f.name for f in dataclasses.fields(ExperimentConfig)]
+    send({"fields": fields})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        try:
+            _forecast_rounds(request.get("forecast_rounds"))
+            cfg = ExperimentConfig(**{k: v for k, v in request["config"].items() if k in fields})
+            start = time.perf_counter()
+            try:
+                result = run_cell(cfg, request["run_id"], speedup=bool(request.get("speedup")))
+            except TypeError:  # a side whose run_cell times no speed-up
+                result = run_cell(cfg, request["run_id"])
+            cell_s = time.perf_counter() - start
+            send({"row": dict(result.row), "cell_s": cell_s})
+        except Exception as error:  # noqa: BLE001 - the cell's outcome, sent to the driver.
+            send({"error": f"{type(error).__name__}: {error}"})
+    return 0
+
+
+def _forecast_rounds(rounds) -> None:
+    """Time the compiled forecast `rounds` times after its warm-up, where the side's code
+    keeps its round counts in sinelstm.experiment.run.DEFAULT_FORECAST_ROUNDS (a rollout
+    of a quick-grid cell takes 6-11 ms: a median of 5 spreads by about 10% a pair, of 25
+    by a third of that, for a tenth of a second)."""
+    if not rounds:
+        return
+    try:
+        from sinelstm.experiment import run
+    except ImportError:
+        return
+    table = getattr(run, "DEFAULT_FORECAST_ROUNDS", None)
+    if isinstance(table, dict) and "compiled" in table:
+        table["compiled"] = int(rounds)
+
+
+def _plain(value):
+    """numpy scalars and other non-JSON values as plain numbers or text."""
+    try:
+        return value.item()
+    except AttributeError:
+        return str(value)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""`sinelstm ab`: a grid run by two revisions in one job, judged for speed and for results.
+
+The sides (a commit's worktree, a folder, or the working tree), the run
+(sinelstm.sweep.ab), the speed verdict per config and timing metric
+(sinelstm.verdict.speed), the results each side gave compared at the reproduction tier
+(both sides run on this one stack), and the files: the pairs as CSV, the full table and
+a PR-sized summary as markdown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+from sinelstm.sweep.ab import SIDES, ABError, Pair, Side
+from sinelstm.verdict.pairs import ABRun, timing
+from sinelstm.verdict.speed import TIMINGS, Acceptance, SpeedRules, SpeedVerdict
+
+# Reviewed slowdowns, committed like a baseline; one applies to the A/B of the diff that
+# adds it (a row the base's copy of the file does not hold).
+ACCEPTED = Path("results/speed-accepted.csv")
+ACCEPTED_COLUMNS = ("config", "metric", "up_to", "reason")
+# Files whose change is a change of the stack: the base then runs on the head's.
+STACK_FILES = ("constraints.txt", "pyproject.toml")
+
+
+class SpeedConfigError(ValueError):
+    """A broken [tool.sinelstm.gate.ab] or acceptance file: one line, exit status 2."""
+
+
+def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
+
+
+def commit_of(repo: Path, rev: str) -> str | None:
+    """The full sha of rev, or None where it names no commit here."""
+    done = git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+
+
+@contextlib.contextmanager
+def side(repo: Path | None, spec: str | None, name: str) -> Iterator[Side]:
+    """A side of the A/B: None is the working tree; a folder holding a sinelstm package is
+    that folder; anything else a git revision, checked out in a temporary worktree."""
+    from sinelstm.history.commits import worktree
+
+    folder = Path(spec) if spec is not None else None
+    if folder is not None and folder.is_dir() and (folder / "sinelstm" / "__init__.py").is_file():
+        yield Side(name, folder.resolve(), str(folder))
+        return
+    if repo is None:
+        raise ABError(
+            f"{name.upper()}: {spec or 'the working tree'} needs a git checkout; run sinelstm ab inside one"
+        )
+    if spec is None:
+        yield Side(name, repo, "working tree")
+        return
+    sha = commit_of(repo, spec)
+    if sha is None:
+        raise ABError(
+            f"{name.upper()}: {spec!r} is neither a commit of {repo} nor a folder holding sinelstm/"
+        )
+    with worktree(repo, sha) as (tree, _):
+        yield Side(name, tree, sha[:10])
+
+
+def stack_changes(base: Side, head: Side) -> list[str]:
+    """The stack files that differ between the two trees (the base runs on the head's stack)."""
+    changed = []
+    for name in STACK_FILES:
+        texts = [
+            (tree / name).read_text() if (tree / name).is_file() else None for tree in (base.tree, head.tree)
+        ]
+        if texts[0] != texts[1]:
+            changed.append(name)
+    return changed
+
+
+def speed_rules(pyproject: Path) -> SpeedRules:
+    """[tool.sinelstm.gate.ab] of a pyproject.toml; the defaults where it has none."""
+    try:
+        table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("sinelstm", {}).get("gate", {})
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise SpeedConfigError(f"{pyproject}: {error}") from None
+    spec = dict(table.get("ab", {}))
+    known = {"threshold", "margin", "confidence", "thresholds", "informational"}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise SpeedConfigError(f"{pyproject}: [tool.sinelstm.gate.ab]: unknown keys {', '.join(unknown)}")
+    thresholds = spec.pop("thresholds", {})
+    bad = sorted(set(thresholds) | set(spec.get("informational", ())) - set(TIMINGS))
+    if bad:
+        raise SpeedConfigError(
+            f"{pyproject}: [tool.sinelstm.gate.ab]: not A/B timings: {', '.join(bad)}; "
+            f"expected {', '.join(TIMINGS)}"
+        )
+    try:
+        rules = SpeedRules(
+            threshold=float(spec.get("threshold", SpeedRules.threshold)),
+            margin=float(spec.get("margin", SpeedRules.margin)),
+            confidence=float(spec.get("confidence", SpeedRules.confidence)),
+            thresholds=tuple((k, float(v)) for k, v in thresholds.items()),
+            informational=tuple(spec.get("informational", ())),
+        )
+    except (TypeError, ValueError) as error:
+        raise SpeedConfigError(f"{pyproject}: [tool.sinelstm.gate.ab]: {error}") from None
+    if not (0 < rules.threshold < 1 and 0 <= rules.margin < 1 and 0.5 < rules.confidence < 1):
+        raise SpeedConfigError(
+            f"{pyproject}: [tool.sinelstm.gate.ab]: threshold, margin or confidence out of range"
+        )
+    return rules
+
+
+def read_acceptances(path: Path) -> tuple[Acceptance, ...]:
+    if not path.is_file():
+        return ()
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != ACCEPTED_COLUMNS:
+            raise SpeedConfigError(f"{path}: expected the columns {', '.join(ACCEPTED_COLUMNS)}")
+        try:
+            return tuple(
+                Acceptance(row["config"], row["metric"], float(row["up_to"]), row["reason"]) for row in reader
+            )
+        except (TypeError, ValueError) as error:
+            raise SpeedConfigError(f"{path}: line {reader.line_num}: {error}") from None
+
+
+def new_acceptances(base: Side, head: Side) -> tuple[Acceptance, ...]:
+    """The acceptances the head adds to the base's: only these apply to this A/B."""
+    before = set(read_acceptances(base.tree / ACCEPTED))
+    return tuple(a for a in read_acceptances(head.tree / ACCEPTED) if a not in before)
+
+
+def write_acceptances(verdicts: list[SpeedVerdict], reason: str, path: Path, margin: float) -> int:
+    """Accept every slower verdict up to its interval's top plus the margin, appended with
+    the reason; returns how many."""
+    slower = [v for v in verdicts if v.verdict == "slower"]
+    fresh = not path.is_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        if fresh:
+            writer.writerow(ACCEPTED_COLUMNS)
+        for v in slower:
+            writer.writerow([v.config, v.metric, f"{v.high * (1 + margin):.3f}", reason.strip()])
+    return len(slower)
+
+
+def write_pairs(pairs: list[Pair], path: Path) -> None:
+    """The pairs as CSV (one row a pair, each timing of both sides): what the verdict is
+    computed from, kept beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(
+            ["config", "cell", "seed", "repeat", "core", "first"]
+            + [f"{name}_{metric}" for metric in TIMINGS for name in SIDES]
+            + ["base_error", "head_error"]
+        )
+        for pair in sorted(pairs, key=lambda p: (p.config, p.cell.seed, p.repeat)):
+            writer.writerow(
+                [pair.config, pair.name, pair.cell.seed, pair.repeat, pair.core, pair.first]
+                + [_csv_number(timing(pair, name, metric)) for metric in TIMINGS for name in SIDES]
+                + [pair.outcomes[name].error for name in SIDES]
+            )
+
+
+def _csv_number(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.6g}"
+
+
+def write(run: ABRun, out: Path) -> list[Path]:
+    """out (the pairs CSV), and beside it OUT.md (the full table) and OUT.summary.md."""
+    from sinelstm.report.ab import markdown
+
+    write_pairs(run.pairs, out)
+    full, summary = out.with_suffix(".md"), out.with_suffix(".summary.md")
+    full.write_text(markdown(run))
+    summary.write_text(markdown(run, summary=True))
+    return [out, full, summary]

@@ -1,0 +1,154 @@
+"""The A/B speed verdict: the signed-rank statistics worked by hand, each verdict made on
+purpose, and `sinelstm ab` end to end on two copies of the code, one with a slower epoch."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sinelstm.verdict.speed import (
+    Acceptance,
+    SpeedRules,
+    hodges_lehmann,
+    judge_pairs,
+    min_pairs,
+    signed_rank_cdf,
+    walsh_averages,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+TOL = 1e-12
+
+
+def test_signed_rank_distribution_of_three_pairs():
+    # Ranks 1, 2, 3, each signed by a fair coin: W+ = 0,1,2,3,3,4,5,6 over the 8 sign
+    # patterns (3 twice: {3} and {1,2}), so P(W+ <= w) = 1,2,3,5,6,7,8 eighths.
+    assert np.allclose(signed_rank_cdf(3), np.array([1, 2, 3, 5, 6, 7, 8]) / 8, atol=TOL)
+
+
+def test_walsh_averages_and_the_fewest_pairs_for_95_percent():
+    assert list(walsh_averages(np.array([0.0, 2.0]))) == [0.0, 1.0, 2.0]
+    # P(W+ = 0) = 2^-n must be <= 2.5%: n = 6 (1/64), not 5 (1/32).
+    assert min_pairs(0.95) == 6
+
+
+def test_hodges_lehmann_interval_at_six_pairs_is_the_range():
+    # n = 6: only W+ = 0 has P <= 2.5% (1/64), so the interval runs from the smallest to the
+    # largest Walsh average (the smallest and largest values), coverage 1 - 2/64.
+    values = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 10.0])
+    estimate, low, high, coverage = hodges_lehmann(values)
+    assert (low, high) == (0.0, 10.0)
+    assert math.isclose(coverage, 1 - 2 / 64, abs_tol=TOL)
+    # The median of the 21 Walsh averages of 0,1,2,3,4,10 is 2.5.
+    assert math.isclose(estimate, 2.5, abs_tol=TOL)
+
+
+def test_too_few_pairs_give_no_interval():
+    _, low, high, _ = hodges_lehmann(np.zeros(5))
+    assert math.isnan(low) and math.isnan(high)
+
+
+RULES = SpeedRules(threshold=0.10, margin=0.05)
+BASE = [1.0] * 12
+JITTER = [1.0, 1.01, 0.99, 1.02, 0.98, 1.005, 0.995, 1.015, 0.985, 1.0, 1.01, 0.99]
+
+
+def judged(head, rules=RULES, accepted=()):
+    return judge_pairs("cfg", "s_per_epoch", BASE[: len(head)], head, rules, accepted)
+
+
+def test_a_slowdown_past_the_threshold_fails():
+    verdict = judged([1.3 * j for j in JITTER])
+    assert verdict.verdict == "slower" and verdict.failed
+    assert 1.28 < verdict.ratio < 1.32 and verdict.low > 1.1
+
+
+def test_the_same_speed_passes_and_says_what_it_could_detect():
+    verdict = judged(JITTER)
+    assert verdict.verdict == "same" and not verdict.failed
+    # The lower half-width laid on the threshold: 1.1 * ratio / low - 1, a little over 10%.
+    assert math.isclose(verdict.detectable, 1.1 * verdict.ratio / verdict.low - 1, rel_tol=1e-9)
+    assert 0.10 < verdict.detectable < 0.13
+
+
+def test_a_speedup_is_reported_as_faster():
+    verdict = judged([0.7 * j for j in JITTER])
+    assert verdict.verdict == "faster" and not verdict.failed
+
+
+def test_a_noisy_run_that_straddles_the_threshold_is_underpowered_and_fails():
+    noisy = [1.1 * j for j in (0.6, 1.5, 0.8, 1.4, 1.0, 1.3, 0.7, 1.2, 0.9, 1.1, 1.6, 0.5)]
+    verdict = judged(noisy)
+    assert verdict.verdict == "underpowered" and verdict.failed
+    assert verdict.detectable > RULES.threshold + RULES.margin
+
+
+def test_a_tight_run_that_straddles_the_threshold_is_inconclusive():
+    verdict = judged([1.1 * j for j in JITTER])
+    assert verdict.verdict == "inconclusive" and not verdict.failed
+
+
+def test_too_few_pairs_is_underpowered():
+    verdict = judged([1.0] * 5)
+    assert verdict.verdict == "underpowered" and "needs 6" in verdict.reason
+
+
+def test_an_acceptance_covers_only_its_config_metric_and_ratio():
+    slow = [1.3 * j for j in JITTER]
+    ok = Acceptance("cf*", "s_per_epoch", 1.5, "the remedy trains on rollouts")
+    assert judged(slow, accepted=(ok,)).verdict == "accepted"
+    too_small = Acceptance("cfg", "s_per_epoch", 1.2, "less than measured")
+    other = Acceptance("cfg", "forecast_ms_per_step", 2.0, "another metric")
+    assert judged(slow, accepted=(too_small, other)).verdict == "slower"
+
+
+def test_non_positive_or_missing_timings_are_not_pairs():
+    verdict = judge_pairs("cfg", "cell_s", [1.0] * 7, [1.0] * 6 + [math.nan], RULES)
+    assert verdict.pairs == 6
+
+
+def sinelstm(*args, cwd=ROOT, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "sinelstm", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_a_base_that_names_no_commit_is_refused_in_one_line(tmp_path):
+    done = sinelstm("ab", "no-such-rev", "-o", str(tmp_path / "ab.csv"))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "no-such-rev" in done.stderr
+    skipped = sinelstm("ab", "no-such-rev", "--skip-without-base", "-o", str(tmp_path / "ab.csv"))
+    assert skipped.returncode == 0 and "no A/B" in skipped.stdout
+    assert not (tmp_path / "ab.csv").exists()
+
+
+def copy_of_the_code(folder: Path) -> Path:
+    shutil.copytree(ROOT / "sinelstm", folder / "sinelstm", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", folder / "pyproject.toml")
+    return folder
+
+
+@pytest.mark.slow
+def test_ab_fails_a_slower_epoch_and_names_it(tmp_path):
+    base = copy_of_the_code(tmp_path / "base")
+    head = copy_of_the_code(tmp_path / "head")
+    train = head / "sinelstm" / "experiment" / "train.py"
+    line = "        seconds.append(time.perf_counter() - start)"
+    text = train.read_text()
+    assert text.count(line) == 1
+    train.write_text(text.replace(line, "        time.sleep(2 * (time.perf_counter() - start))\n" + line))
+    out = tmp_path / "ab.csv"
+    flags = ["--window", "25", "--length", "201", "--seed", "0-2", "--epochs", "4", "--repeats", "2"]
+    done = sinelstm("ab", str(base), str(head), *flags, "--streams", "1", "-o", str(out))
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "epoch slower" in done.stdout
+    table = out.with_suffix(".md").read_text()
+    assert "| window25-length201-hidden64 | epoch | 6 |" in table
+    # The numerics are unchanged: no result differs.
+    assert "every metric and canary of every cell the same on both sides" in table
