@@ -100,7 +100,7 @@ def run_ab(variant: Variant, folder: Path) -> Trial:
     """sinelstm ab on CI's A/B grid: an unchanged copy of the code as the base, the planted
     copy as the head (the same copy for a benign variant of one tree), with the variant's
     neighbours busy beside it for the whole run."""
-    base = plant(Variant("unchanged", "benign"), folder / "base")
+    base = plant(Variant("unchanged", "benign", "the code as it is"), folder / "base")
     head = base if variant.same_tree else plant(variant, folder / "head")
     out = folder / "ab.csv"
     command = [sys.executable, "-m", "sinelstm", "ab", str(base), str(head), "--grid", "ab",

@@ -144,7 +144,20 @@ def test_ab_fails_a_slower_epoch_and_names_it(tmp_path):
     assert text.count(line) == 1
     train.write_text(text.replace(line, "        time.sleep(2 * (time.perf_counter() - start))\n" + line))
     out = tmp_path / "ab.csv"
-    flags = ["--window", "25", "--length", "201", "--seed", "0-2", "--epochs", "4", "--repeats", "2"]
+    flags = [
+        "--window",
+        "25",
+        "--length",
+        "201",
+        "--seed",
+        "0-2",
+        "--epochs",
+        "4",
+        "--repeats",
+        "2",
+        "--max-repeats",
+        "2",
+    ]
     done = sinelstm("ab", str(base), str(head), *flags, "--streams", "1", "-o", str(out))
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     assert "epoch slower" in done.stdout

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from sinelstm import workflow
@@ -11,6 +10,8 @@ from sinelstm.cli.options import add_backend_flag, add_command, output_of
 
 DEFAULT_OUT = "results/latest-ab.csv"
 DEFAULT_REPEATS = 4
+DEFAULT_MAX_REPEATS = 12
+DEFAULT_BUDGET = 210.0
 
 
 def positive_int(text: str) -> int:
@@ -49,6 +50,19 @@ def add_ab_command(commands) -> None:
         default=DEFAULT_REPEATS,
         help=f"runs of each cell on each side ({DEFAULT_REPEATS}): a config's pairs are its seeds x repeats",
     )
+    ab.add_argument(
+        "--max-repeats",
+        type=positive_int,
+        default=DEFAULT_MAX_REPEATS,
+        help="where a config's verdict is underpowered or inconclusive after a round, run its cells "
+        f"another --repeats times, up to this many in all ({DEFAULT_MAX_REPEATS})",
+    )
+    ab.add_argument(
+        "--budget",
+        type=float,
+        default=DEFAULT_BUDGET,
+        help=f"seconds past which no further round starts ({DEFAULT_BUDGET:g})",
+    )
     ab.add_argument("--streams", type=positive_int, help="cells run at once, one per core (every core)")
     ab.add_argument(
         "--threads", type=positive_int, default=1, help="compute threads of each worker (1; more: unpinned)"
@@ -81,9 +95,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from sinelstm.history.store import HistoryError
     from sinelstm.report.ab import headline, markdown
     from sinelstm.runtime import select_backend
-    from sinelstm.sweep.ab import cores, run_ab
-    from sinelstm.sweep.runner import new_run_id
-    from sinelstm.verdict.pairs import ABRun, result_differences, speed_verdicts
+    from sinelstm.sweep.ab import cores
     from sinelstm.workflow import ab
 
     select_backend(args.backend)
@@ -112,45 +124,31 @@ def cmd_ab(args: argparse.Namespace) -> int:
         env["XLA_FLAGS"] = ""
         streams = streams or max(1, len(cores(None)) // args.threads)
     with ab.side(repo, args.base, "base") as base, ab.side(repo, args.head, "head") as head:
-        accepted = ab.new_acceptances(base, head)
-        count = len(cores(streams))
         output.echo(
-            f"A/B: {len(cells)} cells x {args.repeats} repeats x 2 sides on {count} stream(s): "
+            f"A/B: {len(cells)} cells x {args.repeats} repeats x 2 sides on {len(cores(streams))} stream(s): "
             f"base {base.label}, head {head.label}"
         )
-        start = time.perf_counter()
         done = []
 
         def on_pair(pair) -> None:
             done.append(pair)
             if output.verbosity > 0:
-                print(f"[{len(done)}/{len(cells) * args.repeats}] {pair.name} repeat {pair.repeat}")
+                print(f"[{len(done)}] {pair.name} repeat {pair.repeat}")
 
-        pairs, fields = run_ab(
+        run = ab.run_rounds(
             base,
             head,
+            grid.name,
             cells,
-            repeats=args.repeats,
+            ab.Rounds(args.repeats, args.max_repeats, args.budget),
             streams=streams,
-            logs=out.with_suffix(".logs"),
-            run_id=new_run_id(),
-            env=env,
             threads=args.threads,
-            on_pair=on_pair,
-        )
-        run = ABRun(
-            base=base,
-            head=head,
-            grid=grid.name,
-            repeats=args.repeats,
-            streams=count,
-            wall_s=time.perf_counter() - start,
-            pairs=pairs,
-            verdicts=speed_verdicts(pairs, rules, accepted),
-            differences=result_differences(pairs, reproduction),
-            stack=ab.stack_changes(base, head),
+            env=env,
+            logs=out.with_suffix(".logs"),
             rules=rules,
-            missing_fields=sorted(set(fields["head"]) - set(fields["base"])),
+            reproduction=reproduction,
+            echo=output.echo,
+            on_pair=on_pair,
         )
         written = ab.write(run, out)
     if output.verbosity >= 0:

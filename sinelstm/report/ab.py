@@ -58,7 +58,8 @@ def markdown(run: ABRun, summary: bool = False) -> str:
     lines = [f"## Speed and results, head against base ({'passed' if run.passed else 'FAILED'})", ""]
     lines.append(
         f"Head {run.head.label} against base {run.base.label}: the {run.grid} grid, "
-        f"{run.repeats} repeat(s) of each cell on each side, {run.streams} stream(s) (one per core, "
+        f"up to {run.repeats} repeats of each cell on each side (another round for a config left "
+        f"undecided), {run.streams} stream(s) (one per core, "
         f"the sides taking turns cell by cell, A B then B A), {len(run.pairs)} pairs in "
         f"{run.wall_s:.0f} s. Ratio: Hodges-Lehmann estimate of head/base over a config's pairs; "
         f"interval: Wilcoxon signed-rank, exact coverage >= {run.rules.confidence:.0%}. A slowdown "

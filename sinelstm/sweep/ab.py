@@ -181,10 +181,10 @@ def cores(streams: int | None) -> list[int | None]:
 
 
 def schedule(
-    cells: list[ExperimentConfig], repeats: int, streams: int
+    cells: list[ExperimentConfig], repeats: int, streams: int, first_repeat: int = 0
 ) -> list[list[tuple[int, ExperimentConfig]]]:
     """(repeat, cell) jobs per stream: the grid's order repeated, dealt out in turn."""
-    jobs = [(repeat, cell) for repeat in range(repeats) for cell in cells]
+    jobs = [(repeat, cell) for repeat in range(first_repeat, first_repeat + repeats) for cell in cells]
     return [jobs[stream::streams] for stream in range(streams)]
 
 
@@ -199,15 +199,17 @@ def run_ab(
     run_id: str,
     env: dict[str, str] | None = None,
     threads: int = 1,
+    first_repeat: int = 0,
     on_pair: Callable[[Pair], None] | None = None,
 ) -> tuple[list[Pair], dict[str, list[str]]]:
-    """Run every cell `repeats` times on both sides, interleaved; returns the pairs in the
+    """Run every cell `repeats` times on both sides, interleaved (the repeats numbered from
+    first_repeat: a further round of a run continues its numbering); returns the pairs in the
     order they finished, and the config fields each side knows. The workers start before
     any cell (a side that cannot run cells is refused at once) and are stopped on the way
     out, also on an error or Ctrl-C. Workers of more than one thread are not pinned."""
     env = {**worker_env(), **(env or {})}
     pinned = cores(streams) if threads == 1 else [None] * (streams or 1)
-    plan = schedule(cells, repeats, len(pinned))
+    plan = schedule(cells, repeats, len(pinned), first_repeat)
     logs.mkdir(parents=True, exist_ok=True)
     workers = [
         {side.name: Worker(side, core, env, logs / f"{side.name}-{stream}.log") for side in (base, head)}

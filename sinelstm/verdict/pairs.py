@@ -57,6 +57,16 @@ def speed_verdicts(
     return verdicts
 
 
+def undecided_configs(verdicts: list[SpeedVerdict], rules: SpeedRules) -> set[str]:
+    """Configs with a gated timing that more pairs could decide: underpowered (but not for
+    want of any slowdown past the threshold) or inconclusive."""
+    return {
+        v.config
+        for v in verdicts
+        if v.metric not in rules.informational and v.verdict in ("underpowered", "inconclusive")
+    }
+
+
 def gated_failures(verdicts: list[SpeedVerdict], rules: SpeedRules) -> list[SpeedVerdict]:
     return [v for v in verdicts if v.failed and v.metric not in rules.informational]
 
