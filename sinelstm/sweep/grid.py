@@ -196,14 +196,14 @@ def grid(
 # (at 201 samples an epoch is one batch). default: the README's main job, every required
 # axis. full: the LSTM's grid that answers questions (5 seeds, 4 sizes). default and
 # science run the LSTM on TensorFlow's block kernel (Keras' LSTM's function and weights).
-# ab: CI's speed A/B (sinelstm ab), quick's configs on 30 epochs: cheap cells, many pairs.
+# ab: CI's speed A/B (sinelstm ab): quick's smallest and largest configs on 30 epochs.
 _SHORT, _BLOCK = ExperimentConfig(epochs=30), ExperimentConfig(implementation="block")
-_SCIENCE = _BLOCK.replace(trainer="batched")
-_THREE, _FIVE, _TEN = tuple(range(3)), tuple(range(5)), tuple(range(10))
+_AB_LARGE = grid("ab-large", _SHORT, window=(50,), length=(601,), hidden=(64,), seed=(0, 1))
+_SCIENCE, _THREE, _FIVE, _TEN = _BLOCK.replace(trainer="batched"), (0, 1, 2), (*range(5),), (*range(10),)
 
 GRIDS: dict[str, Grid] = {
     "quick": grid("quick", window=(25, 50), length=(201, 601), hidden=(64,), seed=(0, 1)),
-    "ab": grid("ab", _SHORT, window=(25, 50), length=(201, 601), hidden=(64,), seed=(0, 1)),
+    "ab": grid("ab", _SHORT, window=(25,), length=(201,), hidden=(64,), seed=(0, 1), parts=(_AB_LARGE,)),
     "default": grid("default", _BLOCK, window=(25, 50), length=(201, 601), hidden=(16, 64, 300), seed=_THREE),
     "full": grid("full", window=(25, 50), length=(201, 601), hidden=(16, 64, 128, 300), seed=(0, 1, 2, 3, 4)),
     "science": grid(
