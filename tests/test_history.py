@@ -422,3 +422,28 @@ def test_ctrl_c_stops_the_run_and_removes_its_worktree(tmp_path, monkeypatch):
         commits.run_at(repo, sha, ["--grid", "quick"], tmp_path / "r.csv", timeout=30)
     assert started and started[0].poll() is not None  # the run is stopped
     assert _git(repo, "worktree", "list").count("\n") == 0
+
+
+@pytest.mark.slow
+def test_find_names_the_commit_that_slowed_the_epoch_by_an_ab_of_each_probe(tmp_path, monkeypatch, capsys):
+    """A timing is judged by an A/B of the probe against the reference, measured now: the
+    third of four commits makes every epoch sleep twice its own time."""
+    repo = _repo(tmp_path)
+    shutil.copytree(ROOT / "sinelstm", repo / "sinelstm", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", repo / "pyproject.toml")
+    (repo / ".gitignore").write_text("__pycache__/\n*.lock\n")
+    commits = [_commit(repo, "the package"), _commit(repo, "notes", {"NOTES.md": "one\n"})]
+    line = "        seconds.append(time.perf_counter() - start)"
+    train = (repo / "sinelstm/experiment/train.py").read_text()
+    slower = train.replace(line, "        time.sleep(2 * (time.perf_counter() - start))\n" + line)
+    assert slower != train
+    commits.append(_commit(repo, "slower epochs", {"sinelstm/experiment/train.py": slower}))
+    commits.append(_commit(repo, "notes", {"NOTES.md": "two\n"}))
+    monkeypatch.chdir(repo)
+    tiny = ["--window", "8", "--length", "60", "--hidden", "4", "--seed", "0-2", "--epochs", "4"]
+    speed = ["--metric", "s_per_epoch", "--config", "window8-length60-hidden4"]
+    assert history_main(["history", "find", "HEAD", *tiny, *speed]) == 0
+    out = capsys.readouterr().out
+    assert f"first moved: {commits[2]}" in out, out
+    assert "A/B runs" in out and "s_per_epoch head/base" in out
+    assert not _git(repo, "worktree", "list").count("\n")

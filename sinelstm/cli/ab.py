@@ -96,6 +96,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
     from sinelstm.report.ab import headline, markdown
     from sinelstm.runtime import select_backend
     from sinelstm.sweep.ab import cores
+    from sinelstm.verdict.pairs import Rounds, run_rounds
     from sinelstm.workflow import ab
 
     select_backend(args.backend)
@@ -135,12 +136,12 @@ def cmd_ab(args: argparse.Namespace) -> int:
             if output.verbosity > 0:
                 print(f"[{len(done)}] {pair.name} repeat {pair.repeat}")
 
-        run = ab.run_rounds(
+        run = run_rounds(
             base,
             head,
             grid.name,
             cells,
-            ab.Rounds(args.repeats, args.max_repeats, args.budget),
+            Rounds(args.repeats, args.max_repeats, args.budget),
             streams=streams,
             threads=args.threads,
             env=env,
@@ -148,6 +149,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
             rules=rules,
             reproduction=reproduction,
             echo=output.echo,
+            accepted=ab.new_acceptances(base, head),
             on_pair=on_pair,
         )
         written = ab.write(run, out)

@@ -13,6 +13,7 @@ from pathlib import Path
 from sinelstm import workflow
 from sinelstm.cli.options import add_command
 from sinelstm.history.commits import DEFAULT_TIMEOUT, repo_root
+from sinelstm.history.find_speed import SPEED_METRICS
 from sinelstm.history.store import HISTORY_METRICS, HistoryError
 from sinelstm.sweep.grid import AXES
 
@@ -76,22 +77,21 @@ def cmd_history_report(args: argparse.Namespace) -> int:
 
 def cmd_history_find(args: argparse.Namespace) -> int:
     from sinelstm.history.find import find_commit, max_runs
+    from sinelstm.history.find_speed import SPEED_METRICS, find_speed_commit
 
     repo = repo_root()
-    found = find_commit(
-        repo,
-        args.rev_range,
-        args.metric,
-        args.config,
-        workflow.grid_from_options(args),
-        Path(args.history),
-        workflow.load_gate(args.gate_config),
-        args.timeout,
-    )
-    cost = (
-        f"{found.runs} grid runs ({found.cached} commits read from {args.history}) over "
-        f"{len(found.commits)} commits, at most {max_runs(len(found.commits))}"
-    )
+    grid, gate = workflow.grid_from_options(args), workflow.load_gate(args.gate_config)
+    if args.metric in SPEED_METRICS:
+        from sinelstm.workflow.ab import speed_rules
+
+        speed = speed_rules(workflow.find_gate_config(args.gate_config))
+        found = find_speed_commit(repo, args.rev_range, args.metric, args.config, grid, gate, speed)
+        what = "A/B runs"
+    else:
+        history = Path(args.history)
+        found = find_commit(repo, args.rev_range, args.metric, args.config, grid, history, gate, args.timeout)
+        what = f"grid runs ({found.cached} commits read from {args.history})"
+    cost = f"{found.runs} {what} over {len(found.commits)} commits, at most {max_runs(len(found.commits))}"
     if found.first is None:
         print(
             f"not moved: {args.metric} of {args.config} at {found.commits[-1][:10]} "
@@ -160,7 +160,13 @@ def add_history_commands(subparsers) -> None:
         cmd_history_find,
     )
     find.add_argument("rev_range", metavar="REV_RANGE", help="commits, e.g. good~1..bad")
-    find.add_argument("--metric", required=True, choices=HISTORY_METRICS, help="the metric that moved")
+    find.add_argument(
+        "--metric",
+        required=True,
+        choices=HISTORY_METRICS + tuple(name for name in SPEED_METRICS if name not in HISTORY_METRICS),
+        help="the metric that moved; a timing (" + ", ".join(SPEED_METRICS) + ") is judged by an A/B "
+        "of each probed commit against the first, measured now",
+    )
     find.add_argument("--config", required=True, help="the config, e.g. window25-length201-hidden64")
     _add_grid_flags(find)
     find.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")

@@ -13,25 +13,18 @@ import contextlib
 import csv
 import math
 import subprocess
-import time
 import tomllib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
-from sinelstm.experiment.config import ExperimentConfig
-from sinelstm.sweep.ab import SIDES, ABError, Pair, Side, cores, run_ab
-from sinelstm.sweep.grid import config_id
-from sinelstm.verdict.pairs import ABRun, result_differences, speed_verdicts, timing, undecided_configs
-from sinelstm.verdict.rules import ReproductionRules
+from sinelstm.sweep.ab import SIDES, ABError, Pair, Side
+from sinelstm.verdict.pairs import ABRun, timing
 from sinelstm.verdict.speed import TIMINGS, Acceptance, SpeedRules, SpeedVerdict
 
 # Reviewed slowdowns, committed like a baseline; one applies to the A/B of the diff that
 # adds it (a row the base's copy of the file does not hold).
 ACCEPTED = Path("results/speed-accepted.csv")
 ACCEPTED_COLUMNS = ("config", "metric", "up_to", "reason")
-# Files whose change is a change of the stack: the base then runs on the head's.
-STACK_FILES = ("constraints.txt", "pyproject.toml")
 
 
 class SpeedConfigError(ValueError):
@@ -72,18 +65,6 @@ def side(repo: Path | None, spec: str | None, name: str) -> Iterator[Side]:
         )
     with worktree(repo, sha) as (tree, _):
         yield Side(name, tree, sha[:10])
-
-
-def stack_changes(base: Side, head: Side) -> list[str]:
-    """The stack files that differ between the two trees (the base runs on the head's stack)."""
-    changed = []
-    for name in STACK_FILES:
-        texts = [
-            (tree / name).read_text() if (tree / name).is_file() else None for tree in (base.tree, head.tree)
-        ]
-        if texts[0] != texts[1]:
-            changed.append(name)
-    return changed
 
 
 def speed_rules(pyproject: Path) -> SpeedRules:
@@ -189,76 +170,3 @@ def write(run: ABRun, out: Path) -> list[Path]:
     full.write_text(markdown(run))
     summary.write_text(markdown(run, summary=True))
     return [out, full, summary]
-
-
-@dataclass(frozen=True)
-class Rounds:
-    """How many pairs a run gathers: `repeats` of every cell, then another `repeats` of the
-    cells of each config still undecided (underpowered or inconclusive), up to
-    `max_repeats` in all, starting no round that would end past `budget` seconds."""
-
-    repeats: int
-    max_repeats: int
-    budget: float
-
-
-def run_rounds(
-    base: Side,
-    head: Side,
-    grid: str,
-    cells: list[ExperimentConfig],
-    rounds: Rounds,
-    *,
-    streams: int | None,
-    threads: int,
-    env: dict[str, str],
-    logs: Path,
-    rules: SpeedRules,
-    reproduction: ReproductionRules,
-    echo: Callable[[str], None],
-    on_pair: Callable[[Pair], None] | None = None,
-) -> ABRun:
-    """The A/B: rounds of pairs until every config is decided or the limits are reached,
-    then the verdicts, the result differences and what else the report says."""
-    from sinelstm.sweep.runner import new_run_id
-
-    accepted = new_acceptances(base, head)
-    start, run_id = time.perf_counter(), new_run_id()
-    pairs: list[Pair] = []
-    todo, done = cells, 0
-    while todo:
-        round_start = time.perf_counter()
-        more, fields = run_ab(
-            base, head, todo, repeats=rounds.repeats, streams=streams, logs=logs, run_id=run_id,
-            env=env, threads=threads, first_repeat=done, on_pair=on_pair,
-        )  # fmt: skip
-        pairs += more
-        done += rounds.repeats
-        undecided = undecided_configs(speed_verdicts(pairs, rules, accepted), rules)
-        next_cells = [cell for cell in cells if config_id(cell) in undecided]
-        # A round's cost scales with its cells.
-        next_s = (time.perf_counter() - round_start) * len(next_cells) / len(todo)
-        todo = next_cells
-        if todo and (done + rounds.repeats > rounds.max_repeats or elapsed(start) + next_s > rounds.budget):
-            echo(f"A/B: {len(undecided)} config(s) still undecided; no further round within the limits")
-            todo = []
-        elif todo:
-            echo(f"A/B: another {rounds.repeats} repeats of {len(undecided)} undecided config(s)")
-    return ABRun(
-        base=base,
-        head=head,
-        grid=grid,
-        repeats=done,
-        streams=len(cores(streams)) if threads == 1 else streams or 1,
-        wall_s=elapsed(start),
-        pairs=pairs,
-        verdicts=speed_verdicts(pairs, rules, accepted),
-        differences=result_differences(pairs, reproduction),
-        stack=stack_changes(base, head),
-        rules=rules,
-        missing_fields=sorted(set(fields["head"]) - set(fields["base"])),
-    )
-
-
-def elapsed(start: float) -> float:
-    return time.perf_counter() - start
