@@ -25,10 +25,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from mutations.catalog import BENIGN, FAST, MUTANTS, TIMING, TIMING_BENIGN, Variant
+from mutations.catalog import BENIGN, FAST, MUTANTS, PATHS, TIMING, TIMING_BENIGN, Variant
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "results" / "baseline-quick.csv"
+PATHS_BASELINE = ROOT / "results" / "baseline-paths.csv"
 
 
 @dataclass
@@ -61,7 +62,12 @@ def run_gate(variant: Variant, folder: Path) -> Outcome:
     out = folder / "latest-quick.csv"
     env = {**os.environ, "PYTHONPATH": str(copy), "TF_CPP_MIN_LOG_LEVEL": "3", **variant.env}
     gate = ["--baseline", str(BASELINE), "--gate-config", str(copy / "pyproject.toml")]
-    if variant.driver == "local":
+    if variant.driver == "paths":  # CI's paths gate, on its own baseline
+        out = folder / "latest-paths.csv"
+        gate = ["--baseline", str(PATHS_BASELINE), "--gate-config", str(copy / "pyproject.toml")]
+        command = [sys.executable, "-m", "sinelstm", "bench", "--grid", "paths", "--no-timing-gate",
+                   "--out", str(out), *gate]  # fmt: skip
+    elif variant.driver == "local":
         command = [sys.executable, "-m", "sinelstm", "bench", "--grid", "quick", "--executor", "local",
                    "--out", str(out), *gate]  # fmt: skip
     else:
@@ -154,7 +160,32 @@ def clopper_pearson(hits: int, runs: int, confidence: float = 0.95) -> tuple[flo
     return low, high
 
 
-AB_BEGIN, AB_END = "<!-- ab-power:begin -->", "<!-- ab-power:end -->"
+SECTIONS = ("paths-gate", "ab-power")  # parts of mutations.md measured on their own, in this order
+
+
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+
+
+def sections_of(text: str) -> dict[str, str]:
+    """The marked sections of a mutations.md, by name (markers included)."""
+    found = {}
+    for name in SECTIONS:
+        begin, end = markers(name)
+        if begin in text and end in text:
+            found[name] = begin + text.split(begin, 1)[1].split(end, 1)[0] + end
+    return found
+
+
+def write_markdown(markdown: Path, head: str | None = None, **sections: str) -> None:
+    """mutations.md: the gate's table (head, or the file's own), then each section, the ones
+    given replacing the file's own."""
+    old = markdown.read_text() if markdown.exists() else ""
+    if head is None:
+        head = old.split("<!-- ", 1)[0] if "<!-- " in old else old
+    kept = {**sections_of(old), **{name.replace("_", "-"): text for name, text in sections.items()}}
+    parts = [head.rstrip("\n")] + [kept[name] for name in SECTIONS if name in kept]
+    markdown.write_text("\n\n".join(part for part in parts if part) + "\n")
 
 
 def timing_report(trials: list[Trial], markdown: Path, wall_s: float) -> str:
@@ -164,8 +195,9 @@ def timing_report(trials: list[Trial], markdown: Path, wall_s: float) -> str:
     by_variant: dict[str, list[Trial]] = {}
     for trial in trials:
         by_variant.setdefault(trial.variant.name, []).append(trial)
+    begin, end = markers("ab-power")
     lines = [
-        AB_BEGIN,
+        begin,
         "## The speed A/B's power: planted slowdowns and benign runs",
         "",
         "Each run is `sinelstm ab BASE HEAD --grid ab` (CI's A/B step) with an unchanged copy of the code as "
@@ -186,15 +218,9 @@ def timing_report(trials: list[Trial], markdown: Path, wall_s: float) -> str:
             f"| {name} | {variant.what} | {hits} of {len(group)} ({word}){note} | {hits / len(group):.0%} | "
             f"[{low:.0%}, {high:.0%}] | {sum(t.seconds for t in group) / len(group):.0f} |"
         )
-    lines.append(AB_END)
+    lines.append(end)
     section = "\n".join(lines)
-    text = markdown.read_text() if markdown.exists() else ""
-    if AB_BEGIN in text and AB_END in text:
-        before, rest = text.split(AB_BEGIN, 1)
-        text = before + section + rest.split(AB_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
-    markdown.write_text(text)
+    write_markdown(markdown, ab_power=section)
     with open(markdown.with_name("mutations-ab.csv"), "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["variant", "benign", "caught", "seconds", "headline", "error"])
@@ -245,10 +271,22 @@ def report(outcomes: list[Outcome], markdown: Path) -> str:
             f"{verdict(o.caught_statistical, expected)} | {first[:160]} |"
         )
     text = "\n".join(lines) + "\n"
-    old = markdown.read_text() if markdown.exists() else ""
-    if AB_BEGIN in old and AB_END in old:  # the A/B's section, measured on its own, stays
-        text += "\n" + AB_BEGIN + old.split(AB_BEGIN, 1)[1].split(AB_END, 1)[0] + AB_END + "\n"
-    markdown.write_text(text)
+    if all(o.variant.driver == "paths" for o in outcomes):  # the paths gate's own section
+        begin, end = markers("paths-gate")
+        text = text.replace(
+            "# The gate's power: planted regressions and benign variations",
+            "## The paths gate's power: a regression planted on each path",
+            1,
+        )
+        text = text.replace(
+            "CI's quick gate (`pytest bench --benchmark-only --grid quick`)",
+            "CI's paths gate (`sinelstm bench --grid paths`, against `results/baseline-paths.csv`)",
+            1,
+        )
+        text = text.replace("Command: `python -m mutations`.", "Command: `python -m mutations --paths`.")
+        write_markdown(markdown, paths_gate=f"{begin}\n{text.rstrip()}\n{end}")
+        return text
+    write_markdown(markdown, head=text)
     with open(markdown.with_suffix(".csv"), "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(
@@ -271,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timing", action="store_true", help="the speed A/B's slowdowns and benign runs (one at a time)"
     )
+    parser.add_argument(
+        "--paths", action="store_true", help="a regression on each path, through CI's paths gate"
+    )
     args = parser.parse_args(argv)
     timing = {v.name: v for v in TIMING + TIMING_BENIGN}
     if args.timing or (args.only and set(args.only.split(",")) <= set(timing)):
@@ -280,8 +321,13 @@ def main(argv: list[str] | None = None) -> int:
         print(timing_report(trials, Path(args.out), time.monotonic() - start))
         wrong = [t for t in trials if t.error or t.caught == t.variant.benign]
         return 1 if wrong else 0
-    every = {v.name: v for v in MUTANTS + BENIGN}
-    names = FAST if args.fast else args.only.split(",") if args.only else list(every)
+    every = {v.name: v for v in MUTANTS + PATHS + BENIGN}
+    if args.paths:
+        names = [v.name for v in PATHS]
+    else:
+        names = (
+            FAST if args.fast else args.only.split(",") if args.only else [v.name for v in MUTANTS + BENIGN]
+        )
     unknown = [name for name in names if name not in every]
     if unknown:
         print(f"mutations: error: unknown variants: {', '.join(unknown)}", file=sys.stderr)

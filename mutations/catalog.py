@@ -105,6 +105,37 @@ BENIGN = (
             driver="local", benign=True),
 )  # fmt: skip
 
+# Paths the README's grids run and the quick grid does not: each planted where only the
+# paths grid's cells reach it, and judged by CI's paths gate (sinelstm bench --grid paths
+# against results/baseline-paths.csv).
+PATHS = (
+    Variant("ar-loses-intercept", "path: ar", "the AR model's predictions lost their intercept",
+            "experiment/classical.py", "@ self.coef + self.intercept", "@ self.coef", driver="paths"),
+    Variant("seasonal-period-short", "path: seasonal-naive", "seasonal-naive repeats a period one sample short",
+            "experiment/classical.py", "self.season = max(1, int(round(cfg.period)))",
+            "self.season = max(1, int(round(cfg.period)) - 1)", driver="paths"),
+    Variant("cnn1d-fewer-filters", "path: cnn1d", "the 1D-CNN's first layer has 20 filters, not the published 30",
+            "experiment/models.py", 'keras.layers.Conv1D(30, 2, padding="same", activation="relu"),',
+            'keras.layers.Conv1D(20, 2, padding="same", activation="relu"),', driver="paths"),
+    Variant("gru-builds-lstm", "path: gru", "the gru kind builds an LSTM (a copy-paste slip)",
+            "experiment/models.py", 'gru = _recurrent("GRU")', 'gru = _recurrent("LSTM")', driver="paths"),
+    Variant("block-bias-no-gradient", "path: block kernel", "the block kernel's bias gets no gradient",
+            "experiment/fused.py", "d_weights[:inputs], d_weights[inputs:], d_bias",
+            "d_weights[:inputs], d_weights[inputs:], tf.zeros_like(d_bias)", driver="paths"),
+    Variant("batched-shared-shuffle", "path: batched trainer", "every member of a batch shuffles as its first does",
+            "experiment/batched.py", "orders = np.stack([generator.permutation(n_train) for generator in generators])",
+            "orders = np.stack([generators[0].permutation(n_train) for _ in generators])", driver="paths"),
+    Variant("remedy-one-step-short", "path: remedy", "the remedy's training rollout runs one step short",
+            "experiment/models.py", "    for _ in range(cfg.train_rollout):", "    for _ in range(cfg.train_rollout - 1):",
+            driver="paths"),
+    Variant("metrics-assume-period-100", "path: period 300", "the forecast metrics assume the article's period",
+            "experiment/run.py", "**forecast_metrics(forecast, truth, cfg.period),",
+            "**forecast_metrics(forecast, truth, 100.0),", driver="paths"),
+    Variant("batch-size-hard-coded", "path: batch 600", "the loop trainer's batches are the article's 300, whatever the config",
+            "experiment/train.py", "batches = [order[i : i + cfg.batch_size] for i in range(0, n_train, cfg.batch_size)]",
+            "batches = [order[i : i + 300] for i in range(0, n_train, 300)]", driver="paths"),
+)  # fmt: skip
+
 # The speed A/B's power (sinelstm ab, head against an unchanged copy, on the quick grid):
 # slowdowns of the epoch and of the compiled forecast at 10%, 20% and 40%, and benign runs
 # of unchanged code in five conditions. Never run beside each other (their timings would

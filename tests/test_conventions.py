@@ -141,10 +141,18 @@ def test_the_ci_workflow_users_copy_runs_what_ci_runs_here():
     for backend in ("tensorflow", "jax"):
         latest, _ = default_paths("quick", backend)
         assert any(str(summary_path(latest)) in run and "GITHUB_STEP_SUMMARY" in run for run in runs)
+    # The A/B against the first parent: its summary reaches the job page, the artifact and
+    # the comment, and the checkout holds the first parent.
+    assert any("results/latest-ab.summary.md" in run and "GITHUB_STEP_SUMMARY" in run for run in runs)
+    checkout = next(step for step in steps if step.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] >= 2
+    assert "sinelstm ab HEAD^1 --skip-without-base" in (ROOT / "tox.ini").read_text()
     upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-artifact"))
     assert "results/latest-quick*" in upload["with"]["path"] and upload["if"] == "always()"
+    assert "results/latest-ab*" in upload["with"]["path"]
     comment = next(run for run in runs if "gh pr comment" in run)
     assert str(summary_path(default_paths("quick")[0])) in comment
+    assert "results/latest-ab.summary.md" in comment
     assert workflow["permissions"]["pull-requests"] == "write"
     assert "pytest bench --benchmark-only --grid quick" in (ROOT / "tox.ini").read_text()
     assert "tox" in (ROOT / ".ci/run").read_text()

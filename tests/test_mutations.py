@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from mutations.catalog import BENIGN, FAST, MUTANTS
+from mutations.catalog import BENIGN, FAST, MUTANTS, PATHS, TIMING, TIMING_BENIGN
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_planted_line_is_in_the_code_once():
-    for mutant in MUTANTS:
+    for mutant in MUTANTS + PATHS + TIMING:
         text = (ROOT / "sinelstm" / mutant.path).read_text()
         assert text.count(mutant.old) == 1, mutant.name
         assert mutant.new != mutant.old
@@ -27,6 +27,22 @@ def test_the_suite_covers_every_part_of_the_experiment():
     assert kinds >= {"data", "windows", "model", "training", "early stopping", "forecast", "metrics",
                      "engine speed", "training speed"}  # fmt: skip
     assert set(FAST) <= {v.name for v in MUTANTS + BENIGN}
+
+
+def test_the_speed_and_paths_suites_cover_what_ci_claims():
+    # Slowdowns of the epoch and of the compiled forecast at 10, 20 and 40%: 10 runs of each
+    # 20% one, 5 of each 40% one; at least 15 benign runs over five conditions; none in CI's
+    # fast subset (timing runs must never share the machine).
+    runs = {v.name: v.runs for v in TIMING}
+    assert runs["epoch-slower-20"] >= 10 and runs["forecast-slower-20"] >= 10
+    assert runs["epoch-slower-40"] >= 5 and runs["forecast-slower-40"] >= 5
+    assert {"epoch-slower-10", "forecast-slower-10"} <= set(runs)
+    assert sum(v.runs for v in TIMING_BENIGN) >= 15 and len(TIMING_BENIGN) >= 5
+    assert not set(FAST) & {v.name for v in TIMING + TIMING_BENIGN}
+    # Every path of the paths grid has a regression planted on it.
+    paths = {v.kind for v in PATHS}
+    assert {"path: ar", "path: seasonal-naive", "path: cnn1d", "path: gru", "path: block kernel"} <= paths
+    assert {"path: batched trainer", "path: remedy", "path: period 300", "path: batch 600"} <= paths
 
 
 @pytest.mark.slow

@@ -34,6 +34,19 @@ def test_axes_parse():
     assert grid.name == "quick+custom" and {c.hidden for c in grid.cells()} == {4, 8}
 
 
+@pytest.mark.parametrize(
+    "text, words",
+    [("5-2", "runs backwards; write 2-5"), ("5-2,7", "runs backwards"), ("", "not an integer"),
+     ("1,,2", "not an integer"), ("1-", "not an integer")],
+)  # fmt: skip
+def test_a_reversed_or_empty_range_is_refused_never_dropped(text, words):
+    from sinelstm.experiment.config import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        parse_ints("--seed", text)
+    assert words in refused.value.accepts
+
+
 @pytest.mark.slow
 def test_rows_resume_and_crashes(tiny, tmp_path, monkeypatch):
     out = tmp_path / "grid.csv"

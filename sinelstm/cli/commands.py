@@ -50,6 +50,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     # Everything that can be checked is checked before the grid runs: the gate's rules,
     # the baseline, the output, the executor.
     gate = None if args.no_gate else workflow.load_gate(args.gate_config)
+    if gate is not None and args.no_timing_gate:
+        import dataclasses
+
+        gate = dataclasses.replace(gate, timing=None)
     if baseline is not None:
         read_results(baseline)
     workflow.check_writable(out.parent, "--out")

@@ -74,6 +74,12 @@ def build_parser() -> Parser:
     )
     bench.add_argument("--baseline", help="baseline CSV (results/baseline.csv, or baseline-GRID.csv)")
     bench.add_argument("--no-gate", action="store_true", help="run the grid, skip the gate")
+    bench.add_argument(
+        "--no-timing-gate",
+        action="store_true",
+        help="judge the results only, not the timings against the baseline's (CI's paths grid: its "
+        "cells are too small for timings from another moment; sinelstm ab judges speed)",
+    )
     bench.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate]")
     bench.add_argument("--tier", **TIER_OPTION)
     bench.add_argument("--link-base", help=LINK_BASE_HELP)

@@ -10,38 +10,7 @@ from dataclasses import dataclass, field
 
 from sinelstm.experiment import kinds
 from sinelstm.experiment.config import CONFIG_FIELDS, ConfigError, ExperimentConfig
-
-
-def parse_ints(flag: str, text: str) -> tuple[int, ...]:
-    """'25,50' or '0-4' or '0-2,7' -> a tuple of distinct ints in the given order. An empty
-    part or a reversed range (5-2) is refused, never dropped."""
-    values: list[int] = []
-    for part in (piece.strip() for piece in text.split(",")):
-        low, dash, high = part.partition("-")
-        try:
-            first, last = int(low), int(high if dash else low)
-        except ValueError:
-            raise ConfigError(flag, text, f"{part!r} is not an integer or a range like 0-4") from None
-        if last < first:
-            raise ConfigError(flag, text, f"the range {part} runs backwards; write {last}-{first}")
-        values.extend(range(first, last + 1))
-    return tuple(dict.fromkeys(values))
-
-
-def parse_models(flag: str, text: str) -> tuple[str, ...]:
-    """'lstm,gru', 'all' (every registered kind) or 'package.module:function' -> model kinds."""
-    if text.strip() == "all":
-        return kinds.builtin_names()
-    names = tuple(dict.fromkeys(part.strip() for part in text.split(",")))
-    for name in names:
-        if kinds.lookup(name) is None:
-            raise ConfigError(
-                flag,
-                name,
-                f"expected 'all' or a comma-separated list of {', '.join(kinds.builtin_names())} "
-                "or package.module:function",
-            )
-    return names
+from sinelstm.sweep.axis_values import parse_ints, parse_models
 
 
 @dataclass(frozen=True)
@@ -206,6 +175,30 @@ GRIDS: dict[str, Grid] = {
     "ab": grid("ab", _SHORT, window=(25,), length=(201,), hidden=(64,), seed=(0, 1), parts=(_AB_LARGE,)),
     "default": grid("default", _BLOCK, window=(25, 50), length=(201, 601), hidden=(16, 64, 300), seed=_THREE),
     "full": grid("full", window=(25, 50), length=(201, 601), hidden=(16, 64, 128, 300), seed=(0, 1, 2, 3, 4)),
+    # paths: CI's second gated grid, a small cell (one seed, 201 samples where the path
+    # allows) on every path the default and science grids run and quick does not: every
+    # model kind, the block kernel (hidden 16 at both windows), the batched trainer (two
+    # members trained as one unit, at hidden 8), the remedy, hidden 300 in a part of its own
+    # (the predict loop stays timed on the first part's hidden 16), and the science
+    # controls on 601 samples (period 300 with its 1200-step horizon; batches of 600).
+    "paths": grid(
+        "paths",
+        _BLOCK,
+        model=kinds.builtin_names(),
+        window=(25,),
+        length=(201,),
+        hidden=(16,),
+        seed=(0,),
+        parts=(
+            grid("block-window50", _BLOCK, window=(50,), length=(201,), hidden=(16,), seed=(0,)),
+            grid("batched", _SCIENCE, window=(25,), length=(201,), hidden=(8,), seed=(0, 1)),
+            grid("remedy", _BLOCK, window=(25,), length=(201,), hidden=(16,), train_rollout=(4,), seed=(0,)),
+            grid("hidden300", _BLOCK, window=(25,), length=(201,), hidden=(300,), seed=(0,)),
+            grid("period300", _BLOCK.replace(horizon=1200), window=(25,), length=(601,), hidden=(16,),
+                 period=(300,), seed=(0,)),  # fmt: skip
+            grid("batch600", _BLOCK, window=(25,), length=(601,), hidden=(16,), batch_size=(600,), seed=(0,)),
+        ),
+    ),
     "science": grid(
         "science",
         # The seeds of a config are trained together (the same metrics, tests/test_batched.py).

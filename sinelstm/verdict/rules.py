@@ -97,7 +97,7 @@ class TimingRules:
 class GateConfig:
     rules: tuple[MetricRule, ...]
     overrides: tuple[tuple[str, MetricRule], ...] = ()  # (config-id pattern, rule)
-    timing: TimingRules = TimingRules()
+    timing: TimingRules | None = TimingRules()  # None: timings are not judged (bench --no-timing-gate)
     reproduction: ReproductionRules = ReproductionRules()
 
     def rule_for(self, config: str, metric: str) -> MetricRule:

@@ -121,9 +121,18 @@ def load_gate(given: str | None) -> GateConfig:
     return load_gate_config(find_gate_config(given))
 
 
+# Where CI keeps its runs' history (tox sets it: its artifact, not the tracked file).
+HISTORY_ENV = "SINELSTM_HISTORY"
+
+
 def history_path_for(results: Path) -> Path:
-    """The history a run appends to: history.csv beside its results CSV (results/history.csv)."""
-    return Path(results).with_name("history.csv")
+    """The history a run appends to: $SINELSTM_HISTORY where set (CI's runs go to its
+    artifact and leave the tracked results/history.csv alone), else history.csv beside
+    its results CSV (results/history.csv)."""
+    import os
+
+    override = os.environ.get(HISTORY_ENV, "").strip()
+    return Path(override) if override else Path(results).with_name("history.csv")
 
 
 def check_writable(out: Path, flag: str = "--out") -> None:
