@@ -194,3 +194,36 @@ def test_workers_keep_tensorflows_native_log_lines_to_themselves_unless_verbose(
     assert set(history["run_id"]) == set(pd.read_csv(tmp_path / "q.csv")["run_id"]) | set(
         pd.read_csv(tmp_path / "v.csv")["run_id"]
     )
+
+
+def test_every_relative_link_of_the_readme_and_the_docs_opens():
+    """README.md and docs/*.md link to pages, figures and files of this checkout: each must
+    be there (a dead link is a newcomer's dead end)."""
+    import re
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "results" / "README.md"]
+    dead = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if target.startswith(("http://", "https://", "#", "mailto:")):
+                continue
+            if not (page.parent / target.split("#")[0]).exists():
+                dead.append(f"{page.relative_to(ROOT)}: {target}")
+    assert dead == []
+    # The README links every docs page.
+    readme = (ROOT / "README.md").read_text()
+    assert [p.name for p in sorted((ROOT / "docs").glob("*.md")) if f"(docs/{p.name})" not in readme] == []
+
+
+def test_the_grids_table_is_the_grids():
+    import re
+
+    from sinelstm.sweep.grid import GRIDS
+
+    text = (ROOT / "docs" / "gate.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z]+)` \| (\d+) \|", text, flags=re.M))
+    assert rows == {name: str(len(grid.cells())) for name, grid in GRIDS.items()}
+
+
+def test_the_readme_fits_three_screens():
+    assert len((ROOT / "README.md").read_bytes()) <= 12 * 1024
