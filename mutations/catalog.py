@@ -140,7 +140,9 @@ PATHS = (
 # slowdowns of the epoch and of the compiled forecast at 10%, 20% and 40%, and benign runs
 # of unchanged code in five conditions. Never run beside each other (their timings would
 # share the cores), and never in the fast subset.
-TIMING = tuple(maker(fraction) for fraction in (0.1, 0.2, 0.4) for maker in (_sleep_in_epoch, _sleep_in_forecast))
+TIMING = tuple(
+    maker(fraction) for fraction in (0.1, 0.2, 0.4) for maker in (_sleep_in_epoch, _sleep_in_forecast)
+)
 TIMING_BENIGN = (
     Variant("ab-identical", "benign (A/B)", "two copies of the same code", driver="ab", benign=True, runs=3),
     Variant("ab-rerun", "benign (A/B)", "one copy of the code against itself", driver="ab", benign=True, runs=3,

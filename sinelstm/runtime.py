@@ -89,6 +89,24 @@ def become_worker(core: int | None = None, load: bool = True) -> None:
         preload_backend()
 
 
+def exit_with_parent(interval: float = 0.25) -> None:
+    """End this worker process once its parent is gone (it is then re-parented): a worker
+    whose driver was killed stops at once instead of computing on for nobody. A daemon
+    thread polls the parent's pid; it works whichever thread started the worker (Linux's
+    parent-death signal follows the starting thread, which a pool's manager can outlive)."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sinelstm-exit-with-parent", daemon=True).start()
+
+
 def preload_backend() -> None:
     """Load the backend quietly now; a failure is left for the cell's own import to raise
     again, where it is recorded as the cell's error."""

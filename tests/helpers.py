@@ -137,6 +137,17 @@ def job_exiting_on_seed_one(cfg):
     return CellResult({"seed": cfg.seed, "status": "ok"})
 
 
+def job_sleeping_with_its_pid(cfg):
+    """An executor job for the tests: leaves its worker's pid in $SINELSTM_TEST_PIDS, then
+    sleeps far longer than any test waits (a unit the driver's death must end)."""
+    import os
+    import time
+    from pathlib import Path
+
+    Path(os.environ["SINELSTM_TEST_PIDS"], str(os.getpid())).write_text("")
+    time.sleep(120)
+
+
 def toy_dense(cfg):
     """A user's own Keras model factory for the tests: the window, flattened, into one Dense
     unit (a linear autoregression trained by Adam). `--model helpers:toy_dense` runs it."""

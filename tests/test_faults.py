@@ -269,3 +269,43 @@ def test_a_corrupt_series_file_is_one_line_exit_2(tiny, tmp_path, capsys):
     assert main(["report", str(out), "-o", str(tmp_path / "R.md")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "series" in err[0]
+
+
+POOL_DRIVER = """
+import sys
+sys.path.insert(0, {tests!r})
+from helpers import job_sleeping_with_its_pid
+from conftest import TINY
+from sinelstm.sweep.executors import ProcessExecutor
+from sinelstm.sweep.runner import run_grid
+
+run_grid([TINY.replace(seed=s) for s in range(4)], {out!r}, executor=ProcessExecutor(workers=2),
+         job=job_sleeping_with_its_pid)
+"""
+
+
+@pytest.mark.slow
+def test_workers_die_within_two_seconds_of_their_driver(tiny, tmp_path):
+    """kill -9 of the driver mid-unit: its pool's workers end themselves (they watch their
+    parent), not after finishing their cells."""
+    import psutil
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    script = POOL_DRIVER.format(tests=str(TESTS), out=str(tmp_path / "grid.csv"))
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script], env={**os.environ, "SINELSTM_TEST_PIDS": str(pids)}
+    )
+    deadline = time.monotonic() + 90
+    while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [int(path.name) for path in pids.iterdir()]
+    assert len(workers) == 2, "the pool's workers never started their units"
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    killed = time.monotonic()
+    alive = workers
+    while alive and time.monotonic() - killed < 2.0:
+        alive = [pid for pid in alive if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+        time.sleep(0.05)
+    assert alive == [], f"workers still running {time.monotonic() - killed:.1f} s after their driver died"

@@ -165,3 +165,36 @@ def test_ab_fails_a_slower_epoch_and_names_it(tmp_path):
     assert "| window25-length201-hidden64 | epoch | 6 |" in table
     # The numerics are unchanged: no result differs.
     assert "every metric and canary of every cell the same on both sides" in table
+
+
+@pytest.mark.slow
+def test_a_killed_ab_leaves_no_worker_computing(tmp_path):
+    """kill -9 of sinelstm ab mid-run: its four workers (two sides on two streams) end
+    within two seconds."""
+    import os
+    import signal
+    import time
+
+    import psutil
+
+    base = copy_of_the_code(tmp_path / "base")
+    args = ["ab", str(base), str(base), "--window", "25", "--length", "201", "--seed", "0-2"]
+    args += ["--epochs", "50"]
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "sinelstm", *args, "--streams", "2", "-o", str(tmp_path / "ab.csv")], cwd=ROOT
+    )
+    deadline = time.monotonic() + 120
+    workers: list = []
+    while len(workers) < 4 and time.monotonic() < deadline:
+        workers = psutil.Process(driver.pid).children()
+        time.sleep(0.1)
+    assert len(workers) == 4, "the A/B's workers never started"
+    time.sleep(3)  # into the cells
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    killed = time.monotonic()
+    alive = workers
+    while alive and time.monotonic() - killed < 2.0:
+        alive = [w for w in alive if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+        time.sleep(0.05)
+    assert alive == [], f"{len(alive)} workers still running 2 s after the A/B's driver died"

@@ -31,6 +31,7 @@ def main() -> int:
         channel.write(json.dumps(message, default=_plain) + "\n")
         channel.flush()
 
+    _exit_with_parent()
     core = os.environ.get("SINELSTM_AB_CORE", "")
     if core and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {int(core)})
@@ -66,6 +67,21 @@ def main() -> int:
         except Exception as error:  # noqa: BLE001 - the cell's outcome, sent to the driver.
             send({"error": f"{type(error).__name__}: {error}"})
     return 0
+
+
+def _exit_with_parent() -> None:
+    """End this worker once the driver is gone (a daemon thread polls the parent's pid):
+    a killed A/B leaves nothing computing."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _forecast_rounds(rounds) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from sinelstm.experiment.config import ExperimentConfig, epoch_flops
-from sinelstm.runtime import become_worker, preload_backend
+from sinelstm.runtime import become_worker, exit_with_parent, preload_backend
 
 # What an executor runs one job on: a cell, or the cells of a batch (the seeds of one
 # config trained together; sinelstm.experiment.batched).
@@ -60,6 +60,7 @@ def _pin_to_a_free_core(lock) -> None:
     core), then become a one-thread worker, before numpy or TensorFlow start any thread."""
     import psutil
 
+    exit_with_parent()
     with lock:
         me = psutil.Process()
         cores = sorted(me.cpu_affinity()) if hasattr(me, "cpu_affinity") else []
