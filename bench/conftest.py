@@ -179,7 +179,7 @@ def pytest_sessionfinish(session, exitstatus):
             output = Output(lines.append, verbosity, session.config.getoption("link_base"))
             # The cells ran one after another in this process: one core.
             wall = time.perf_counter() - state.started
-            report_grid(state.out, wall, 1, len(state.selected), lines.append)
+            report_grid(state.out, wall, 1, len(state.selected), lines.append, grid=state.grid.name)
             record_history(state.out, state.grid, output)
             # A suspected statistical failure is rerun here, in-process, as the cells ran.
             rerun = seed_runner(state.out, LocalExecutor)

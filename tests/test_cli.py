@@ -74,3 +74,72 @@ def test_bad_bench_options_exit_2_with_one_line(args, flag, tmp_path, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and flag in lines[0] and lines[0].startswith("sinelstm: error:")
     assert not out.exists()
+
+
+def _tracked_bytes() -> dict[str, bytes]:
+    """Every tracked file of the checkout, as bytes (a refusal must change none)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    names = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
+    return {
+        name: (root / name).read_bytes()
+        for name in names.decode().split("\0")
+        if name and (root / name).is_file()
+    }
+
+
+QUICK, OUT, CONFIG = "results/baseline-quick.csv", "/tmp/x.csv", "window25-length201-hidden64"
+
+
+def _refused(argv, words, capsys) -> None:
+    before = _tracked_bytes()
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sinelstm: error:") and words in lines[0], lines
+    assert _tracked_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        # The default grid's run into CI's quick baseline (the grids share cell names).
+        (["baseline", "accept", "results/latest.csv", "--baseline", QUICK, "--reason", "x"],
+         "not comparable: the run is of the default grid and results/baseline-quick.csv is the quick grid's"),
+        (["compare", "results/latest.csv", "--baseline", QUICK], "not comparable"),
+        (["compare", "results/latest.csv", "--baseline", "results/baseline-paths-jax.csv"], "paths grid's"),
+        (["bench", "--grid", "quick", "--baseline", "results/baseline.csv", "-o", OUT], "not comparable"),
+        (["bench", "--seed", "5-2,7", "--no-gate", "-o", "/tmp/x.csv"], "runs backwards"),
+        (["bench", "--seed", "", "--no-gate", "-o", "/tmp/x.csv"], "--seed"),
+        (["history", "report", "--history", "results/nope.csv"], "does not exist"),
+        (["history", "find", "HEAD~2..HEAD", "--metric", "amp_ratio", "--config", CONFIG,
+          "--history", "x.csv"], "does not exist"),
+    ],
+)  # fmt: skip
+def test_a_mismatch_is_refused_in_one_line_and_changes_no_tracked_file(argv, words, capsys, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    _refused(argv, words, capsys)
+    assert not Path("/tmp/x.csv").exists()
+
+
+def test_other_grid_is_an_explicit_flag(tmp_path, capsys):
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    baseline = tmp_path / "baseline-quick.csv"
+    shutil.copy(root / "results/baseline-quick.csv", baseline)
+    argv = [
+        "baseline",
+        "accept",
+        str(root / "results/latest.csv"),
+        "--baseline",
+        str(baseline),
+        "--reason",
+        "why",
+    ]
+    assert main(argv) == 2 and "not comparable" in capsys.readouterr().err
+    assert main([*argv, "--other-grid"]) == 0
+    assert "accepted 36 rows" in capsys.readouterr().out

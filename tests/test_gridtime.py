@@ -112,8 +112,8 @@ def test_a_bench_records_its_grid_and_prints_its_floor(tmp_path, monkeypatch):
 
     results = write(tmp_path, "latest.csv", frame().to_dict("records")[:2])
 
-    def record_grid(results, wall_s, workers, cells):  # as the bench's, without git
-        record = GridRecord(wall_s, workers, cells, commit="c", utc="u")
+    def record_grid(results, wall_s, workers, cells, grid=""):  # as the bench's, without git
+        record = GridRecord(wall_s, workers, cells, commit="c", utc="u", grid=grid)
         write_record(results, record)
         return record
 

@@ -55,6 +55,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         gate = dataclasses.replace(gate, timing=None)
     if baseline is not None:
+        workflow.check_same_grid(grid.name, baseline)
         read_results(baseline)
     workflow.check_writable(out.parent, "--out")
     executor = workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)
@@ -89,7 +90,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         wall = time.perf_counter() - start
         print(f"{len(cells)} cells ({grid.name} grid) in {wall:.0f} s -> {out}")
         workers = workflow.executor_workers(executor, len(cells))
-        workflow.report_grid(out, wall, workers, len(cells), print, resumed=args.resume)
+        workflow.report_grid(out, wall, workers, len(cells), print, resumed=args.resume, grid=grid.name)
         workflow.record_history(out, grid, output)
         rerun = workflow.seed_runner(
             out, lambda: workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)
@@ -131,6 +132,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     run, gate = Path(args.run), workflow.load_gate(args.gate_config)
     baseline = Path(args.baseline) if args.baseline else workflow.baseline_for(run)
+    workflow.check_same_grid(workflow.grid_of_run(run), baseline)
     with locked(run):  # not read while a run still writes it (a baseline is only ever replaced whole)
         for path in (run, baseline):
             read_results(path)  # an unreadable file is bad input (2), not a failed gate
@@ -150,6 +152,10 @@ def cmd_baseline_accept(args: argparse.Namespace) -> int:
     from sinelstm.verdict.baseline import accept_baseline
 
     baseline = Path(args.baseline) if args.baseline else workflow.baseline_for(Path(args.run))
+    if not args.other_grid:
+        workflow.check_same_grid(
+            workflow.grid_of_run(Path(args.run)), baseline, "--other-grid accepts it anyway"
+        )
     count = accept_baseline(Path(args.run), baseline, args.reason, tuple(args.config or ()))
     print(f"{baseline}: accepted {count} rows from {args.run} ({args.reason.strip()})")
     return 0

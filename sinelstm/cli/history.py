@@ -70,6 +70,8 @@ def cmd_history_report(args: argparse.Namespace) -> int:
 
     repo = repo_root()
     out = Path(args.out)
+    if not Path(args.history).is_file():
+        raise HistoryError(f"--history: {args.history} does not exist; nothing written")
     _, changes = build_history_report(repo, Path(args.history), out, workflow.load_gate(args.gate_config))
     print(f"history report: {out} ({len(changes)} change points)")
     return 0

@@ -144,6 +144,11 @@ def build_parser() -> Parser:
     accept.add_argument(
         "--baseline", help="baseline CSV (the run's own: latest-quick.csv -> baseline-quick.csv)"
     )
+    accept.add_argument(
+        "--other-grid",
+        action="store_true",
+        help="replace the baseline with a run of another grid than the baseline's (refused otherwise)",
+    )
     add_ab_command(commands)
     add_history_commands(commands)
     return parser

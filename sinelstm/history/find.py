@@ -160,6 +160,8 @@ def find_commit(
         raise HistoryError(
             f"--config: {config!r} is not a config of the grid; expected one of {', '.join(names)}"
         )
+    if not Path(history).is_file():
+        raise HistoryError(f"--history: {history} does not exist (history run makes it); nothing run")
     commits = rev_list(repo, rev_range)
     label = grid_label(grid)
     seeds = {cell.seed for cell in cells}

@@ -37,6 +37,7 @@ class GridRecord:
     cells: int  # cells run
     commit: str  # git commit of the run ("" outside a checkout)
     utc: str  # when the grid finished, ISO 8601
+    grid: str = ""  # the grid it ran ("quick", "default+custom"); "" in records written before it
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,10 @@ def read_record(results: Path) -> GridRecord | None:
         or data["cells"] < 0
     ):
         raise GridRecordError(f"{path}: expected wall_s >= 0, workers >= 1, cells >= 0; got {data}")
-    return GridRecord(**{name: data[name] for name in FIELDS})
+    grid = data.get("grid", "")
+    if not isinstance(grid, str):
+        raise GridRecordError(f"{path}: grid must be str, got {grid!r}")
+    return GridRecord(**{name: data[name] for name in FIELDS}, grid=grid)
 
 
 def cell_flop(row) -> float:

@@ -98,6 +98,45 @@ def baseline_for(run: Path) -> Path:
     return Path("results/baseline.csv")
 
 
+def grid_of_baseline(baseline: Path) -> str | None:
+    """The named grid a baseline is of, by its name: baseline.csv (and baseline-jax.csv) the
+    default grid's, baseline-GRID[-jax].csv GRID's; None for a name of another form."""
+    import re
+
+    match = re.fullmatch(r"baseline(?:-(.+?))?(?:-jax)?\.csv", Path(baseline).name)
+    if match is None:
+        return None
+    return "default" if match.group(1) in (None, "jax") else match.group(1)
+
+
+def grid_of_run(results: Path) -> str | None:
+    """The named grid a run is of: its grid record's (RUN.grid.json, written by the run),
+    else its name's (latest[-GRID][-jax].csv); None where neither says."""
+    from sinelstm.sweep.gridtime import GridRecordError, read_record
+
+    try:
+        record = read_record(results)
+    except GridRecordError:
+        record = None
+    if record is not None and record.grid:
+        return record.grid.split("+")[0]
+    name = Path(results).name
+    return grid_of_baseline(Path("baseline" + name[len("latest") :])) if name.startswith("latest") else None
+
+
+def check_same_grid(grid: str | None, baseline: Path, remedy: str = "") -> None:
+    """Refuse (exit 2, one line) a run of one named grid judged against, or accepted into,
+    another's baseline: they are not comparable. A run of part of a grid (its cells chosen
+    by -k or --config, its axes changed) is of that grid."""
+    theirs = grid_of_baseline(baseline)
+    ours = grid.split("+")[0] if grid else None
+    if ours and theirs and ours != theirs:
+        raise UsageError(
+            f"not comparable: the run is of the {ours} grid and {baseline} is the {theirs} grid's baseline"
+            + (f"; {remedy}" if remedy else "")
+        )
+
+
 def report_path_for(results: Path) -> Path:
     """results/latest.csv -> results/REPORT.md; latest-quick.csv -> REPORT-quick.md."""
     stem = Path(results).stem

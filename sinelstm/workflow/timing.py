@@ -27,7 +27,9 @@ def forget_grid(results: Path) -> None:
     gridtime.record_path(results).unlink(missing_ok=True)
 
 
-def record_grid(results: Path, wall_s: float, workers: int, cells: int) -> gridtime.GridRecord:
+def record_grid(
+    results: Path, wall_s: float, workers: int, cells: int, grid: str = ""
+) -> gridtime.GridRecord:
     """Write the grid record (RUN.grid.json) of a finished run and return it."""
     from sinelstm.sweep.provenance import git_commit
 
@@ -37,6 +39,7 @@ def record_grid(results: Path, wall_s: float, workers: int, cells: int) -> gridt
         cells=int(cells),
         commit=git_commit(),
         utc=datetime.now(UTC).isoformat(timespec="seconds"),
+        grid=grid,
     )
     gridtime.write_record(results, record)
     return record
@@ -61,7 +64,7 @@ def grid_floor_line(results: Path, record: gridtime.GridRecord) -> str:
 
 
 def report_grid(
-    results: Path, wall_s: float, workers: int | None, cells: int, echo, resumed: bool = False
+    results: Path, wall_s: float, workers: int | None, cells: int, echo, resumed: bool = False, grid: str = ""
 ) -> None:
     """Record a finished grid (where its workers are known and it ran whole) and echo its
     floor line; a record that cannot be written, or a floor that cannot be worked out, is a
@@ -75,7 +78,7 @@ def report_grid(
         echo("sinelstm: warning: the grid's cores are unknown (a Ray cluster): no grid record written")
         return
     try:
-        record = record_grid(results, wall_s, workers, cells)
+        record = record_grid(results, wall_s, workers, cells, grid)
         echo(grid_floor_line(results, record))
     except (OSError, ResultsError, ValueError) as error:
         echo(f"sinelstm: warning: grid floor not worked out: {error}")
