@@ -57,10 +57,17 @@ def plant(variant: Variant, folder: Path) -> Path:
     return copy
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without pytest-xdist's worker variables: under `pytest -n`
+    they would make the gate's own pytest a worker, and pytest-benchmark disables itself."""
+    xdist = ("PYTEST_XDIST", "PYTEST_CURRENT_TEST")
+    return {name: value for name, value in os.environ.items() if not name.startswith(xdist)}
+
+
 def run_gate(variant: Variant, folder: Path) -> Outcome:
     copy = plant(variant, folder)
     out = folder / "latest-quick.csv"
-    env = {**os.environ, "PYTHONPATH": str(copy), "TF_CPP_MIN_LOG_LEVEL": "3", **variant.env}
+    env = {**clean_environment(), "PYTHONPATH": str(copy), "TF_CPP_MIN_LOG_LEVEL": "3", **variant.env}
     gate = ["--baseline", str(BASELINE), "--gate-config", str(copy / "pyproject.toml")]
     if variant.driver == "paths":  # CI's paths gate, on its own baseline
         out = folder / "latest-paths.csv"

@@ -196,3 +196,12 @@ def test_a_grid_of_several_parts_takes_flags_in_every_part_and_never_names_two_c
     # with another horizon: refused, naming the field no name shows.
     with pytest.raises(ConfigError, match="differ in horizon"):
         make_grid("science", period="300")
+
+
+def test_the_paths_grid_trains_its_batched_members_as_one_unit():
+    """CI's paths grid must reach the batched trainer's member axis: its two batched seeds
+    go to a worker as one unit (a unit of one is the loop trainer)."""
+    from sinelstm.sweep.runner import batches
+
+    units = batches(GRIDS["paths"].cells(), workers=2)
+    assert [len(unit) for unit in units if unit[0].trainer == "batched"] == [2]
