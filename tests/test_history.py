@@ -334,6 +334,8 @@ def test_find_names_the_planted_commit_within_log2_n_plus_one_runs(tmp_path, mon
     history = tmp_path / "history.csv"
     tiny = ["--window", "8", "--length", "60", "--hidden", "4", "--seed", "0", "--epochs", "3"]
     config = ["--metric", "fit_rmse_noisy", "--config", "window8-length60-hidden4", "--history", str(history)]
+    # find reads and extends a history; it refuses to start one (history run does: here, the reference).
+    assert history_main(["history", "run", commits[0], *tiny, "--history", str(history)]) == 0
     assert history_main(["history", "find", "HEAD", *tiny, *config]) == 0
     out = capsys.readouterr().out
     assert f"first moved: {commits[5]}" in out, out
