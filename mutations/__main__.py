@@ -195,6 +195,23 @@ def write_markdown(markdown: Path, head: str | None = None, **sections: str) -> 
     markdown.write_text("\n\n".join(part for part in parts if part) + "\n")
 
 
+def power_sentence(rows: list[tuple[str, bool, bool]]) -> str:
+    """The A/B's measured power in one sentence, from (variant, benign, caught) per run: what
+    the README quotes (tests/test_quoted.py recomputes it from results/mutations-ab.csv)."""
+
+    def rate(name: str) -> str:
+        runs = [caught for variant, _, caught in rows if variant == name]
+        return f"{sum(runs)} of {len(runs)}"
+
+    benign = [caught for _, is_benign, caught in rows if is_benign]
+    return (
+        f"a 20% slower epoch in {rate('epoch-slower-20')} runs and a 20% slower compiled forecast in "
+        f"{rate('forecast-slower-20')}; at 40%, {rate('epoch-slower-40')} and {rate('forecast-slower-40')}; "
+        f"at 10%, {rate('epoch-slower-10')} and {rate('forecast-slower-10')}; "
+        f"{sum(benign)} false alarms in {len(benign)} benign runs"
+    )
+
+
 def timing_report(trials: list[Trial], markdown: Path, wall_s: float) -> str:
     """The A/B's measured power: per variant the runs it failed, with the rate's exact
     interval, between markers in the markdown (the gate's table stays as it was), and every

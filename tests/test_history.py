@@ -442,7 +442,7 @@ def test_find_names_the_commit_that_slowed_the_epoch_by_an_ab_of_each_probe(tmp_
     commits.append(_commit(repo, "slower epochs", {"sinelstm/experiment/train.py": slower}))
     commits.append(_commit(repo, "notes", {"NOTES.md": "two\n"}))
     monkeypatch.chdir(repo)
-    tiny = ["--window", "8", "--length", "60", "--hidden", "4", "--seed", "0-2", "--epochs", "4"]
+    tiny = ["--window", "8", "--length", "60", "--hidden", "4", "--seed", "0-2", "--epochs", "10"]
     speed = ["--metric", "s_per_epoch", "--config", "window8-length60-hidden4"]
     assert history_main(["history", "find", "HEAD", *tiny, *speed]) == 0
     out = capsys.readouterr().out

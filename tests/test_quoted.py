@@ -58,3 +58,14 @@ def test_the_readmes_seed_range_of_the_2017_setup_is_the_committed_baselines():
     text = (ROOT / "README.md").read_text()
     low, high = article["amp_ratio"].min(), article["amp_ratio"].max()
     assert f"ranges from {low:.2f} to {high:.2f}" in text
+
+
+def test_the_readme_quotes_the_speed_ab_power_the_mutation_suite_measured():
+    """The README's sentence on what CI's A/B detects is the committed runs' own counts."""
+    import csv
+
+    from mutations.__main__ import power_sentence
+
+    with open(RESULTS / "mutations-ab.csv", newline="") as handle:
+        rows = [(r["variant"], r["benign"] == "True", r["caught"] == "True") for r in csv.DictReader(handle)]
+    assert power_sentence(rows) in (ROOT / "README.md").read_text().replace("\n", " ")

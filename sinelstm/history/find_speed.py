@@ -70,7 +70,7 @@ def find_speed_commit(
                 run = run_rounds(
                     reference, Side(SIDES[1], tree, sha[:10]), grid.name, cells, PROBE_ROUNDS,
                     streams=None, threads=1, env={}, logs=scratch / "logs", rules=speed,
-                    reproduction=gate.reproduction, echo=echo,
+                    reproduction=gate.reproduction, echo=echo, deciding=(judged,),
                 )  # fmt: skip
             missing = unpaired(run.pairs)
             if missing:

@@ -62,13 +62,18 @@ def speed_verdicts(
     return verdicts
 
 
-def undecided_configs(verdicts: list[SpeedVerdict], rules: SpeedRules) -> set[str]:
-    """Configs with a gated timing that more pairs could decide: underpowered (but not for
-    want of any slowdown past the threshold) or inconclusive."""
+def undecided_configs(
+    verdicts: list[SpeedVerdict], rules: SpeedRules, metrics: tuple[str, ...] | None = None
+) -> set[str]:
+    """Configs with a gated timing (of `metrics`, where given) that more pairs could
+    decide: underpowered (but not for want of any slowdown past the threshold) or
+    inconclusive."""
     return {
         v.config
         for v in verdicts
-        if v.metric not in rules.informational and v.verdict in ("underpowered", "inconclusive")
+        if v.metric not in rules.informational
+        and (metrics is None or v.metric in metrics)
+        and v.verdict in ("underpowered", "inconclusive")
     }
 
 
@@ -179,9 +184,11 @@ def run_rounds(
     echo: Callable[[str], None],
     accepted: tuple[Acceptance, ...] = (),
     on_pair: Callable[[Pair], None] | None = None,
+    deciding: tuple[str, ...] | None = None,
 ) -> ABRun:
-    """The A/B: rounds of pairs until every config is decided or the limits are reached,
-    then the verdicts, the result differences and what else the report says."""
+    """The A/B: rounds of pairs until every config is decided (in the timings `deciding`
+    names, where given: history find needs one) or the limits are reached, then the
+    verdicts, the result differences and what else the report says."""
     from sinelstm.sweep.runner import new_run_id
 
     start, run_id = time.perf_counter(), new_run_id()
@@ -195,7 +202,7 @@ def run_rounds(
         )  # fmt: skip
         pairs += more
         done += rounds.repeats
-        undecided = undecided_configs(speed_verdicts(pairs, rules, accepted), rules)
+        undecided = undecided_configs(speed_verdicts(pairs, rules, accepted), rules, deciding)
         next_cells = [cell for cell in cells if config_id(cell) in undecided]
         # A round's cost scales with its cells.
         next_s = (time.perf_counter() - round_start) * len(next_cells) / len(todo)
