@@ -124,6 +124,20 @@ def _judged(row: dict, metric: str) -> dict:
     return {metric: value}
 
 
+def config_cells(grid: Grid, config: str) -> list:
+    """The grid's cells of one config; HistoryError naming the grid's configs where it has
+    none of that name."""
+    from sinelstm.sweep.grid import config_id
+
+    cells = [cell for cell in grid.cells() if config_id(cell) == config]
+    if not cells:
+        names = sorted({config_id(cell) for cell in grid.cells()})
+        raise HistoryError(
+            f"--config: {config!r} is not a config of the grid; expected one of {', '.join(names)}"
+        )
+    return cells
+
+
 @dataclass
 class Found:
     """What a find did: the first commit that moved (None: none did), how, and at what cost."""
@@ -152,14 +166,8 @@ def find_commit(
     from sinelstm.history.commits import bench_flags, rev_list
     from sinelstm.history.run import measure
     from sinelstm.history.store import SKIPPED, grid_label, read_history
-    from sinelstm.sweep.grid import config_id
 
-    cells = [cell for cell in grid.cells() if config_id(cell) == config]
-    if not cells:
-        names = sorted({config_id(cell) for cell in grid.cells()})
-        raise HistoryError(
-            f"--config: {config!r} is not a config of the grid; expected one of {', '.join(names)}"
-        )
+    cells = config_cells(grid, config)
     if not Path(history).is_file():
         raise HistoryError(f"--history: {history} does not exist (history run makes it); nothing run")
     commits = rev_list(repo, rev_range)

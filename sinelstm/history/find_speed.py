@@ -20,10 +20,9 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from sinelstm.history.find import Found, bisect
-from sinelstm.history.store import HistoryError
+from sinelstm.history.find import Found, bisect, config_cells
 from sinelstm.sweep.ab import SIDES, Side
-from sinelstm.sweep.grid import Grid, config_id
+from sinelstm.sweep.grid import Grid
 from sinelstm.verdict.pairs import Rounds, run_rounds, timing, unpaired
 from sinelstm.verdict.rules import GateConfig
 from sinelstm.verdict.speed import TIMINGS, SpeedRules, judge_pairs
@@ -48,12 +47,7 @@ def find_speed_commit(
     threshold against the range's first commit, each probe an A/B of the two."""
     from sinelstm.history.commits import rev_list, worktree
 
-    cells = [cell for cell in grid.cells() if config_id(cell) == config]
-    if not cells:
-        names = sorted({config_id(cell) for cell in grid.cells()})
-        raise HistoryError(
-            f"--config: {config!r} is not a config of the grid; expected one of {', '.join(names)}"
-        )
+    cells = config_cells(grid, config)
     commits = rev_list(repo, rev_range)
     found = Found(commits, None)
     judged = SPEED_METRICS[metric]
