@@ -67,6 +67,13 @@ def markdown(run: ABRun, summary: bool = False) -> str:
         f"could not have seen +{run.rules.threshold + run.rules.margin:.0%} is underpowered and fails."
     )
     lines.append("")
+    lines += [
+        f"The workers ran at nice {run.nice}, above a neighbour's normal priority."
+        if run.nice < 0
+        else "The workers ran at normal priority (the OS refused a higher one): a busy neighbour "
+        "takes a share of their cores, and the intervals widen.",
+        "",
+    ]
     if run.stack:
         lines += [
             f"The head changes the stack ({', '.join(run.stack)}): both sides ran on the head's, so "

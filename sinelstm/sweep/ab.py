@@ -35,6 +35,10 @@ from sinelstm.sweep.grid import cell_id, config_id
 
 SOURCE = (Path(__file__).with_name("abworker.py")).read_text()
 SIDES = ("base", "head")
+# How far the workers lower their nice value, where the OS lets them: a neighbour at normal
+# priority then takes about 3% of a worker's core, not half of it (two busy loops beside an
+# A/B at nice 0 spread its pairs by +-50%).
+NICE = 15
 # Timed rounds of each cell's compiled forecast (the grid's own: 5), where a side's code
 # lets its worker set them: the forecast step's pairs then spread a third as much.
 FORECAST_ROUNDS = 25
@@ -93,6 +97,7 @@ class Worker:
         self.side, self.core, self.env, self.log = side, core, env, log
         self.process: subprocess.Popen | None = None
         self.fields: list[str] = []
+        self.nice = 0  # the nice value it runs at
 
     def start(self) -> None:
         self.launch()
@@ -101,6 +106,7 @@ class Worker:
     def launch(self) -> None:
         """Start the process; handshake() waits for it to say what it knows."""
         env = {**os.environ, **self.env, "PYTHONPATH": str(self.side.tree)}
+        env["SINELSTM_AB_NICE"] = str(NICE)
         if self.core is not None:
             env["SINELSTM_AB_CORE"] = str(self.core)
         with open(self.log, "ab") as log:
@@ -121,6 +127,7 @@ class Worker:
             self.stop()
             raise ABError(f"the {self.side.name} ({self.side.label}) cannot run cells: {hello['error']}")
         self.fields = hello["fields"]
+        self.nice = int(hello.get("nice", 0))
 
     def run(self, cell: ExperimentConfig, run_id: str) -> Outcome:
         if self.process is None or self.process.poll() is not None:
@@ -254,4 +261,6 @@ def run_ab(
                 worker.stop()
     if errors:
         raise errors[0]
-    return pairs, {name: workers[0][name].fields for name in SIDES}
+    known = {name: workers[0][name].fields for name in SIDES}
+    known["nice"] = [str(worker.nice) for sides in workers for worker in sides.values()]
+    return pairs, known

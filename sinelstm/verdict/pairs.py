@@ -125,6 +125,7 @@ class ABRun:
     stack: list[str]  # stack files the head changed
     rules: SpeedRules
     missing_fields: list[str]  # config fields the base does not know
+    nice: int = 0  # the workers' nice value (the highest of them): below 0, raised priority
 
     @property
     def failures(self) -> list[str]:
@@ -225,6 +226,7 @@ def run_rounds(
         stack=stack_changes(base, head),
         rules=rules,
         missing_fields=sorted(set(fields["head"]) - set(fields["base"])),
+        nice=max(int(value) for value in fields["nice"]),
     )
 
 
