@@ -143,7 +143,8 @@ def run_timing(variant: Variant) -> list[Trial]:
         trials.append(trial)
         mark = "failed" if trial.caught else "passed"
         error = f"; ERROR {trial.error}" if trial.error else ""
-        print(f"{variant.name} [{number + 1}/{variant.runs}]: the A/B {mark} ({trial.seconds:.0f} s){error}")
+        where = f"{variant.name} [{number + 1}/{variant.runs}]"
+        print(f"{where}: the A/B {mark} ({trial.seconds:.0f} s){error}", flush=True)
     return trials
 
 
@@ -163,7 +164,7 @@ def clopper_pearson(hits: int, runs: int, confidence: float = 0.95) -> tuple[flo
 
     alpha = (1 - confidence) / 2
     low = 0.0 if hits == 0 else solve(lambda p: tail_at_least(p, hits), alpha)
-    high = 1.0 if hits == runs else solve(lambda p: 1 - tail_at_least(p, hits + 1), 1 - alpha)
+    high = 1.0 if hits == runs else solve(lambda p: tail_at_least(p, hits + 1), 1 - alpha)
     return low, high
 
 
@@ -212,46 +213,77 @@ def power_sentence(rows: list[tuple[str, bool, bool]]) -> str:
     )
 
 
-def timing_report(trials: list[Trial], markdown: Path, wall_s: float) -> str:
+AB_COLUMNS = ("variant", "benign", "caught", "seconds", "headline", "error", "commit")
+
+
+def code_commit() -> str:
+    """The commit whose sinelstm/ the runs measure ("+dirty" where the package differs from it)."""
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False)
+
+    sha = git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+    return sha + ("" if git("diff", "--quiet", "HEAD", "--", "sinelstm").returncode == 0 else "+dirty")
+
+
+def read_ab_rows(path: Path) -> list[dict]:
+    """The A/B power rows already measured (results/mutations-ab.csv), each with its commit."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        return [{name: row.get(name) or "" for name in AB_COLUMNS} for row in csv.DictReader(handle)]
+
+
+def write_ab_rows(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=AB_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def trial_row(trial: Trial, commit: str) -> dict:
+    return {"variant": trial.variant.name, "benign": str(trial.variant.benign), "caught": str(trial.caught),
+            "seconds": f"{trial.seconds:.1f}", "headline": trial.first_failure, "error": trial.error,
+            "commit": commit}  # fmt: skip
+
+
+def timing_report(rows: list[dict], markdown: Path) -> str:
     """The A/B's measured power: per variant the runs it failed, with the rate's exact
-    interval, between markers in the markdown (the gate's table stays as it was), and every
-    run in mutations-ab.csv."""
-    by_variant: dict[str, list[Trial]] = {}
-    for trial in trials:
-        by_variant.setdefault(trial.variant.name, []).append(trial)
+    interval and the commit the runs measured, between markers in the markdown (the gate's
+    table stays as it was)."""
+    from mutations.catalog import TIMING, TIMING_BENIGN
+
+    catalog = {v.name: v for v in TIMING + TIMING_BENIGN}
     begin, end = markers("ab-power")
+    minutes = sum(float(row["seconds"]) for row in rows) / 60
     lines = [
         begin,
         "## The speed A/B's power: planted slowdowns and benign runs",
         "",
         "Each run is `sinelstm ab BASE HEAD --grid ab` (CI's A/B step) with an unchanged copy of the code as "
-        "the base and the variant as the head, the runs one after another and nothing else on the machine. "
-        f"Command: `python -m mutations --timing`; {len(trials)} runs in {wall_s / 60:.0f} min.",
+        "the base and the variant as the head, the runs one after another, never beside another timing run. "
+        f"Command: `python -m mutations --timing` (`--only NAME,...` reruns some); {len(rows)} runs, "
+        f"{minutes:.0f} min of runs in all.",
         "",
-        "| variant | what changed | A/B failed | rate | 95% interval (Clopper-Pearson) | s a run |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| variant | what changed | A/B failed | rate | 95% interval (Clopper-Pearson) | s a run | code at |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, group in by_variant.items():
-        variant = group[0].variant
-        hits = sum(t.caught for t in group)
+    for name in [n for n in catalog if any(row["variant"] == n for row in rows)]:
+        group = [row for row in rows if row["variant"] == name]
+        hits = sum(row["caught"] == "True" for row in group)
         low, high = clopper_pearson(hits, len(group))
-        word = "false alarms" if variant.benign else "caught"
-        errors = sum(bool(t.error) for t in group)
+        word = "false alarms" if catalog[name].benign else "caught"
+        errors = sum(bool(row["error"]) for row in group)
         note = f" ({errors} errors)" if errors else ""
+        seconds = sum(float(row["seconds"]) for row in group) / len(group)
+        commits = ", ".join(sorted({row["commit"] or "?" for row in group}))
         lines.append(
-            f"| {name} | {variant.what} | {hits} of {len(group)} ({word}){note} | {hits / len(group):.0%} | "
-            f"[{low:.0%}, {high:.0%}] | {sum(t.seconds for t in group) / len(group):.0f} |"
+            f"| {name} | {catalog[name].what} | {hits} of {len(group)} ({word}){note} | "
+            f"{hits / len(group):.0%} | [{low:.0%}, {high:.0%}] | {seconds:.0f} | {commits} |"
         )
     lines.append(end)
     section = "\n".join(lines)
     write_markdown(markdown, ab_power=section)
-    with open(markdown.with_name("mutations-ab.csv"), "w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["variant", "benign", "caught", "seconds", "headline", "error"])
-        for t in trials:
-            writer.writerow(
-                [t.variant.name, t.variant.benign, t.caught, f"{t.seconds:.1f}", t.first_failure, t.error]
-            )
     return section
 
 
@@ -340,9 +372,16 @@ def main(argv: list[str] | None = None) -> int:
     timing = {v.name: v for v in TIMING + TIMING_BENIGN}
     if args.timing or (args.only and set(args.only.split(",")) <= set(timing)):
         names = args.only.split(",") if args.only else list(timing)
-        start = time.monotonic()
-        trials = [trial for name in names for trial in run_timing(timing[name])]
-        print(timing_report(trials, Path(args.out), time.monotonic() - start))
+        # Rows of the variants run again are replaced; each run's row is written as it ends.
+        path = Path(args.out).with_name("mutations-ab.csv")
+        rows = [row for row in read_ab_rows(path) if row["variant"] not in names]
+        commit, trials = code_commit(), []
+        for name in names:
+            for trial in run_timing(timing[name]):
+                trials.append(trial)
+                rows.append(trial_row(trial, commit))
+                write_ab_rows(path, rows)
+        print(timing_report(rows, Path(args.out)))
         wrong = [t for t in trials if t.error or t.caught == t.variant.benign]
         return 1 if wrong else 0
     every = {v.name: v for v in MUTANTS + PATHS + BENIGN}

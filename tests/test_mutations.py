@@ -55,3 +55,16 @@ def test_ci_catches_the_fast_subset_without_a_false_alarm(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     text = out.read_text()
     assert "caught **2 of 2** planted regressions with **0 false alarms in 1**" in text
+
+
+def test_clopper_pearson_at_the_ends_worked_by_hand():
+    from mutations.__main__ import clopper_pearson
+
+    # All runs caught: the lower bound solves p^n = 0.025; none: (1 - p)^n = 0.025.
+    low, high = clopper_pearson(10, 10)
+    assert abs(low - 0.025 ** (1 / 10)) < 1e-9 and high == 1.0
+    low, high = clopper_pearson(0, 15)
+    assert low == 0.0 and abs(high - (1 - 0.025 ** (1 / 15))) < 1e-9
+    # 3 of 5, both tails: P(X >= 3 | p_low) = P(X <= 3 | p_high) = 0.025.
+    low, high = clopper_pearson(3, 5)
+    assert 0.146 < low < 0.148 and 0.946 < high < 0.948
