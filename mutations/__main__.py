@@ -366,6 +366,11 @@ def main(argv: list[str] | None = None) -> int:
         "--timing", action="store_true", help="the speed A/B's slowdowns and benign runs (one at a time)"
     )
     parser.add_argument(
+        "--earlier-commit",
+        default="",
+        help="with --only: the commit that kept rows without a commit column measured (their file's)",
+    )
+    parser.add_argument(
         "--paths", action="store_true", help="a regression on each path, through CI's paths gate"
     )
     args = parser.parse_args(argv)
@@ -375,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         # Rows of the variants run again are replaced; each run's row is written as it ends.
         path = Path(args.out).with_name("mutations-ab.csv")
         rows = [row for row in read_ab_rows(path) if row["variant"] not in names]
+        for row in rows:  # rows of a file written before its commit column: the commit the caller names
+            row["commit"] = row["commit"] or args.earlier_commit
         commit, trials = code_commit(), []
         for name in names:
             for trial in run_timing(timing[name]):
