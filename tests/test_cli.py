@@ -143,3 +143,30 @@ def test_other_grid_is_an_explicit_flag(tmp_path, capsys):
     assert main(argv) == 2 and "not comparable" in capsys.readouterr().err
     assert main([*argv, "--other-grid"]) == 0
     assert "accepted 36 rows" in capsys.readouterr().out
+
+
+def test_compare_gives_the_same_bytes_whatever_the_files_times(tmp_path, capsys):
+    """On a fresh clone git sets file times as it likes: the summary must follow the files'
+    contents only (its report and figure links stay while the report describes the run)."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    run, baseline = tmp_path / "latest.csv", tmp_path / "baseline.csv"
+    shutil.copy(root / "results/latest.csv", run)
+    shutil.copy(root / "results/baseline.csv", baseline)
+    assert main(["report", str(run), "-o", str(tmp_path / "REPORT.md")]) == 0
+    outputs = []
+    for stamp in (1_000_000_000, 2_000_000_000):  # the run older, then newer, than its report
+        os.utime(run, (stamp, stamp))
+        main(["compare", str(run), "--baseline", str(baseline), "-q"])
+        outputs.append((tmp_path / "latest.summary.md").read_bytes())
+    capsys.readouterr()
+    assert outputs[0] == outputs[1]
+    assert b"REPORT.md" in outputs[0]
+    # A report of other results is not linked, whatever its time.
+    shutil.copy(root / "results/baseline-quick.csv", tmp_path / "other.csv")
+    main(["report", str(tmp_path / "other.csv"), "-o", str(tmp_path / "REPORT.md")])
+    main(["compare", str(run), "--baseline", str(baseline), "-q"])
+    assert b"REPORT.md" not in (tmp_path / "latest.summary.md").read_bytes()

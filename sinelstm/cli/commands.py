@@ -141,10 +141,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         # The bench's rerun of a suspected statistical failure, where it made one for this run.
         workflow.confirm_suspects(result, run, baseline, gate, workflow.recorded_rerun(run), output.echo)
         workflow.write_gate_table(result, run, baseline)
-        # The summary links the run's report figures where its report was written after it.
+        # The summary links the run's report figures where its report was written from it.
+        from sinelstm.report.markdown import describes
+
         report = workflow.report_path_for(run)
-        fresh = report.exists() and report.stat().st_mtime >= run.stat().st_mtime
-        workflow.announce(result, run, baseline, report if fresh else None, output)
+        workflow.announce(result, run, baseline, report if describes(report, run) else None, output)
     return EXIT_PASSED if result.passed else EXIT_GATE_FAILED
 
 

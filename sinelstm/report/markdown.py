@@ -154,5 +154,21 @@ def build_report(
     markdown = "\n".join(lines)
     if len(markdown) > MAX_CHARS:
         markdown = markdown[: MAX_CHARS - 200] + "\n\n(Report cut at the pull-request comment limit.)\n"
+    markdown += "\n" + report_stamp(results) + "\n"
     paths.markdown.write_text(markdown)
     return markdown
+
+
+def report_stamp(results: Path) -> str:
+    """The line that names the results a report was written from, by content (the SHA-256
+    of the CSV): whether a report describes a run is then read from the two files, never
+    from their modification times (which a fresh clone sets as it likes)."""
+    import hashlib
+
+    digest = hashlib.sha256(Path(results).read_bytes()).hexdigest()[:16]
+    return f"<!-- sinelstm report of {Path(results).name} sha256:{digest} -->"
+
+
+def describes(report: Path, results: Path) -> bool:
+    """Whether a report was written from these results as they are now."""
+    return report.is_file() and report_stamp(results) in report.read_text()

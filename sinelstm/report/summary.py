@@ -30,7 +30,11 @@ def summary_path(results: Path) -> Path:
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
+    """A listed line cut to MAX_LINE, but never inside a command (in backticks) a reader
+    is to copy and run."""
+    if len(text) <= MAX_LINE or "`sinelstm " in text:
+        return text
+    return text[: MAX_LINE - 1] + "…"
 
 
 def _listed(title: str, items: list[str]) -> list[str]:

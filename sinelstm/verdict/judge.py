@@ -112,8 +112,8 @@ def compare(
     if any(t.name == REPRODUCTION for t in result.tiers.values()) and not result.passed:
         result.notes.append(
             "a reproduction-tier difference means the baseline no longer describes the experiment; "
-            f"if the change is intended: sinelstm baseline accept {current_path} --baseline {baseline_path} "
-            '--reason "..."'
+            f"if the change is intended: `sinelstm baseline accept {current_path} --baseline {baseline_path} "
+            '--reason "..."`'
         )
     if gate.timing is None:
         result.notes.append(
