@@ -366,6 +366,11 @@ def main(argv: list[str] | None = None) -> int:
         "--timing", action="store_true", help="the speed A/B's slowdowns and benign runs (one at a time)"
     )
     parser.add_argument(
+        "--merge",
+        metavar="CSV",
+        help="take the A/B power rows of another mutations-ab.csv (their variants' rows replaced)",
+    )
+    parser.add_argument(
         "--earlier-commit",
         default="",
         help="with --only: the commit that kept rows without a commit column measured (their file's)",
@@ -375,6 +380,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     timing = {v.name: v for v in TIMING + TIMING_BENIGN}
+    if args.merge:  # rows measured elsewhere replace the kept rows of their variants; no run
+        path = Path(args.out).with_name("mutations-ab.csv")
+        incoming = read_ab_rows(Path(args.merge))
+        names = {row["variant"] for row in incoming}
+        kept = [row for row in read_ab_rows(path) if row["variant"] not in names]
+        for row in kept:
+            row["commit"] = row["commit"] or args.earlier_commit
+        write_ab_rows(path, kept + incoming)
+        print(timing_report(kept + incoming, Path(args.out)))
+        return 0
     if args.timing or (args.only and set(args.only.split(",")) <= set(timing)):
         names = args.only.split(",") if args.only else list(timing)
         # Rows of the variants run again are replaced; each run's row is written as it ends.
