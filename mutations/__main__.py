@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import os
 import re
 import shutil
@@ -365,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timing", action="store_true", help="the speed A/B's slowdowns and benign runs (one at a time)"
     )
+    parser.add_argument("--runs", type=int, help="with --timing or --only: runs of each variant")
     parser.add_argument(
         "--merge",
         metavar="CSV",
@@ -399,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
             row["commit"] = row["commit"] or args.earlier_commit
         commit, trials = code_commit(), []
         for name in names:
-            for trial in run_timing(timing[name]):
+            variant = timing[name] if not args.runs else dataclasses.replace(timing[name], runs=args.runs)
+            for trial in run_timing(variant):
                 trials.append(trial)
                 rows.append(trial_row(trial, commit))
                 write_ab_rows(path, rows)
