@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,18 +136,17 @@ def run_ab(variant: Variant, folder: Path) -> Trial:
     return Trial(variant, done.returncode == 1, headline[-1] if headline else "", seconds)
 
 
-def run_timing(variant: Variant) -> list[Trial]:
-    """The variant's runs, one after another (never beside another timing run)."""
-    trials = []
+def run_timing(variant: Variant) -> Iterator[Trial]:
+    """The variant's runs, one after another (never beside another timing run), each
+    handed on as it ends (the caller writes its row then: a stopped suite keeps it)."""
     for number in range(variant.runs):
         with tempfile.TemporaryDirectory(prefix=f"ab-{variant.name}-") as folder:
             trial = run_ab(variant, Path(folder))
-        trials.append(trial)
         mark = "failed" if trial.caught else "passed"
         error = f"; ERROR {trial.error}" if trial.error else ""
         where = f"{variant.name} [{number + 1}/{variant.runs}]"
         print(f"{where}: the A/B {mark} ({trial.seconds:.0f} s){error}", flush=True)
-    return trials
+        yield trial
 
 
 def clopper_pearson(hits: int, runs: int, confidence: float = 0.95) -> tuple[float, float]:
