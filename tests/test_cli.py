@@ -170,3 +170,20 @@ def test_compare_gives_the_same_bytes_whatever_the_files_times(tmp_path, capsys)
     main(["report", str(tmp_path / "other.csv"), "-o", str(tmp_path / "REPORT.md")])
     main(["compare", str(run), "--baseline", str(baseline), "-q"])
     assert b"REPORT.md" not in (tmp_path / "latest.summary.md").read_bytes()
+
+
+def test_a_second_writer_is_refused_before_any_progress_bar(tmp_path, capsys):
+    """Another bench on the same --out: refused in one line (exit 2), no empty progress bar drawn
+    above it, and the file it would have written untouched."""
+    from sinelstm.sweep.store import ResultsLock
+
+    out = tmp_path / "grid.csv"
+    with ResultsLock(out):
+        code = main(["bench", "--grid", "quick", "--no-gate", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sinelstm: error:"), err
+    assert "being written by another sinelstm run" in lines[0]
+    assert "grid quick" not in err and "cell/s" not in err and "\r" not in err
+    assert not out.exists()

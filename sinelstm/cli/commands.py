@@ -64,13 +64,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
         resumable(out, cells)  # refuses another experiment's file in one line, before the progress bar
     start = time.perf_counter()
     output = output_of(args)
-    bar = tqdm(
-        total=len(cells), desc=f"grid {grid.name}", unit="cell", file=sys.stderr, disable=output.verbosity < 0
-    )
     # The results file is this run's from its first cell to the last file judged from it:
-    # a second run on the same --out is refused, not read half-written by the gate.
+    # a second run on the same --out is refused, not read half-written by the gate. The lock
+    # is taken before the progress bar is drawn: a refusal is one line, never under a bar.
     with ResultsLock(out):
         workflow.forget_grid(out)
+        bar = tqdm(
+            total=len(cells),
+            desc=f"grid {grid.name}",
+            unit="cell",
+            file=sys.stderr,
+            disable=output.verbosity < 0,
+        )
         with bar:
 
             def on_row(row):
