@@ -461,14 +461,49 @@ def test_compare_reuses_the_benchs_rerun_and_otherwise_says_it_could_not(tmp_pat
     import os
 
     from sinelstm.workflow import confirm_suspects, judge
+    from sinelstm.workflow.confirming import stamp_rerun
 
     current, base = _suspect_run(tmp_path)
     result = judge(current, base, RULES, tier="statistical", write=False)
     confirm_suspects(result, current, base, RULES, None, lambda _: None)
     assert not result.passed and any("were not rerun with more seeds" in note for note in result.notes)
-    # The bench's rerun file, written after the run, settles it for compare too.
+    # The bench's rerun file, stamped with the run it was made for, settles it for compare too.
     write(tmp_path, "latest.rerun.csv", [row(window=50, seed=s, forecast_rmse=0.2) for s in (2, 3, 4)])
-    os.utime(current, (1, 1))
     gate = ["--gate-config", str(PYPROJECT)]
-    assert main(["compare", str(current), "--baseline", str(base), "--tier", "statistical", *gate]) == 0
+    argv = ["compare", str(current), "--baseline", str(base), "--tier", "statistical", *gate]
+    assert main(argv) == 1  # not stamped: no bench made it for this run
+    assert "were not rerun with more seeds" in capsys.readouterr().out
+    stamp_rerun(current)
+    assert main(argv) == 0
     assert "was not confirmed: over 5 seeds" in capsys.readouterr().out
+    os.utime(current, (1, 1))
+
+
+def test_the_recorded_rerun_follows_the_files_contents_not_their_times(tmp_path, capsys):
+    """Same files, any times (rerun older or newer than the run): the same bytes out. A rerun
+    stamped for other contents of the run is never reused, whatever its time."""
+    import os
+
+    from sinelstm.report.summary import summary_path
+    from sinelstm.workflow.confirming import recorded_rerun, rerun_path, stamp_path, stamp_rerun
+
+    current, base = _suspect_run(tmp_path)
+    write(tmp_path, "latest.rerun.csv", [row(window=50, seed=s, forecast_rmse=0.2) for s in (2, 3, 4)])
+    stamp_rerun(current)
+    argv = ["compare", str(current), "--baseline", str(base), "--tier", "statistical", "-q"]
+    argv += ["--gate-config", str(PYPROJECT)]
+    outputs = []
+    for run_time, rerun_time in ((1_000_000_000, 2_000_000_000), (2_000_000_000, 1_000_000_000)):
+        for path in (current, rerun_path(current), stamp_path(current)):
+            os.utime(path, (rerun_time if path != current else run_time,) * 2)
+        assert recorded_rerun(current) is not None
+        assert main(argv) == 0
+        outputs.append(summary_path(current).read_bytes())
+    assert outputs[0] == outputs[1]
+    # The run changed since the rerun was stamped: not reused, even with the rerun newer.
+    other = grid_rows({(50, s): {"forecast_rmse": 0.9} for s in (0, 1)}, seeds=(0, 1, 2))
+    write(tmp_path, "latest.csv", other)
+    os.utime(rerun_path(current), (4_000_000_000,) * 2)
+    os.utime(stamp_path(current), (4_000_000_000,) * 2)
+    assert recorded_rerun(current) is None
+    capsys.readouterr()

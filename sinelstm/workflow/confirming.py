@@ -1,9 +1,11 @@
 """A suspected statistical-tier failure rerun with more seeds before it is reported.
 
 The bench (sinelstm bench on its executor, pytest bench in its process) reruns each
-suspected config with new seeds into RUN.rerun.csv; compare and report reuse that file
-when it was written for this run, and otherwise say the failures were not rerun. The
-verdict on all the seeds is sinelstm.verdict.confirm's.
+suspected config with new seeds into RUN.rerun.csv and names the run it was made for in
+RUN.rerun.csv.of (the SHA-256 of the run's CSV); compare and report reuse that file when it
+names the run as it is now, and otherwise say the failures were not rerun. Which run a rerun
+belongs to is read from the files' contents, never their modification times (a fresh clone
+or a copy sets those as it likes). The verdict on all the seeds is sinelstm.verdict.confirm's.
 """
 
 from __future__ import annotations
@@ -21,25 +23,46 @@ def rerun_path(current: Path) -> Path:
     return Path(current).with_suffix(".rerun.csv")
 
 
+def stamp_path(current: Path) -> Path:
+    return Path(str(rerun_path(current)) + ".of")
+
+
+def _run_stamp(current: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(Path(current).read_bytes()).hexdigest()
+    return f"rerun of {Path(current).name} sha256:{digest}\n"
+
+
+def stamp_rerun(current: Path) -> None:
+    """Name the run (by the SHA-256 of its CSV as it is now) that RUN.rerun.csv was made for."""
+    stamp_path(current).write_text(_run_stamp(current))
+
+
 def seed_runner(current: Path, executor_factory) -> Rerun:
-    """The bench's rerun: the cells run on a fresh executor into RUN.rerun.csv."""
+    """The bench's rerun: the cells run on a fresh executor into RUN.rerun.csv, stamped
+    with the run it was made for."""
     from sinelstm.sweep.runner import run_grid
 
     def rerun(cells: list) -> Path:
+        stamp_path(current).unlink(missing_ok=True)  # a rerun cut short names no run
         run_grid(cells, rerun_path(current), executor=executor_factory())
+        stamp_rerun(current)
         return rerun_path(current)
 
     return rerun
 
 
 def recorded_rerun(current: Path) -> Rerun | None:
-    """compare's and report's rerun: RUN.rerun.csv when it was written after the run (by
-    the bench that ran it), refused when it lacks a cell asked for; None when there is none."""
+    """compare's and report's rerun: RUN.rerun.csv when its stamp names the run as it is now
+    (the bench that ran it made it), refused when it lacks a cell asked for; None when there
+    is none for this run. Decided by the files' contents only, whatever their times."""
     from sinelstm.sweep.rows import cell_key
     from sinelstm.sweep.store import ResultsError, read_results
 
     path = rerun_path(current)
-    if not path.exists() or path.stat().st_mtime < Path(current).stat().st_mtime:
+    stamp = stamp_path(current)
+    if not path.is_file() or not stamp.is_file() or stamp.read_text() != _run_stamp(current):
         return None
 
     def rerun(cells: list) -> Path:
