@@ -40,8 +40,6 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 ROOT = Path(__file__).resolve().parents[2]
-if importlib.util.find_spec("sinelstm") is None:  # a checkout without the install (tox -e docs)
-    sys.path.insert(0, str(ROOT))
 
 # The committed reports rendered as pages, by their path in the checkout (and the site).
 REPORTS = (
@@ -352,6 +350,10 @@ GENERATED = {"index.md": home_page, "cli.md": cli_page, "metrics.md": metrics_pa
 
 
 def on_files(files: Files, config) -> Files:
+    # A checkout without the install (tox -e docs) imports sinelstm from the checkout. Here, not
+    # at import: MkDocs restores sys.path once it has loaded a hook.
+    if importlib.util.find_spec("sinelstm") is None:
+        sys.path.insert(0, str(ROOT))
     sources: dict[str, str] = {}
     for src_uri, make in GENERATED.items():
         if files.get_file_from_path(src_uri) is not None:
