@@ -37,7 +37,7 @@ MAX_SECTION = 11000  # characters of one summary shown in the comment
 OUTCOMES = {"success", "failure", "cancelled", "skipped"}
 SHA = re.compile(r"[0-9a-f]{40}")
 REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
-SAFE_PATH = re.compile(r"[A-Za-z0-9._/+-]{1,300}")
+SAFE_PATH = re.compile(r"[A-Za-z0-9._+-][A-Za-z0-9._/+-]{0,299}")
 IMAGE = re.compile(r"\.(?:png|jpe?g|gif|svg|webp)$", re.IGNORECASE)
 ALLOWED_TAG = re.compile(r"</?(?:details|summary)>|<br\s*/?>")
 LINK = re.compile(r"(!?)\[([^\]\n]{0,500})\]\(([^)\n]{0,1000})\)")
@@ -58,6 +58,7 @@ class Part:
 
 PARTS = (
     Part("lint", "Lint (ruff)", None, False),
+    Part("docs", "Documentation site, built strict", None, False),
     Part("py311", "Unit and integration tests", None, False),
     Part("bench", "TensorFlow gate, quick grid", "latest-quick.summary.md", True),
     Part("bench-jax", "JAX gate, quick grid", "latest-quick-jax.summary.md", True),
