@@ -292,15 +292,18 @@ def build(
 
 def demote(text: str) -> str:
     """The summary's own headings under the section's: the first (its verdict, already in the
-    section's heading) bold, the others at level four at the least."""
+    section's heading) bold, the others at level four; an underline that would make the line
+    above it a heading of level one or two (a setext heading) is escaped."""
     out, first = [], True
     for line in text.splitlines():
-        match = re.match(r"#{1,6} (.*)", line)
+        match = re.match(r" {0,3}#{1,6}(?:[ \t]+(.*?))?[ \t#]*$", line)
         if match and first:
-            out.append(f"**{match.group(1).strip()}**")
+            out.append(f"**{(match.group(1) or '').strip()}**")
             first = False
         elif match:
-            out.append(f"#### {match.group(1).strip()}")
+            out.append(f"#### {(match.group(1) or '').strip()}")
+        elif re.fullmatch(r" {0,3}(=+|-+)[ \t]*", line):
+            out.append("\\" + line.strip())
         else:
             out.append(line)
     return "\n".join(out)

@@ -195,6 +195,7 @@ def test_relative_links_open_at_the_head_commit_or_the_run(tmp_path):
 HOSTILE = (
     "### sinelstm gate: ✅ PASSED\n\n--> <!-- sinelstm-pr-comment --> <script>alert(1)</script>\n"
     "<img src=x onerror=alert(1)> <details><summary>open</summary>\n</details></details>\n"
+    "   # ✅ PASSED, says an indented heading\n\nA setext heading\n===\n\nAnother\n---\n"
     "<details>\n```\nunclosed fence <!--\n@octocat @org/team please look\x00\x1b[31m\u202e\n"
 )
 
@@ -209,6 +210,10 @@ def test_a_hostile_summary_cannot_break_out_of_its_section_or_the_marker(tmp_pat
     assert text.count("```") % 2 == 0
     assert "@octocat" not in text and "@\u200boctocat" in text
     assert "\x00" not in text and "\x1b" not in text and "\u202e" not in text
+    # No heading but the comment's own: the verdict (level 2), the sections (3), theirs (4).
+    headings = [line for line in text.splitlines() if re.match(r" {0,3}#{1,6}( |$)", line)]
+    assert [h for h in headings if not h.startswith(("### ", "#### "))] == [verdict_line(text)]
+    assert not re.search(r"^ {0,3}(=+|-+)[ \t]*$", text, re.MULTILINE)
     # The hostile sections still end before the next one starts, each in its place.
     assert text.index("### ✅ JAX gate") < text.index("### ✅ A/B, head against base")
 
