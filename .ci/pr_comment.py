@@ -207,7 +207,9 @@ def judge(part: Part, outcome: str | None, summary: tuple[str, bool] | None) -> 
     """A part's verdict: its summary's own first heading, overruled by a step that did not succeed."""
     said = f"its step: {outcome}" if outcome else "no outcome reported"
     if part.summary is None:
-        state = "passed" if outcome == "success" else outcome if outcome in MARKS else "failed"
+        state = (
+            "passed" if outcome == "success" else outcome if outcome in ("cancelled", "skipped") else "failed"
+        )
         return Verdict(part, state, said)
     if summary is None or not summary[0].strip():
         return Verdict(part, "missing", f"no `{part.summary}` ({said})")

@@ -124,7 +124,13 @@ def test_the_required_parts_are_expected_even_with_nothing_at_all(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("outcome", "state"), [("cancelled", "cancelled"), ("skipped", "skipped"), ("bogus", "failed")]
+    ("outcome", "state"),
+    [
+        ("cancelled", "cancelled"),
+        ("skipped", "skipped"),
+        ("bogus", "failed"),
+        ("passed", "failed"),
+    ],
 )
 def test_a_step_that_did_not_succeed_is_never_passed(tmp_path, outcome, state):
     text = body(passing(tmp_path), {**ALL_OK, "lint": outcome, "ab": outcome})
