@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import importlib.util
 import io
 import os
 import posixpath
@@ -54,6 +53,7 @@ ORIGIN = {"index.md": "", "cli.md": "docs", "metrics.md": "docs", "grids.md": "d
 LINK = re.compile(r"(!?\[[^\]]*\])\(([^)\s]+)\)")
 FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.M | re.S)
 HELP_WIDTH = "100"
+SEED_MARK = re.compile(r"(\bn=\d+)\*")
 
 
 # --- links ---------------------------------------------------------------------------
@@ -350,9 +350,10 @@ GENERATED = {"index.md": home_page, "cli.md": cli_page, "metrics.md": metrics_pa
 
 
 def on_files(files: Files, config) -> Files:
-    # A checkout without the install (tox -e docs) imports sinelstm from the checkout. Here, not
-    # at import: MkDocs restores sys.path once it has loaded a hook.
-    if importlib.util.find_spec("sinelstm") is None:
+    # The site documents this checkout: sinelstm is imported from it (installed or not, as in
+    # tox -e docs), like the files read beside it. Here, not at import: MkDocs restores sys.path
+    # once it has loaded a hook.
+    if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     sources: dict[str, str] = {}
     for src_uri, make in GENERATED.items():
@@ -381,5 +382,17 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
+def escape_seed_marks(markdown: str) -> str:
+    """The reports' "n=5*" (too few seeds for an interval) with its asterisk escaped, outside
+    code: GitHub's CommonMark never opens emphasis at "*)", Python-Markdown does, and would set
+    the text between two such marks in italics."""
+
+    def outside_code(text):
+        parts = re.split(r"(`+[^`]*`+)", text)
+        return "".join(part if part.startswith("`") else SEED_MARK.sub(r"\1\\*", part) for part in parts)
+
+    return _outside_fences(markdown, outside_code)
+
+
 def on_page_markdown(markdown: str, page, config, files: Files) -> str:
-    return rewrite_links(markdown, page.file.src_uri, files)
+    return escape_seed_marks(rewrite_links(markdown, page.file.src_uri, files))
