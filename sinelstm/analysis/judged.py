@@ -1,0 +1,114 @@
+"""The measure and the judgements: how far a forecast's amplitude moved (|log amp_ratio|),
+whether it kept the amplitude and the wave, whether it decayed or grew, whether its model
+fitted and its training converged, and the reference errors every forecast is measured
+against, all computed from the columns of a results row."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sinelstm.experiment.data import clean_sine
+
+# The measure: |log amp_ratio|, the last forecast period's amplitude against the first's on
+# a log scale, so that halving and doubling are equally far from keeping the amplitude
+# (|amp_ratio - 1| calls a doubling twice as bad as a halving), and a constant decay per
+# period adds up over periods. amp_ratio is held to [1/100, 100] (a forecast that lost 99%
+# has lost it all); a forecast without one (not finite, or shorter than two periods)
+# counts as the cap, the worst.
+RATIO_CAP = 100.0
+KEEP_RATIO = 1.10  # kept the amplitude: amp_ratio within [1/1.1, 1.1], |log amp_ratio| <= log 1.1
+PHASE_TOLERANCE = 0.01  # |phase_drift| <= 1% of the period: 4% of a period (14 degrees) over 4 periods
+RMSE_TOLERANCE = 0.10  # forecast_rmse <= 0.10: a tenth of the unit amplitude, ~3.5x the noise SD
+UNFIT_RMSE = 0.10  # fit_rmse_clean > 0.10: the model never fitted the training series
+FLOOR_SHARE = 0.5  # a group sits at a floor when at least half its seeds never fitted
+CONVERGED_DRIFT = 0.05  # converged: training loss fell under 5% over the last max(100, 10%) steps
+
+THRESHOLDS = (
+    ("measure", "|log amp_ratio|, amp_ratio held to [0.01, 100]", "halving and doubling equally far from 0"),
+    (
+        "kept the amplitude",
+        f"amp_ratio within [1/{KEEP_RATIO}, {KEEP_RATIO}]",
+        f"|log amp_ratio| <= {math.log(KEEP_RATIO):.3f}: the last period within 10% of the first",
+    ),
+    ("decayed, grew", f"amp_ratio below 1/{KEEP_RATIO}, above {KEEP_RATIO}", "shown apart, never netted"),
+    (
+        "kept the wave",
+        f"the amplitude kept, |phase_drift| <= {PHASE_TOLERANCE:.0%} of the period, "
+        f"forecast_rmse <= {RMSE_TOLERANCE}",
+        "4% of a period of drift over 4 periods; a tenth of the unit amplitude, ~3.5x the noise SD",
+    ),
+    ("never fitted", f"fit_rmse_clean > {UNFIT_RMSE}", "the fit misses the clean training sine by a tenth"),
+    (
+        "floor",
+        f"at least {FLOOR_SHARE:.0%} of a group's seeds never fitted",
+        "no effect touching it is read; a flat forecast of a fitted model is the decay itself, and counts",
+    ),
+    (
+        "converged",
+        f"training loss fell under {CONVERGED_DRIFT:.0%} over the last max(100, 10% of the) steps",
+        "judged on the training loss, not on the 16-18-window validation tail",
+    ),
+)
+
+
+def zero_forecast_rmse(length: int, period: float, horizon: int) -> float:
+    """RMSE of predicting 0 against the noise-free continuation over the horizon
+    (1/sqrt(2) = 0.707 for whole periods of a unit sine)."""
+    x = np.arange(length, length + horizon)  # (horizon,)
+    return float(np.sqrt(np.mean(clean_sine(x, period) ** 2)))
+
+
+def noise_sd(noise: float) -> float:
+    """The SD of the data noise, uniform on +-noise: noise / sqrt(3)."""
+    return float(noise) / math.sqrt(3)
+
+
+def numeric(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index)
+    return pd.to_numeric(frame[column], errors="coerce")
+
+
+def amp_error(amp_ratio) -> np.ndarray:
+    """|log amp_ratio|, the ratio held to [1/RATIO_CAP, RATIO_CAP]; no ratio: the cap."""
+    ratio = np.asarray(pd.to_numeric(pd.Series(amp_ratio), errors="coerce"), dtype=np.float64)
+    ratio = np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0 / RATIO_CAP)
+    return np.abs(np.log(np.clip(ratio, 1.0 / RATIO_CAP, RATIO_CAP)))
+
+
+def with_judgement(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with the measure (amp_error), the judgements (kept_amp, kept, decayed,
+    grown, unfit, flat, converged, worse_than_zero) and the reference errors (zero_rmse,
+    noise_sd), each from the row's own columns."""
+    frame = frame.copy()
+    amp = numeric(frame, "amp_ratio")
+    drift, rmse = numeric(frame, "phase_drift"), numeric(frame, "forecast_rmse")
+    period = numeric(frame, "period")
+    frame["amp_error"] = amp_error(amp)
+    frame["kept_amp"] = frame["amp_error"] <= math.log(KEEP_RATIO) + 1e-12
+    frame["decayed"] = ~frame["kept_amp"] & ~(amp > KEEP_RATIO)
+    frame["grown"] = amp > KEEP_RATIO
+    frame["kept"] = frame["kept_amp"] & (drift.abs() <= PHASE_TOLERANCE * period) & (rmse <= RMSE_TOLERANCE)
+    frame["flat"] = amp.isna() | (amp < 0.05)
+    frame["unfit"] = numeric(frame, "fit_rmse_clean") > UNFIT_RMSE
+    frame["converged"] = numeric(frame, "loss_drift") < CONVERGED_DRIFT
+    frame["zero_rmse"] = [
+        zero_forecast_rmse(int(n), float(p), int(h))
+        for n, p, h in zip(frame["length"], frame["period"], frame["horizon"], strict=True)
+    ]
+    frame["noise_sd"] = [noise_sd(v) for v in numeric(frame, "noise")]
+    frame["worse_than_zero"] = rmse > frame["zero_rmse"]
+    return frame
+
+
+def at_floor(group: pd.DataFrame) -> bool:
+    """Whether a group of seeds sits at a floor: at least half of them never fitted."""
+    return len(group) > 0 and float(group["unfit"].mean()) >= FLOOR_SHARE
+
+
+def floor_reason(group: pd.DataFrame) -> str:
+    """'7 of 10 seeds never fitted', for naming a floor."""
+    return f"{int(group['unfit'].sum())} of {len(group)} seeds never fitted"
