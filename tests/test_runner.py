@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sinelstm.sweep.grid import GRIDS, cell_id, make_grid, parse_ints
+from sinelstm.sweep.axis_values import parse_ints
+from sinelstm.sweep.grid import GRIDS, cell_id, make_grid
 from sinelstm.sweep.rows import cell_key
 from sinelstm.sweep.runner import run_grid
 from sinelstm.sweep.store import ResultsError, ResultsLock
@@ -107,7 +108,10 @@ def test_weakened_training_fails_the_gate_against_the_quick_baseline(tmp_path):
 
 @pytest.mark.slow
 def test_a_failing_gate_fails_the_pytest_bench_session(tmp_path):
-    """pytest bench: one selected cell, trained for 2 epochs, must fail the session through the gate."""
+    """pytest bench: one selected cell, trained for 2 epochs, must fail the session through the gate.
+    Its pytest is a session of its own, not an xdist worker of this one (child_environment)."""
+    from helpers import child_environment
+
     out = tmp_path / "weak.csv"
     done = subprocess.run(
         [sys.executable, "-m", "pytest", str(ROOT / "bench"), "--benchmark-only", "-q",
@@ -115,9 +119,9 @@ def test_a_failing_gate_fails_the_pytest_bench_session(tmp_path):
          "-k", "window25-length201-hidden64-seed0", "--results", str(out),
          "--baseline", str(ROOT / "results" / "baseline-quick.csv"),
          "--gate-config", str(ROOT / "pyproject.toml")],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True, text=True, cwd=tmp_path, env=child_environment(),
     )  # fmt: skip
-    assert done.returncode == 1, done.stdout[-3000:]
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     assert "1 passed" in done.stdout  # the cell's test passes; the gate fails the session
     assert "gate restricted to the 1 selected cells" in done.stdout
     assert (
@@ -192,10 +196,10 @@ def test_a_grid_of_several_parts_takes_flags_in_every_part_and_never_names_two_c
     loop = make_grid("science", fields={"trainer": "loop"}, seed="0")
     assert {cell.trainer for cell in loop.cells()} == {"loop"}
     assert {cell.seed for cell in loop.cells()} == {0} and loop.name == "science+custom"
-    # --period 300 over every part would give the main part's cells the control's names
-    # with another horizon: refused, naming the field no name shows.
+    # --period 300 --window 75 over every part would give the budget parts' cells the
+    # control's names with another horizon: refused, naming the field no name shows.
     with pytest.raises(ConfigError, match="differ in horizon"):
-        make_grid("science", period="300")
+        make_grid("science", period="300", window="75")
 
 
 def test_the_paths_grid_trains_its_batched_members_as_one_unit():

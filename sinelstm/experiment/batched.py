@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from sinelstm.experiment.config import ExperimentConfig, split_sizes
-from sinelstm.experiment.train import TrainResult, summarize
+from sinelstm.experiment.train import Checkpoints, FitClock, TrainResult, so_far, summarize
 
 # Adam's constants as keras.optimizers.Adam has them by default.
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
@@ -184,6 +184,7 @@ def train_batched(
     targets: np.ndarray,
     cfgs: list[ExperimentConfig],
     after_epoch: Callable[[], None] | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> list[TrainResult]:
     """Train the members (cfgs differ only in seed; models built from their seeds; inputs
     (members, n_windows, window, 1), targets (members, n_windows, 1)) by the loop trainer's
@@ -191,6 +192,8 @@ def train_batched(
 
     A member's epoch time is the batch's epoch time over the number of members (every
     member is computed every epoch, a stopped one masked), so its s_per_epoch is its share.
+    checkpoints: every model is given its member's weights of that epoch, then the
+    training is handed on (Checkpoints), each member's result so far in cfgs' order.
     """
     import tensorflow as tf
 
@@ -207,7 +210,14 @@ def train_batched(
     losses = [{"loss": [], "val_loss": []} for _ in cfgs]
     best, wait = [math.inf] * members, [0] * members
     active = np.ones(members, dtype=np.float32)
-    fit_start = time.perf_counter()
+    clock = FitClock(time.perf_counter())
+
+    def hand_on(at: int) -> None:
+        stacked.write_back()
+        fit_s = clock.elapsed() / members
+        shares = [s / members for s in seconds]
+        checkpoints.then(at, [so_far(shares[: len(h["val_loss"])], h, fit_s) for h in losses])
+
     for epoch in range(cfg.epochs):
         start = time.perf_counter()
         # (members, n_train): each member's shuffle, drawn as the loop trainer draws it.
@@ -236,9 +246,14 @@ def train_batched(
                 wait[member] += 1
                 if wait[member] >= cfg.patience and epoch > 0:
                     active[member] = 0.0
+        if checkpoints is not None:
+            # Those due now, and (every member stopped) those the run will not reach.
+            due = () if active.any() else checkpoints.after(epoch + 1)
+            for at in ((epoch + 1,) if checkpoints.due(epoch + 1) else ()) + due:
+                clock.pause(lambda at=at: hand_on(at))
         if not active.any():
             break
-    fit_s = (time.perf_counter() - fit_start) / members
+    fit_s = clock.elapsed() / members
     stacked.write_back()
     # Each member's share of every epoch it ran.
     shares = [s / members for s in seconds]

@@ -183,6 +183,30 @@ def split_sizes(n_windows: int, validation_split: float) -> tuple[int, int]:
     return n_train, n_windows - n_train
 
 
+def checkpointable(cfg: ExperimentConfig) -> bool:
+    """Whether cfg's trainer hands a run on at smaller epoch caps (the cells of several
+    budgets from one run): a network's loop or batched trainer; Keras' model.fit, and a
+    classical fit in one shot, do not."""
+    return cfg.kind.is_network and cfg.trainer != "fit"
+
+
+def runs_of(cells) -> dict[ExperimentConfig, int]:
+    """The training runs behind cells: cells that differ in their epoch cap only are one
+    run to the largest (checkpointable), every other cell its own. Run -> its epochs."""
+    runs: dict[ExperimentConfig, int] = {}
+    for cfg in cells:
+        key = cfg.replace(epochs=1) if checkpointable(cfg) else cfg
+        runs[key] = max(runs.get(key, 0), cfg.epochs)
+    return runs
+
+
+def steps_per_epoch(cfg: ExperimentConfig) -> int:
+    """Optimizer steps in one epoch of a network's training: its training windows (k-step
+    ones for the remedy) in batches of cfg.batch_size."""
+    n_train, _ = split_sizes(cfg.n_windows - cfg.train_rollout + 1, cfg.validation_split)
+    return math.ceil(n_train / cfg.batch_size)
+
+
 def epoch_flops(cfg: ExperimentConfig) -> float:
     """FLOPs of one training epoch of cfg's model, by its kind's own formula (0 where the
     kind has none: a classical fit, or a user's factory)."""

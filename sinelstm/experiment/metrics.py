@@ -119,3 +119,26 @@ def forecast_metrics(forecast: np.ndarray, truth: np.ndarray, period: float) -> 
 def fit_metrics(predicted: np.ndarray, clean: np.ndarray, noisy: np.ndarray) -> dict[str, float]:
     """In-sample one-step RMSE against the noise-free sine and against the noisy targets."""
     return {"fit_rmse_clean": rmse(predicted, clean), "fit_rmse_noisy": rmse(predicted, noisy)}
+
+
+# A run has converged where its training loss is flat over its last N = max(100, 10% of
+# its steps) optimizer steps: judged on the training loss, never on the validation tail.
+CONVERGENCE_STEPS, CONVERGENCE_SHARE = 100, 0.1
+
+
+def loss_drift(losses, steps_per_epoch: int) -> float:
+    """How far the training loss fell over a run's last N = max(100, 10% of its steps)
+    optimizer steps: the loss N steps before the end over the loss at the end, minus 1,
+    each the mean of the epochs' losses over a tenth of N (against minibatch noise). 0 is
+    flat, 0.05 a 5% fall, below 0 a rise. A run shorter than N is judged on its whole
+    fall. NaN without a finite curve."""
+    losses = np.asarray(losses, dtype=np.float64)
+    if len(losses) == 0 or not np.all(np.isfinite(losses)):
+        return math.nan
+    steps = len(losses) * steps_per_epoch
+    back = math.ceil(max(CONVERGENCE_STEPS, CONVERGENCE_SHARE * steps) / steps_per_epoch)  # epochs
+    smooth = max(1, back // 10)
+    at = max(0, len(losses) - 1 - back)  # the epoch N steps before the last
+    before = losses[max(0, at - smooth + 1) : at + 1].mean()
+    end = losses[-smooth:].mean()
+    return float(before / end - 1.0) if end > 0 else math.nan

@@ -7,23 +7,22 @@ curves behind them; turning them into a result row is the sweep's job
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from sinelstm.experiment.batched import batchable, train_batched
-from sinelstm.experiment.config import ExperimentConfig, epoch_flops
+from sinelstm.experiment.canaries import metrics_checksum, series_checksum, weights_sum
+from sinelstm.experiment.config import ExperimentConfig, checkpointable, epoch_flops, steps_per_epoch
 from sinelstm.experiment.data import clean_sine, noisy_sine
 from sinelstm.experiment.floor import floor_gflops
 from sinelstm.experiment.forecast import rollout
-from sinelstm.experiment.metrics import fit_metrics, forecast_metrics
+from sinelstm.experiment.metrics import fit_metrics, forecast_metrics, loss_drift
 from sinelstm.experiment.models import build_model, rollout_model
 from sinelstm.experiment.seeding import set_seed
-from sinelstm.experiment.train import TrainResult, train
+from sinelstm.experiment.train import Checkpoints, TrainResult, train
 from sinelstm.experiment.windows import make_windows
 
 # Timed forecast rounds after the first (warm-up) call, per engine. The
@@ -91,29 +90,6 @@ class Trained:
     init_weights: float  # sum of |w| over the untrained model's weights (a canary of model and seed)
 
 
-def series_checksum(series: np.ndarray) -> str:
-    """A canary of the data: the first 16 hex digits of the SHA-256 of the series' float64 bytes."""
-    return hashlib.sha256(np.asarray(series, dtype=np.float64).tobytes()).hexdigest()[:16]
-
-
-@functools.lru_cache(maxsize=1)
-def metrics_checksum() -> str:
-    """A canary of the metric functions: every forecast metric of a fixed reference (a sine
-    that loses 10% per period, running 2% fast, off centre by 0.01), to 9 digits, hashed.
-    It changes exactly when a metric's definition does, whatever the training does."""
-    x = np.arange(400)
-    reference = 0.9 ** (x / 100) * np.sin(2 * np.pi * x / 98) + 0.01
-    metrics = forecast_metrics(reference, np.sin(2 * np.pi * x / 100), 100.0)
-    text = json.dumps({k: round(float(v), 9) for k, v in metrics.items()}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _weights_sum(model) -> float:
-    """sum |w| over a Keras model's weights (0 for a classical forecaster, which has none yet)."""
-    weights = getattr(model, "weights", None) or []
-    return float(sum(np.abs(np.asarray(w, dtype=np.float64)).sum() for w in weights))
-
-
 def _prepared(cfg: ExperimentConfig):
     """Seed, build the data, windows and cfg's untrained model: (series, inputs, targets, model)."""
     cfg.validate()
@@ -138,43 +114,90 @@ def train_phase(cfg: ExperimentConfig) -> Trained:
     return train_members([cfg])[0]
 
 
-def train_members(cfgs: list[ExperimentConfig]) -> list[Trained]:
-    """Train the members of one config (cfgs differ in their seed only): together, as one
-    batch, where their trainer batches them (sinelstm.experiment.batched), else one by one."""
+def train_members(cfgs: list[ExperimentConfig], then: Callable[[Trained], object] | None = None) -> list:
+    """Train the members of one config (cfgs differ in their seed and their epochs only):
+    each seed's cells of several epoch caps as one run to the largest, handed on at each
+    smaller cap (train.Checkpoints: a capped run is the first epochs of a longer one);
+    the seeds together, as one batch, where their trainer batches them
+    (sinelstm.experiment.batched), else one by one. then(trained) runs on each cell's
+    Trained while its model holds that cell's weights (a checkpoint's model trains on
+    after); the results, in cfgs' order. Without then, the Trained themselves (cells of
+    one cap only: a checkpoint's model would not keep its weights)."""
     import keras
 
     first = cfgs[0]
-    if any(cfg.replace(seed=first.seed) != first for cfg in cfgs):
-        raise ValueError("members of one batch must differ in their seed only")
+    if any(cfg.replace(seed=first.seed, epochs=first.epochs) != first for cfg in cfgs):
+        raise ValueError("members of one batch must differ in their seed and epochs only")
+    caps = sorted({cfg.epochs for cfg in cfgs})
+    if len(caps) > 1 and then is None:
+        raise ValueError("cells of several epoch caps need `then`: a checkpoint's model trains on")
+    if len(caps) > 1 and not checkpointable(first):
+        return [one for cfg in cfgs for one in train_members([cfg], then)]
+    then = then or (lambda trained: trained)
+    wanted, done = set(cfgs), {}
+    seeds = [first.replace(seed=seed, epochs=caps[-1]) for seed in dict.fromkeys(c.seed for c in cfgs)]
     # A batch of one is the loop trainer itself: the same arithmetic, and at hidden 300 Keras'
     # own cell was faster than a member axis of one (108 against 122 ms an epoch).
-    if len(cfgs) == 1 or not batchable(first, keras.backend.backend()):
-        return [_train_alone(cfg) for cfg in cfgs]
+    if len(seeds) == 1 or not batchable(first, keras.backend.backend()):
+        for cfg in seeds:
+            _train_alone(cfg, caps[:-1], lambda trained: _settle(trained, wanted, then, done))
+    else:
+        _train_together(seeds, caps[:-1], lambda trained: _settle(trained, wanted, then, done))
+    return [done[cfg] for cfg in cfgs]
+
+
+def _settle(trained: Trained, wanted: set, then, done: dict) -> None:
+    if trained.config in wanted:
+        done[trained.config] = then(trained)
+
+
+def _handing_on(cfg: ExperimentConfig, caps: list[int], settle, made) -> Checkpoints | None:
+    """Checkpoints at caps (below cfg's): settle(made(member, cfg of that cap, its result))."""
+    if not caps:
+        return None
+
+    def then(at: int, results: list[TrainResult]) -> None:
+        for member, result in enumerate(results):
+            settle(made(member, cfg.replace(epochs=at), result))
+
+    return Checkpoints(tuple(caps), then)
+
+
+def _train_together(cfgs: list[ExperimentConfig], caps: list[int], settle) -> None:
     prepared = [_prepared(cfg) for cfg in cfgs]
     models = [model for *_, model in prepared]
-    init_weights = [_weights_sum(model) for model in models]
+    init_weights = [weights_sum(model) for model in models]
     # (members, n_windows, window, 1), (members, n_windows, 1)
     inputs = np.stack([one[1] for one in prepared])
     targets = np.stack([one[2] for one in prepared])
-    trainings = train_batched(models, inputs, targets, cfgs)
-    return [
-        Trained(cfg, series, model, training, _in_sample(cfg, model, member_inputs), weights)
-        for cfg, (series, member_inputs, _, model), training, weights in zip(
-            cfgs, prepared, trainings, init_weights, strict=True
-        )
-    ]
+
+    def made(member: int, cfg: ExperimentConfig, training: TrainResult) -> Trained:
+        series, member_inputs, _, model = prepared[member]
+        cfg = cfg.replace(seed=cfgs[member].seed)
+        in_sample = _in_sample(cfg, model, member_inputs)
+        return Trained(cfg, series, model, training, in_sample, init_weights[member])
+
+    checkpoints = _handing_on(cfgs[0], caps, settle, made)
+    trainings = train_batched(models, inputs, targets, cfgs, checkpoints=checkpoints)
+    for member, training in enumerate(trainings):
+        settle(made(member, cfgs[member], training))
 
 
-def _train_alone(cfg: ExperimentConfig) -> Trained:
+def _train_alone(cfg: ExperimentConfig, caps: list[int], settle) -> None:
     series, inputs, targets, model = _prepared(cfg)
-    init_weights = _weights_sum(model)
+    init_weights = weights_sum(model)
+
+    def made(_member: int, one: ExperimentConfig, training: TrainResult) -> Trained:
+        return Trained(one, series, model, training, _in_sample(one, model, inputs), init_weights)
+
+    checkpoints = _handing_on(cfg, caps, settle, made)
     if cfg.train_rollout > 1:
         # The remedy: train on k-step rollouts; (n, window, 1), (n, k).
         train_inputs, train_targets = make_windows(series, cfg.window, steps=cfg.train_rollout)
-        training = train(rollout_model(model, cfg), train_inputs, train_targets, cfg)
+        training = train(rollout_model(model, cfg), train_inputs, train_targets, cfg, checkpoints=checkpoints)
     else:
-        training = train(model, inputs, targets, cfg)
-    return Trained(cfg, series, model, training, _in_sample(cfg, model, inputs), init_weights)
+        training = train(model, inputs, targets, cfg, checkpoints=checkpoints)
+    settle(made(0, cfg, training))
 
 
 def history_of(trained: Trained) -> np.ndarray:
@@ -197,7 +220,7 @@ def run_experiment(
 def run_members(cfgs: list[ExperimentConfig], *, speedup: ExperimentConfig | None = None) -> list[RunResult]:
     """run_experiment for the members of one config (cfgs differ in their seed only), trained
     together where their trainer batches them; speedup: the member whose predict loop is timed."""
-    return [measure(trained, speedup=trained.config == speedup) for trained in train_members(cfgs)]
+    return train_members(cfgs, lambda trained: measure(trained, speedup=trained.config == speedup))
 
 
 def measure(
@@ -213,11 +236,16 @@ def measure(
     training = trained.training
     truth = clean_sine(forecast_x(cfg), cfg.period)
     fit_x = np.arange(cfg.window, cfg.length)
+    network = cfg.kind.is_network
     metrics = {
         "epochs_run": training.epochs_run,
         "best_epoch": training.best_epoch,
         "train_loss": training.train_loss,
         "val_loss": training.val_loss,
+        # The optimizer steps the forecast's model was trained for, and whether its training
+        # loss still fell at the end (a classical fit has neither).
+        "steps_run": training.epochs_run * steps_per_epoch(cfg) if network else None,
+        "loss_drift": loss_drift(training.history["loss"], steps_per_epoch(cfg)) if network else None,
         **fit_metrics(trained.fit_predictions, clean_sine(fit_x, cfg.period), trained.series[cfg.window :]),
         **forecast_metrics(forecast, truth, cfg.period),
         # Canaries: what the data, the model's start and the metric functions were.

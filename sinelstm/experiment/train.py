@@ -29,6 +29,25 @@ class TrainResult:
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Checkpoints:
+    """Epochs (1-based, below the config's cap) at which a training hands its state on and
+    goes on: the cells of several budgets from one run. At each, `then(epochs, results)` is
+    called while the models hold that epoch's weights, with each member's TrainResult so
+    far (fit_s without the time spent in earlier calls). A capped run is the first epochs
+    of a longer one (the cap only ends it), so a checkpoint is the cell of that cap trained
+    alone; where early stopping ended the run sooner, the later checkpoints get its end."""
+
+    at: tuple[int, ...]
+    then: Callable[[int, list[TrainResult]], None]
+
+    def due(self, epoch: int) -> bool:
+        return epoch in self.at
+
+    def after(self, epoch: int) -> tuple[int, ...]:
+        return tuple(at for at in self.at if at > epoch)
+
+
 def _epoch_timer(after_epoch: Callable[[], None] | None = None):
     import keras
 
@@ -54,6 +73,7 @@ def train(
     targets: np.ndarray,
     cfg: ExperimentConfig,
     after_epoch: Callable[[], None] | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> TrainResult:
     """Fit with Adam/MSE, cfg.batch_size, up to cfg.epochs, validation on the last
     cfg.validation_split of the windows and EarlyStopping(val_loss, cfg.patience).
@@ -65,15 +85,42 @@ def train(
     (sinelstm.experiment.batched); a model it cannot batch trains here by the loop.
     after_epoch, if given, runs after every epoch, outside the epoch's timing (the perf
     bench measures the machine's sgemm rate there, interleaved with the epochs).
+    checkpoints (the loop trainer's): hand the training on at those epochs (Checkpoints).
     """
     start = time.perf_counter()
+    if checkpoints is not None and checkpoints.at and (not cfg.kind.is_network or cfg.trainer == "fit"):
+        raise ValueError(f"checkpoints need the loop trainer, not {cfg.trainer} on {cfg.model}")
     if not cfg.kind.is_network:
         seconds, losses = _fit_classical(model, inputs, targets, cfg)
     elif cfg.trainer == "fit":
         seconds, losses = _keras_fit(model, inputs, targets, cfg, after_epoch)
     else:
-        seconds, losses = _loop(model, inputs, targets, cfg, after_epoch)
+        clock = FitClock(start)
+        seconds, losses = _loop(model, inputs, targets, cfg, after_epoch, checkpoints, clock)
+        return summarize(seconds, losses, clock.elapsed())
     return summarize(seconds, losses, time.perf_counter() - start)
+
+
+class FitClock:
+    """A fit's wall time, less the time its checkpoints spent measuring."""
+
+    def __init__(self, start: float):
+        self.start, self.paused = start, 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start - self.paused
+
+    def pause(self, call: Callable[[], None]) -> None:
+        began = time.perf_counter()
+        try:
+            call()
+        finally:
+            self.paused += time.perf_counter() - began
+
+
+def so_far(seconds: list[float], losses: dict[str, list[float]], fit_s: float) -> TrainResult:
+    """summarize() of a training still under way (copies of its curves)."""
+    return summarize(list(seconds), {name: list(values) for name, values in losses.items()}, fit_s)
 
 
 def summarize(seconds: list[float], losses: dict[str, list[float]], fit_s: float) -> TrainResult:
@@ -163,18 +210,29 @@ def _in_place_of(model) -> Iterator[object]:
         lock.release()
 
 
-def _loop(model, inputs, targets, cfg, after_epoch=None):
+def _loop(model, inputs, targets, cfg, after_epoch=None, checkpoints=None, clock=None):
     """model.fit's algorithm, batch by batch: the last validation_split of the windows held
     out; each epoch the training windows shuffled and split into batches; the epoch's
     loss the batch-size-weighted mean; val_loss after each epoch; Keras' EarlyStopping
     rule (stop once val_loss has not improved for `patience` epochs, never after the first).
-    It trains `model` through the template _in_place_of gives.
+    It trains `model` through the template _in_place_of gives; at a checkpoint `model` is
+    given the trainee's weights of that epoch first.
     """
     with _in_place_of(model) as trainee:
-        return _loop_on(trainee, inputs, targets, cfg, after_epoch)
+        handed = None
+        if checkpoints is not None:
+
+            def then(epoch, results):
+                if trainee is not model:
+                    for target, source in zip(model.variables, trainee.variables, strict=True):
+                        target.assign(source.value)
+                checkpoints.then(epoch, results)
+
+            handed = Checkpoints(checkpoints.at, then)
+        return _loop_on(trainee, inputs, targets, cfg, after_epoch, handed, clock)
 
 
-def _loop_on(model, inputs, targets, cfg, after_epoch=None):
+def _loop_on(model, inputs, targets, cfg, after_epoch=None, checkpoints=None, clock=None):
     n_train, _ = split_sizes(len(inputs), cfg.validation_split)
     x_train, y_train = inputs[:n_train], targets[:n_train]
     x_val, y_val = inputs[n_train:], targets[n_train:]
@@ -197,12 +255,19 @@ def _loop_on(model, inputs, targets, cfg, after_epoch=None):
         seconds.append(time.perf_counter() - start)
         if after_epoch is not None:
             after_epoch()
+        stop = False
         if current < best:
             best, wait = current, 0
         else:
             wait += 1
-            if wait >= cfg.patience and epoch > 0:
-                break
+            stop = wait >= cfg.patience and epoch > 0
+        if checkpoints is not None:
+            # Those due now, and (the run ending sooner) those it will not reach.
+            due = checkpoints.after(epoch + 1) if stop else ()
+            for at in ((epoch + 1,) if checkpoints.due(epoch + 1) else ()) + due:
+                clock.pause(lambda at=at: checkpoints.then(at, [so_far(seconds, losses, clock.elapsed())]))
+        if stop:
+            break
     return seconds, losses
 
 

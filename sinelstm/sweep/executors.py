@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from sinelstm.experiment.config import ExperimentConfig, epoch_flops
+from sinelstm.experiment.config import ExperimentConfig, epoch_flops, runs_of
 from sinelstm.runtime import become_worker, exit_with_parent, preload_backend
 
 # What an executor runs one job on: a cell, or the cells of a batch (the seeds of one
@@ -49,9 +49,13 @@ class LocalExecutor:
 
 
 def estimated_cost(unit: Unit) -> float:
-    """A unit's relative cost: its cells' training arithmetic (by each kind's own formula),
-    plus a fixed overhead per epoch step (what dominates small models)."""
-    return sum(epoch_flops(cfg) + 2e7 * cfg.window * cfg.n_windows for cfg in members(unit))
+    """A unit's relative cost: its runs' training arithmetic (by each kind's own formula,
+    k steps for the remedy's rollouts), plus a fixed overhead per epoch step (what dominates
+    small models), times their epochs (cells of several caps are one run, runs_of)."""
+    return sum(
+        epochs * cfg.train_rollout * (epoch_flops(cfg) + 2e7 * cfg.window * cfg.n_windows)
+        for cfg, epochs in runs_of(members(unit)).items()
+    )
 
 
 def _pin_to_a_free_core(lock) -> None:

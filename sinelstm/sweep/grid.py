@@ -4,106 +4,24 @@ own name: cell names, CLI flags, pytest ids and the grid's product all come from
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sinelstm.experiment import kinds
-from sinelstm.experiment.config import CONFIG_FIELDS, ConfigError, ExperimentConfig
-from sinelstm.sweep.axis_values import parse_ints, parse_models
+from sinelstm.experiment.config import CONFIG_FIELDS, ConfigError, ExperimentConfig, steps_per_epoch
 
-
-@dataclass(frozen=True)
-class Axis:
-    """One grid axis: a config field, how its values read from a flag, how a cell names it."""
-
-    field: str  # the ExperimentConfig field it varies
-    parse: Callable[[str, str], tuple]  # (flag, text) -> values
-    part: Callable[[ExperimentConfig], str]  # the cell-name part of a config ("" for none)
-    example: str  # for --help
-    names: Callable[[], tuple[str, ...]] | None = None  # an enumerated axis: its values, for choices
-    accepts: Callable[[str], bool] | None = None  # ... and any further value it takes
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.field.replace("_", "-")
-
-
-_ARTICLE = ExperimentConfig()
-
-# The grid axes, in the order of a cell's name and of the product (seeds innermost).
-AXES: tuple[Axis, ...] = (
-    Axis(
-        "model",
-        parse_models,
-        lambda c: "" if c.model == "lstm" else c.model.replace(":", "."),
-        "lstm,gru, all, or package.module:function",
-        lambda: ("all", *kinds.builtin_names()),
-        lambda name: kinds.lookup(name) is not None,
-    ),
-    Axis("window", parse_ints, lambda c: f"window{c.window}", "25,50"),
-    Axis("length", parse_ints, lambda c: f"length{c.length}", "201,601"),
-    Axis("hidden", parse_ints, lambda c: f"hidden{c.hidden}" if c.uses_hidden else "", "16,64,300"),
-    Axis(
-        "train_rollout",
-        parse_ints,
-        lambda c: f"train_rollout{c.train_rollout}" if c.train_rollout > 1 else "",
-        "1,4 (1 = the article's one-step training; k = train on k-step rollouts)",
-    ),
-    # The science grid's controls vary these; a cell names them only off the article's values.
-    Axis(
-        "period",
-        parse_ints,
-        lambda c: "" if c.period == _ARTICLE.period else f"period{c.period:g}",
-        "100,300",
-    ),
-    Axis(
-        "batch_size",
-        parse_ints,
-        lambda c: "" if c.batch_size == _ARTICLE.batch_size else f"batch_size{c.batch_size}",
-        "300,600",
-    ),
-    Axis("seed", parse_ints, lambda c: f"seed{c.seed}", "0-4 or 0,1,2"),
+# The axes and cell names live in sinelstm.sweep.axes; their names are the grid's too.
+from sinelstm.sweep.axes import (  # noqa: F401 - re-exported: readers import them from the grid
+    _ARTICLE,
+    AXES,
+    BASE_FIELDS,
+    Axis,
+    axis_fields,
+    cell_id,
+    config_axes,
+    config_id,
+    config_name,
+    is_cell_id,
 )
-
-
-# Fields a grid lays over every cell beside its axes (--epochs, --trainer, --implementation).
-BASE_FIELDS = ("epochs", "trainer", "implementation")
-
-
-def axis_fields() -> tuple[str, ...]:
-    """The config fields the axes vary, in AXES order."""
-    return tuple(axis.field for axis in AXES)
-
-
-def config_axes() -> tuple[str, ...]:
-    """A config's axes: every axis but the seed."""
-    return tuple(name for name in axis_fields() if name != "seed")
-
-
-def cell_id(cfg: ExperimentConfig) -> str:
-    """window25-length201-hidden300-seed0 (an LSTM), gru-window50-length601-hidden64-train_rollout8-seed1,
-    ar-window25-length201-seed0: the cell's readable name in pytest ids, tables and the gate.
-    Fields that are not axes are not in it: the row's cell_key covers the whole config.
-
-    No '=' in it: pytest's -k grammar does not accept one, and -k must select cells.
-    """
-    return "-".join(part for axis in AXES if (part := axis.part(cfg)))
-
-
-def config_id(cfg: ExperimentConfig) -> str:
-    """The cell's name without its seed: the unit that seeds are aggregated over."""
-    return "-".join(part for axis in AXES if axis.field != "seed" and (part := axis.part(cfg)))
-
-
-def config_name(cell: str) -> str:
-    """The config's name of a cell's name (config_id of its config): the seed part dropped."""
-    return re.sub(r"-seed\d+$", "", cell)
-
-
-def is_cell_id(name: str) -> bool:
-    """Whether a name is a cell's (it ends in its seed), not a config's."""
-    return re.search(r"-seed\d+$", name) is not None
 
 
 @dataclass(frozen=True)
@@ -200,44 +118,87 @@ GRIDS: dict[str, Grid] = {
             grid("batch600", _BLOCK, window=(25,), length=(601,), hidden=(16,), batch_size=(600,), seed=(0,)),
         ),
     ),
-    "science": grid(
-        "science",
-        # The seeds of a config are trained together (the same metrics, tests/test_batched.py).
-        _SCIENCE,
-        # The model comparison: every kind, both windows and data lengths, hidden 64, 10 seeds
-        # (enough for a 95% interval of each paired difference with ar).
-        model=kinds.builtin_names(),
-        window=(25, 50),
-        length=(201, 601),
-        hidden=(64,),
-        seed=_TEN,
-        parts=(
-            # The headline: the article's LSTM at three sizes, 10 seeds.
-            grid("headline", _SCIENCE, window=(25, 50), length=(201, 601), hidden=(16, 64, 300), seed=_TEN),
-            # The remedy on the LSTM, against one-step training on the same seeds.
-            grid(
-                "remedy",
-                _SCIENCE,
-                window=(25, 50),
-                length=(201, 601),
-                hidden=(64,),
-                train_rollout=(4,),
-                seed=_FIVE,
-            ),
-            # Controls on 601 samples: two periods in them, as 201 samples hold at period 100
-            # (the horizon kept at four periods); one optimizer step an epoch, as 201 samples
-            # get. 10 seeds at hidden 16 and 64, 5 at hidden 300 (a cell there costs 40-70 s).
-            *(
-                grid(name, base, window=(25, 50), length=(601,), hidden=hidden, seed=seeds, **axis)
-                for name, base, axis in (
-                    ("fewer-periods", _SCIENCE.replace(horizon=1200), {"period": (300,)}),
-                    ("one-step-an-epoch", _SCIENCE, {"batch_size": (600,)}),
-                )
-                for hidden, seeds in (((16, 64), _TEN), ((300,), _FIVE))
-            ),
-        ),
-    ),
 }
+
+
+# The science grid (results/REPORT-science.md). The question: does the forecast's decay come
+# from training too little, or from training one step ahead? Training budgets are the
+# axis: a budgeted cell trains a fixed number of optimizer steps at Adam's constant rate
+# with early stopping off (patience BUDGET_PATIENCE, above every cap), and one run a seed
+# serves every budget of its config (checkpoints, sinelstm.experiment.train). Equal steps
+# are the control for data length and window. The article's early stopping stays beside.
+BUDGET_PATIENCE = 10_000
+_ONE_STEP = _SCIENCE  # the article's training, seeds batched
+_BUDGETED = _SCIENCE.replace(patience=BUDGET_PATIENCE)
+
+
+def budgeted(name: str, base: ExperimentConfig, steps: tuple[int, ...], length: int, **axes) -> tuple:
+    """A part a budget: base trained for each number of optimizer steps on `length` samples
+    (epochs = steps over the batches an epoch, the same for every window of the part)."""
+    windows = axes.get("window", (base.window,))
+    per_epoch = {steps_per_epoch(base.replace(length=length, window=w, train_rollout=r))
+                 for w in windows for r in axes.get("train_rollout", (base.train_rollout,))}  # fmt: skip
+    if len(per_epoch) != 1:
+        raise ValueError(f"{name}: its windows take {sorted(per_epoch)} steps an epoch")
+    (per,) = per_epoch
+    if any(n % per for n in steps):
+        raise ValueError(f"{name}: {steps} steps are not whole epochs of {per} steps")
+    return tuple(
+        grid(f"{name}-steps{n}", base.replace(epochs=n // per), length=(length,), **axes) for n in steps
+    )
+
+
+def science_grid(name: str, seeds: tuple[int, ...], few: tuple[int, ...], budgets: dict) -> Grid:
+    """The science grid's parts on `seeds` (the headline) and `few` (the exploratory arms);
+    budgets: arm -> its optimizer steps."""
+    lstm64 = {"hidden": (64,)}
+    article = dict(window=(25,), length=(201,)), dict(window=(50,), length=(601,))
+    parts = [
+        # The headline: hidden 64, both windows on both data lengths, the article's early
+        # stopping and each budget.
+        grid(f"{name}-early-stopping", _ONE_STEP, window=(25, 50), length=(201, 601), seed=seeds, **lstm64),
+        *(part for length in (201, 601) for part in budgeted(
+            "budget", _BUDGETED, budgets["headline"], length, window=(25, 50), seed=seeds, **lstm64)),
+        # What the forecasts are worth: the classical forecasters on the same data.
+        grid("classical", _ONE_STEP, model=("ar", "seasonal-naive"), window=(25, 50), length=(201, 601),
+             seed=seeds),
+        # The remedy: train on 4-step rollouts of the model's own predictions (a step costs
+        # about four one-step steps), on the article's 2017 slice; one-step training to four
+        # times its steps on the same seeds, for equal compute.
+        *budgeted("rollout", _BUDGETED, budgets["rollout"], 201, window=(25,), train_rollout=(4,), seed=few,
+                  **lstm64),
+        *budgeted("equal-compute", _BUDGETED, budgets["compute"], 201, window=(25,), seed=few, **lstm64),
+        # The article's own LSTM, hidden 300, on its two slices: exploratory, few seeds.
+        *(grid(f"h300-{i}", _ONE_STEP, hidden=(300,), seed=few[:5], **one) for i, one in enumerate(article)),
+        *(part for one in article for part in budgeted(
+            "hidden300", _BUDGETED, budgets["hidden300"], one["length"][0], window=one["window"],
+            hidden=(300,), seed=few[:5])),
+        # Fewer periods in 601 samples (period 300: two, as 201 samples hold at period 100),
+        # the window scaled with the period (75, 150: a quarter and half a period, as 25 and
+        # 50 are at period 100), the horizon kept at four periods.
+        *budgeted("period300", _BUDGETED.replace(period=300.0, horizon=1200), budgets["period300"], 601,
+                  window=(75, 150), seed=few, **lstm64),
+        grid("period300-classical", _ONE_STEP.replace(period=300.0, horizon=1200),
+             model=("ar", "seasonal-naive"), window=(75, 150), length=(601,), seed=few),
+    ]  # fmt: skip
+    return grid(name, _ONE_STEP, parts=tuple(parts), window=(25,), length=(201,), seed=seeds, **lstm64)
+
+
+GRIDS["science"] = science_grid(
+    "science",
+    seeds=tuple(range(30)),
+    few=tuple(range(10)),
+    budgets={"headline": (250, 500, 1000), "rollout": (250, 500, 1000), "compute": (2000, 4000),
+             "hidden300": (250, 500, 1000), "period300": (250, 500, 1000)},
+)  # fmt: skip
+# The pilot that sized the science grid (its own seeds): budgets doubling to 1600 steps.
+GRIDS["science-pilot"] = science_grid(
+    "science-pilot",
+    seeds=tuple(range(100, 108)),
+    few=tuple(range(100, 104)),
+    budgets={"headline": (50, 100, 200, 400, 800, 1600), "rollout": (100, 200, 400), "compute": (1600,),
+             "hidden300": (200, 400), "period300": (200, 400)},
+)  # fmt: skip
 
 
 def make_grid(

@@ -17,19 +17,22 @@ from sinelstm.experiment.config import CONFIG_FIELDS, ExperimentConfig
 from sinelstm.sweep.grid import cell_id
 from sinelstm.sweep.provenance import PROVENANCE_COLUMNS, provenance
 
-SCHEMA_VERSION = 4
-# Older schemas that read as this one. 4 added `cell` and `cell_key` (computed from the
+SCHEMA_VERSION = 5
+# Older schemas that read as this one. 5 added `steps_run` and `loss_drift` (empty: not
+# measured then); 4 added `cell` and `cell_key` (computed from the
 # config columns), the canaries and the floor columns (empty: not measured then); 3
 # added `implementation` (every LSTM of a schema-2 file ran keras.layers.LSTM); 2 added
 # `trainer` and `train_rollout` (schema-1 code trained every cell with model.fit, on
 # one-step windows: trainer "fit", train_rollout 1).
-UPGRADABLE_VERSIONS = (1, 2, 3)
+UPGRADABLE_VERSIONS = (1, 2, 3, 4)
 
 METRIC_COLUMNS = (
     "epochs_run",
     "best_epoch",
     "train_loss",
     "val_loss",
+    "steps_run",  # optimizer steps trained
+    "loss_drift",  # the training loss's fall over the last max(100, 10%) of the steps
     "fit_rmse_clean",
     "fit_rmse_noisy",
     "forecast_rmse",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.experiment.config import ExperimentConfig, checkpointable
 from sinelstm.runtime import backend
 from sinelstm.sweep.executors import Executor, LocalExecutor, estimated_cost, members
 from sinelstm.sweep.grid import cell_id
@@ -70,10 +70,10 @@ def run_cell(cfg: ExperimentConfig, run_id: str, speedup: bool = False) -> CellR
 def run_batch(
     cells: tuple[ExperimentConfig, ...], run_id: str, speedup_cell: ExperimentConfig | None = None
 ) -> list[CellResult]:
-    """Train, forecast and measure the cells of a unit (one config's seeds): together where
-    their trainer batches them, where a crash in training fails every cell of the batch;
-    else one after another, where a crash fails its own cell only. A crash after training
-    fails its own cell."""
+    """Train, forecast and measure the cells of a unit (one config's seeds, and its epoch
+    caps: one run a seed, handed on at each cap): together where their trainer batches
+    them, where a crash in training fails every cell of the batch; else seed after seed,
+    where a crash fails that seed's cells only. A crash after training fails its own cell."""
     import keras
 
     from sinelstm.experiment.batched import batchable
@@ -89,20 +89,20 @@ def run_batch(
 
     try:
         if len(cells) == 1 or not batchable(cells[0], backend()):
-            results = []
-            for cfg in cells:
+            # Seed by seed (a seed's cells of several epoch caps are one run): a crash in
+            # training fails that seed's cells only.
+            results: dict[ExperimentConfig, CellResult] = {}
+            for seed in dict.fromkeys(cfg.seed for cfg in cells):
+                own = [cfg for cfg in cells if cfg.seed == seed]
                 try:
-                    (trained,) = train_members([cfg])
+                    results.update(zip(own, train_members(own, measured), strict=True))
                 except Exception as error:  # noqa: BLE001 - as above.
-                    results.append(CellResult(failed_row(cfg, run_id, error)))
-                    continue
-                results.append(measured(trained))
-            return results
+                    results.update((cfg, CellResult(failed_row(cfg, run_id, error))) for cfg in own)
+            return [results[cfg] for cfg in cells]
         try:
-            together = train_members(list(cells))
+            return train_members(list(cells), measured)
         except Exception as error:  # noqa: BLE001 - as above.
             return [CellResult(failed_row(cfg, run_id, error)) for cfg in cells]
-        return [measured(one) for one in together]
     finally:
         # Nothing of one unit outlives it (but the worker's templates, one per architecture):
         # memory stays flat over the grid.
@@ -154,20 +154,29 @@ def batches(cells: list[ExperimentConfig], workers: int = 1) -> list[tuple[Exper
 
     from sinelstm.experiment.batched import batchable
 
-    budget = sum(estimated_cost(cell) for cell in cells) / (4 * max(1, workers))
+    budget = estimated_cost(tuple(cells)) / (4 * max(1, workers))
     groups: dict[ExperimentConfig, list[ExperimentConfig]] = {}
     units: list[tuple[ExperimentConfig, ...]] = []
     for cell in cells:
         if cell.kind.is_network:
-            groups.setdefault(cell.replace(seed=0), []).append(cell)
+            # A config's seeds, and its epoch caps where one run serves them all.
+            key = cell.replace(seed=0, epochs=1) if checkpointable(cell) else cell.replace(seed=0)
+            groups.setdefault(key, []).append(cell)
         else:
             units.append((cell,))
-    for seeds in groups.values():
-        first = seeds[0]
-        size = max(1, min(len(seeds), math.floor(budget / estimated_cost(first))))
-        if batchable(first, backend()):
-            size = min(size, max(1, math.floor(MEMBER_BYTES / activation_bytes(first))))
-        units += [tuple(seeds[start : start + size]) for start in range(0, len(seeds), size)]
+    for group in groups.values():
+        # Seeds with the same caps together: a unit trains every seed to its largest cap.
+        by_caps: dict[tuple[int, ...], list[int]] = {}
+        for seed in dict.fromkeys(cell.seed for cell in group):
+            by_caps.setdefault(tuple(sorted(c.epochs for c in group if c.seed == seed)), []).append(seed)
+        for seeds in by_caps.values():
+            one_seed = tuple(cell for cell in group if cell.seed == seeds[0])
+            size = max(1, min(len(seeds), math.floor(budget / estimated_cost(one_seed))))
+            if batchable(group[0], backend()):
+                size = min(size, max(1, math.floor(MEMBER_BYTES / activation_bytes(group[0]))))
+            for start in range(0, len(seeds), size):
+                chunk = set(seeds[start : start + size])
+                units.append(tuple(cell for cell in group if cell.seed in chunk))
     order = {cell: place for place, cell in enumerate(cells)}
     return sorted(units, key=lambda unit: order[unit[0]])  # in the grid's order
 

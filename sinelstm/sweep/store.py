@@ -246,7 +246,7 @@ def latest_rows(frame):
 
 
 def _upgrade(frame, version: int):
-    """A schema-1, -2 or -3 frame as schema 4: what the older code ran filled in (rows.py
+    """A schema-1 to -4 frame as this schema: what the older code ran filled in (rows.py
     says what each schema added), cell and cell_key computed."""
     frame = frame.copy()
     if version == 1:
@@ -263,12 +263,13 @@ def _upgrade(frame, version: int):
         )
     from sinelstm.sweep.grid import cell_id
 
-    configs = [config_of(row) for row in frame.to_dict("records")]
-    frame.insert(frame.columns.get_loc("error") + 1, KEY_COLUMNS[0], [cell_id(c) for c in configs])
-    frame.insert(frame.columns.get_loc("cell") + 1, KEY_COLUMNS[1], [cell_key(c) for c in configs])
+    if version < 4:
+        configs = [config_of(row) for row in frame.to_dict("records")]
+        frame.insert(frame.columns.get_loc("error") + 1, KEY_COLUMNS[0], [cell_id(c) for c in configs])
+        frame.insert(frame.columns.get_loc("cell") + 1, KEY_COLUMNS[1], [cell_key(c) for c in configs])
     for column in COLUMNS:
         if column not in frame.columns:
-            frame[column] = float("nan")  # measured only from schema 4 on
+            frame[column] = float("nan")  # measured only from the schema that added it on
     frame["schema_version"] = SCHEMA_VERSION
     return frame[list(COLUMNS)]
 
