@@ -449,3 +449,49 @@ def test_find_names_the_commit_that_slowed_the_epoch_by_an_ab_of_each_probe(tmp_
     assert f"first moved: {commits[2]}" in out, out
     assert "A/B runs" in out and "s_per_epoch head/base" in out
     assert not _git(repo, "worktree", "list").count("\n")
+
+
+def test_a_grid_of_many_configs_is_drawn_in_parts_of_at_most_twelve_panels(tmp_path, monkeypatch):
+    """20 configs: every metric in two figures (10 panels each), each listed on the page, the
+    title above the top row's panel titles, never over them."""
+    import sinelstm.history.figures as figures_module
+    from sinelstm.history.report import build_history_report
+
+    drawn = {}
+    real_save = figures_module.save_png
+
+    def save_and_measure(fig, path, **kwargs):
+        real_save(fig, path, **kwargs)
+        renderer = fig.canvas.get_renderer()
+        panels = [ax for ax in fig.axes if ax.get_visible()]
+        title_bottom = fig._suptitle.get_window_extent(renderer).y0
+        tops = [ax.title.get_window_extent(renderer).y1 for ax in panels]
+        drawn[path.name] = (len(panels), title_bottom >= max(tops))
+
+    monkeypatch.setattr(figures_module, "save_png", save_and_measure)
+    repo = _repo(tmp_path)
+    commits = [_commit(repo, f"step {index}") for index in range(3)]
+    history = tmp_path / "history.csv"
+    values = {name: FULL for name in HISTORY_METRICS if name not in ("diverged",)}
+    for sha in commits:
+        rows = [
+            row(window=window, length=length, hidden=hidden, seed=seed, **values)
+            for window in (10, 15, 20, 25, 30)
+            for length in (201, 601)
+            for hidden in (16, 64)
+            for seed in (0, 1)
+        ]
+        append_run(results(tmp_path, rows), history, "many", commit=sha, dirty=False)
+    import dataclasses
+
+    one_metric = dataclasses.replace(GATE, rules=[r for r in GATE.rules if r.metric == "forecast_rmse"])
+    text, _ = build_history_report(repo, history, tmp_path / "HISTORY.md", one_metric)
+    forecast = sorted(name for name in drawn if name.endswith("-forecast_rmse-part1-of-2.png"))
+    assert forecast and all(panels <= 12 for panels, _ in drawn.values())
+    assert {panels for name, (panels, _) in drawn.items() if "forecast_rmse-" in name} == {10}
+    assert all(clear for _, clear in drawn.values())
+    on_disk = {path.name for path in (tmp_path / "HISTORY_figures").glob("*.png")}
+    assert on_disk == set(drawn) and all(f"HISTORY_figures/{name})" in text for name in on_disk)
+    metrics = {name.rsplit("-part", 1)[0] for name in on_disk}
+    assert "many-stack1-forecast_rmse" in metrics
+    assert on_disk == {f"{m}-part{i}-of-2.png" for m in metrics for i in (1, 2)}

@@ -1,7 +1,8 @@
 """The trend figures: per metric, each config's series over commits (the median over seeds,
 the seeds' min-max band), accepted baselines and change points marked. Headless (Agg);
-one panel per config, at most three columns, every panel with its own commit labels (at
-most twelve), so a figure reads the same whatever the number of commits."""
+one panel per config, at most three columns and twelve panels a figure (a grid of more
+configs is drawn in parts, one file each), every panel with its own commit labels (at most
+twelve), so a figure reads the same whatever the number of commits or configs."""
 
 from __future__ import annotations
 
@@ -11,10 +12,29 @@ from pathlib import Path
 import pandas as pd
 
 from sinelstm.history.detect import ChangePoint
-from sinelstm.report.run_figures import pyplot
+from sinelstm.report.run_figures import pyplot, save_png
 
 COLUMNS = 3
+MAX_PANELS = 12  # configs in one figure; more are drawn in further parts
 MAX_TICKS = 12  # commit labels on an x axis; the others are left unlabelled
+
+
+def parts(configs: list[str]) -> list[list[str]]:
+    """The configs split into figures of at most MAX_PANELS, as evenly as it goes (45
+    configs: four parts of 12, 11, 11 and 11)."""
+    count = max(1, math.ceil(len(configs) / MAX_PANELS))
+    size, extra = divmod(len(configs), count)
+    out, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        out.append(configs[start:end])
+        start = end
+    return out
+
+
+def part_path(path: Path, index: int, count: int) -> Path:
+    """path itself for a figure of one part; NAME-partI-of-N.png for each of several."""
+    return path if count == 1 else path.with_name(f"{path.stem}-part{index}-of-{count}{path.suffix}")
 
 
 def trend_figure(
@@ -25,14 +45,31 @@ def trend_figure(
     changes: list[ChangePoint],
     path: Path,
     title: str,
-) -> None:
-    """One figure of one metric (frame: its series rows of one grid and stack)."""
+) -> list[Path]:
+    """The figure(s) of one metric (frame: its series rows of one grid and stack): one file
+    when it has at most MAX_PANELS configs, else one per part. Returns the files written."""
+    groups = parts(sorted(frame["config"].unique()))
+    written = []
+    for index, configs in enumerate(groups, 1):
+        heading = title if len(groups) == 1 else f"{title} (part {index} of {len(groups)})"
+        target = part_path(path, index, len(groups))
+        _draw(frame[frame["config"].isin(configs)], configs, order, baselines, changes, target, heading)
+        written.append(target)
+    return written
+
+
+def _draw(frame, configs, order, baselines, changes, path: Path, title: str) -> None:
     plt = pyplot()
-    configs = sorted(frame["config"].unique())
     columns = min(COLUMNS, math.ceil(math.sqrt(len(configs))))
     rows = math.ceil(len(configs) / columns)
+    # Constrained layout places the two-line title above the top row's panel titles.
     fig, axes = plt.subplots(
-        rows, columns, figsize=(4.6 * columns, 1.0 + 2.6 * rows), squeeze=False, sharex=True
+        rows,
+        columns,
+        figsize=(4.6 * columns, 1.0 + 2.6 * rows),
+        squeeze=False,
+        sharex=True,
+        layout="constrained",
     )
     positions = sorted(frame["position"].unique())
     first, last = positions[0], positions[-1]
@@ -62,6 +99,5 @@ def trend_figure(
         "red/green: change (worse/better) before that commit",
         fontsize=9,
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=90, metadata={"Software": None})
+    save_png(fig, path, dpi=90)
     plt.close(fig)

@@ -80,6 +80,7 @@ def build_history_report(repo: Path, history_path: Path, out: Path, gate: GateCo
     else:
         figures.mkdir(parents=True, exist_ok=True)
     stacks = {stack: number for number, stack in enumerate(sorted(frame["stack"].unique()), 1)}
+    written = []
     for (grid, stack), group in frame.groupby(list(SERIES_KEY[:2]), sort=True):
         lines += [f"### grid {grid}, stack {stacks[stack]}", "", f"Stack {stacks[stack]}: {stack}.", ""]
         for metric in metrics:
@@ -88,8 +89,14 @@ def build_history_report(repo: Path, history_path: Path, out: Path, gate: GateCo
                 continue
             name = f"{_slug(grid)}-stack{stacks[stack]}-{metric}.png"
             marked = [c for c in changes if (c.grid, c.stack, c.metric) == (grid, stack, metric)]
-            trend_figure(one, metric, order, baselines, marked, figures / name, f"{metric}, grid {grid}")
-            lines += [f"![{metric}]({figures.name}/{name})", ""]
+            heading = f"{metric}, grid {grid}"
+            drawn = trend_figure(one, metric, order, baselines, marked, figures / name, heading)
+            for part in drawn:  # a grid of more configs than a figure holds: every part listed
+                lines += [f"![{metric}]({figures.name}/{part.name})", ""]
+            written += drawn
+    if figures.is_dir():  # a figure this page no longer draws (another split, a metric gone)
+        for stale in set(figures.glob("*.png")) - set(written):
+            stale.unlink()
     lines += _skipped_section(repo, history)
     text = "\n".join(lines).rstrip() + "\n"
     out.write_text(text)
