@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sinelstm.report.intervals import (
+from sinelstm.analysis.intervals import (
     holm,
     median_interval,
     order_statistic_rank,

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sinelstm.analysis.frames import configs
 from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.experiment.data import clean_sine, noisy_sine
 from sinelstm.experiment.metrics import period_amplitudes
-from sinelstm.report.frames import configs
 from sinelstm.report.run_figures import fit_figure, forecast_figure, pyplot, save_png
 from sinelstm.sweep.rows import config_of
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sinelstm.report.answer import BEGIN, END, answer
+from sinelstm.analysis.answer import BEGIN, END, answer, judged_arms
+from sinelstm.analysis.frames import with_keys
 from sinelstm.report.figures import (
     MAX_PLOTTED,
     amplitude_chart,
@@ -18,8 +19,8 @@ from sinelstm.report.figures import (
     fit_time_chart,
     forecast_fan,
 )
-from sinelstm.report.frames import with_keys
-from sinelstm.report.science import findings, is_science, science_section
+from sinelstm.report.findings import findings
+from sinelstm.report.science import figure_arms, is_science, read_pilot, science_section
 from sinelstm.report.science_figures import draw_science_figures
 from sinelstm.report.tables import MAX_TABLE_ROWS, baseline_section, provenance_sentence, results_table
 from sinelstm.sweep import gridtime
@@ -107,10 +108,12 @@ def build_report(
     science = is_science(ok)
     if science:
         lines += ["## Why the amplitude decays", "", BEGIN, answer(frame), END, ""]
-        lines += science_section(ok) + [""]
+        lines += science_section(ok, read_pilot(results)) + [""]
         lines += [
             f"### {title}\n\n![{title}]({rel}/{name})\n"
-            for title, name in draw_science_figures(ok, paths.figures)
+            for title, name in draw_science_figures(
+                judged_arms(ok), figure_arms(judged_arms(ok)), paths.figures
+            )
         ]
     table, n_configs = results_table(ok)
     lines += [

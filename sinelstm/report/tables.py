@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sinelstm.report.frames import configs
+from sinelstm.analysis.frames import configs
 from sinelstm.sweep.grid import is_cell_id
 from sinelstm.verdict.result import GateResult
 

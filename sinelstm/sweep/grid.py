@@ -148,9 +148,9 @@ def budgeted(name: str, base: ExperimentConfig, steps: tuple[int, ...], length: 
     )
 
 
-def science_grid(name: str, seeds: tuple[int, ...], few: tuple[int, ...], budgets: dict) -> Grid:
-    """The science grid's parts on `seeds` (the headline) and `few` (the exploratory arms);
-    budgets: arm -> its optimizer steps."""
+def science_grid(name: str, seeds: tuple, few: tuple, big: tuple, budgets: dict) -> Grid:
+    """The science grid's parts on `seeds` (the headline), `few` (the remedy and the period
+    control) and `big` (hidden 300); budgets: arm -> its optimizer steps."""
     lstm64 = {"hidden": (64,)}
     article = dict(window=(25,), length=(201,)), dict(window=(50,), length=(601,))
     parts = [
@@ -169,10 +169,10 @@ def science_grid(name: str, seeds: tuple[int, ...], few: tuple[int, ...], budget
                   **lstm64),
         *budgeted("equal-compute", _BUDGETED, budgets["compute"], 201, window=(25,), seed=few, **lstm64),
         # The article's own LSTM, hidden 300, on its two slices: exploratory, few seeds.
-        *(grid(f"h300-{i}", _ONE_STEP, hidden=(300,), seed=few[:5], **one) for i, one in enumerate(article)),
+        *(grid(f"h300-{i}", _ONE_STEP, hidden=(300,), seed=big, **one) for i, one in enumerate(article)),
         *(part for one in article for part in budgeted(
             "hidden300", _BUDGETED, budgets["hidden300"], one["length"][0], window=one["window"],
-            hidden=(300,), seed=few[:5])),
+            hidden=(300,), seed=big)),
         # Fewer periods in 601 samples (period 300: two, as 201 samples hold at period 100),
         # the window scaled with the period (75, 150: a quarter and half a period, as 25 and
         # 50 are at period 100), the horizon kept at four periods.
@@ -188,14 +188,16 @@ GRIDS["science"] = science_grid(
     "science",
     seeds=tuple(range(30)),
     few=tuple(range(10)),
-    budgets={"headline": (250, 500, 1000), "rollout": (250, 500, 1000), "compute": (2000, 4000),
-             "hidden300": (250, 500, 1000), "period300": (250, 500, 1000)},
+    big=tuple(range(6)),
+    budgets={"headline": (100, 250, 500, 1000), "rollout": (250, 500, 1000), "compute": (2000, 4000),
+             "hidden300": (250, 500), "period300": (250, 500, 1000)},
 )  # fmt: skip
 # The pilot that sized the science grid (its own seeds): budgets doubling to 1600 steps.
 GRIDS["science-pilot"] = science_grid(
     "science-pilot",
     seeds=tuple(range(100, 108)),
     few=tuple(range(100, 104)),
+    big=tuple(range(100, 104)),
     budgets={"headline": (50, 100, 200, 400, 800, 1600), "rollout": (100, 200, 400), "compute": (1600,),
              "hidden300": (200, 400), "period300": (200, 400)},
 )  # fmt: skip

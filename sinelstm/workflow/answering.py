@@ -10,7 +10,7 @@ from sinelstm.workflow.options import UsageError
 
 def check_answer_target(target: Path, flag: str = "--answer-into") -> None:
     """Refuse (exit 2), before any work, a document without the answer markers."""
-    from sinelstm.report.answer import BEGIN, END, answer_block
+    from sinelstm.analysis.answer import BEGIN, END, answer_block
 
     try:
         text = Path(target).read_text()
@@ -22,8 +22,8 @@ def check_answer_target(target: Path, flag: str = "--answer-into") -> None:
 
 def write_answer_into(results: Path, target: Path) -> str:
     """Replace the answer block in target with the answer computed from results; return it."""
-    from sinelstm.report.answer import answer, replace_answer
-    from sinelstm.report.frames import with_keys
+    from sinelstm.analysis.answer import answer, replace_answer
+    from sinelstm.analysis.frames import with_keys
     from sinelstm.sweep.store import read_results
 
     text = answer(with_keys(read_results(Path(results))))

@@ -11,8 +11,9 @@ from sinelstm.sweep.grid import config_axes, config_name
 
 
 def keys() -> list[str]:
-    """The columns a config is grouped by: every axis but the seed (hidden 0 where n/a)."""
-    return list(config_axes())
+    """The columns a config is grouped by: every axis but the seed (hidden 0 where n/a), and
+    the epoch cap (a budget's cells differ in it only)."""
+    return [*config_axes(), "epochs"]
 
 
 def configs(ok: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

@@ -1,0 +1,109 @@
+"""Paired effects on the measure: each plan effect's seeds paired, the median difference
+with its order-statistic interval, the sign test, Holm's correction within its family,
+and the power its n gives against the smallest effect worth finding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sinelstm.analysis.arms import paired, rows_of
+from sinelstm.analysis.intervals import (
+    MedianInterval,
+    holm,
+    median_interval,
+    seeds_for_power,
+    sign_test_power,
+)
+from sinelstm.analysis.judged import at_floor, floor_reason
+from sinelstm.analysis.plan import ALPHA, MEASURE, SMALLEST_EFFECT, TARGET_POWER, EffectSpec, effect_specs
+
+
+@dataclass(frozen=True)
+class Effect:
+    spec: EffectSpec
+    interval: MedianInterval  # of the paired differences, after - before
+    improved: int  # seeds whose measure fell (closer to keeping the amplitude)
+    worsened: int
+    floor: str  # why the effect is held back ("" where it is not)
+    holm_p: float  # within its family (the raw p for an exploratory effect)
+    alpha: float  # the level its family's first Holm step tests at (ALPHA exploratory)
+    power: float  # of that test at its n against SMALLEST_EFFECT
+
+    @property
+    def n(self) -> int:
+        return self.interval.n
+
+    @property
+    def significant(self) -> bool:
+        return not self.floor and self.interval.at_95 and self.holm_p < ALPHA
+
+    @property
+    def share_improved(self) -> float:
+        moved = self.improved + self.worsened
+        return self.improved / moved if moved else float("nan")
+
+    def text(self) -> str:
+        """'-0.35 [-0.61, -0.12] n=30, 25 of 30 seeds closer, Holm p 0.003, power 0.76'."""
+        if self.floor:
+            return f"held back: {self.floor}"
+        corrected = "p" if self.spec.family == "exploratory" else "Holm p"
+        return (
+            f"{self.interval.text(2, signed=True)}, {self.improved} of {self.n} seeds closer, "
+            f"{corrected} {self.holm_p:.3f}, power {self.power:.2f}"
+        )
+
+
+def effects(judged: pd.DataFrame, specs: list[EffectSpec] | None = None) -> list[Effect]:
+    """Every plan effect the data holds (judged: with_judgement and with_arms), Holm-corrected
+    within its family over the effects that are read (not at a floor, n at least 1)."""
+    specs = effect_specs(judged) if specs is None else specs
+    raw = []
+    for spec in specs:
+        both = paired(judged, spec.before, spec.after, MEASURE)
+        if both.empty:
+            continue
+        differences = (both["after"] - both["before"]).to_numpy()
+        floors = [
+            f"{arm.label}: {floor_reason(rows_of(judged, arm))}"
+            for arm in (spec.before, spec.after)
+            if at_floor(rows_of(judged, arm))
+        ]
+        raw.append((spec, median_interval(differences), differences, "; ".join(floors)))
+    out = []
+    for family in dict.fromkeys(spec.family for spec, *_ in raw):
+        members = [one for one in raw if one[0].family == family]
+        read = [one for one in members if not one[3] and one[1].n > 0]
+        corrected = family != "exploratory"
+        p_values = [one[1].p_value for one in read]
+        adjusted = dict(zip(map(id, read), holm(p_values) if corrected else p_values, strict=True))
+        alpha = ALPHA / max(len(read), 1) if corrected else ALPHA
+        for one in members:
+            spec, interval, differences, floor = one
+            out.append(
+                Effect(
+                    spec,
+                    interval,
+                    int(np.sum(differences < 0)),
+                    int(np.sum(differences > 0)),
+                    floor,
+                    adjusted.get(id(one), 1.0),
+                    alpha,
+                    sign_test_power(interval.n, SMALLEST_EFFECT, alpha),
+                )
+            )
+    return out
+
+
+def sizing(pilot: list[Effect]) -> list[tuple[Effect, int | None]]:
+    """For each headline and remedy effect of a pilot: the seeds for TARGET_POWER at the share
+    of seeds the pilot saw improve (or worsen), under its family's first Holm step."""
+    sized = []
+    for effect in pilot:
+        if effect.spec.family == "exploratory" or effect.floor or not effect.n:
+            continue
+        share = max(effect.share_improved, 1 - effect.share_improved)
+        sized.append((effect, seeds_for_power(share, effect.alpha, TARGET_POWER) if share > 0.5 else None))
+    return sized

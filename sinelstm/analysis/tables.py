@@ -1,0 +1,96 @@
+"""The science's tables: each arm's seeds summed up (counts with exact intervals, the
+measure's median with its interval, convergence, forecast RMSE against the classical
+forecasters on the same seeds), and the effects by family."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sinelstm.analysis.arms import Arm, rows_of
+from sinelstm.analysis.effects import Effect
+from sinelstm.analysis.intervals import clopper_pearson, median_interval
+from sinelstm.analysis.judged import numeric
+
+CLASSICAL = ("ar", "seasonal-naive")
+
+
+def count(flags: pd.Series) -> str:
+    """'9/10 [0.55, 1.00]': a count of seeds with its exact 95% interval."""
+    k, n = int(flags.sum()), len(flags)
+    if n == 0:
+        return "n/a"
+    low, high = clopper_pearson(k, n)
+    return f"{k}/{n} [{low:.2f}, {high:.2f}]"
+
+
+def _median(values) -> float:
+    values = pd.to_numeric(pd.Series(values), errors="coerce").dropna()
+    return float(values.median()) if len(values) else math.nan
+
+
+def against(judged: pd.DataFrame, arm: Arm, model: str) -> tuple[float, int, int]:
+    """(median RMSE of `model` on the arm's data and seeds, seeds where the arm beats it, n)."""
+    mine = rows_of(judged, arm)[["seed", "forecast_rmse"]]
+    theirs = rows_of(judged, arm.data(model))[["seed", "forecast_rmse"]]
+    both = mine.merge(theirs, on="seed", suffixes=("", "_other"))
+    if both.empty:
+        return math.nan, 0, 0
+    ours, other = (pd.to_numeric(both[c], errors="coerce") for c in ("forecast_rmse", "forecast_rmse_other"))
+    return _median(other), int((ours < other).sum()), len(both)
+
+
+def arm_rows(judged: pd.DataFrame, arms: list[Arm]) -> list[dict]:
+    """One summary a arm (judged: with_judgement and with_arms), in the given order."""
+    out = []
+    for arm in arms:
+        rows = rows_of(judged, arm)
+        if rows.empty:
+            continue
+        line = {
+            "arm": arm.label,
+            "seeds": len(rows),
+            "kept the amplitude": count(rows["kept_amp"]),
+            "decayed": int(rows["decayed"].sum()),
+            "grew": int(rows["grown"].sum()),
+            "median |log amp|": median_interval(rows["amp_error"]).text(2),
+            "kept the wave": count(rows["kept"]),
+            "never fitted": int(rows["unfit"].sum()),
+            "converged": count(rows["converged"]) if rows["loss_drift"].notna().any() else "n/a",
+            "steps (median)": f"{_median(numeric(rows, 'steps_run')):.0f}",
+            "forecast RMSE": f"{_median(rows['forecast_rmse']):.3f}",
+        }
+        for model in CLASSICAL:
+            value, beats, n = against(judged, arm, model)
+            line[f"{model} RMSE"] = f"{value:.3f}" if np.isfinite(value) else "n/a"
+            line[f"beats {model}"] = f"{beats}/{n}" if n else "n/a"
+        out.append(line)
+    return out
+
+
+def table(rows: list[dict], columns: list[str] | None = None) -> str:
+    """A markdown table of dicts (their keys, or the columns given)."""
+    from tabulate import tabulate
+
+    if not rows:
+        return "(no rows)"
+    columns = columns or list(rows[0])
+    return tabulate([[row[c] for c in columns] for row in rows], headers=columns, tablefmt="github")
+
+
+def effect_rows(found: list[Effect], family: str) -> list[dict]:
+    return [
+        {
+            "effect (before -> after)": effect.spec.name,
+            "median change in |log amp| [95% interval] n": effect.interval.text(2, signed=True)
+            if not effect.floor
+            else f"held back: {effect.floor}",
+            "seeds closer / further": f"{effect.improved} / {effect.worsened}",
+            ("Holm p" if family != "exploratory" else "p"): f"{effect.holm_p:.3f}",
+            "power (80% of seeds closer)": f"{effect.power:.2f} at level {effect.alpha:.3g}",
+        }
+        for effect in found
+        if effect.spec.family == family
+    ]
