@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -173,3 +174,12 @@ def fake_cell(cfg, run_id="fake", hang_on_seed=None, fail_on_seed=None):
     timings = {"fit_s": 0.01, "s_per_epoch": 0.003, "forecast_ms_per_step": 0.1}
     fit = np.zeros(cfg.length - cfg.window)
     return CellResult(ok_row(cfg, run_id, metrics, timings), fit, np.zeros(cfg.horizon))
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    """This process's environment for a child process, without pytest's per-process
+    variables: under pytest -n, pytest-xdist's PYTEST_XDIST_WORKER would make a child pytest
+    take itself for a worker (pytest-benchmark then disables itself, and --benchmark-only
+    refuses to run: exit 4), and PYTEST_CURRENT_TEST names this process's test, not the child's."""
+    own = ("PYTEST_XDIST_", "PYTEST_CURRENT_TEST")
+    return {**{name: value for name, value in os.environ.items() if not name.startswith(own)}, **extra}
