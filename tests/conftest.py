@@ -2,9 +2,46 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+
+def _one_core_per_xdist_worker() -> None:
+    """Under pytest-xdist (pytest -n N), each worker computes on one core of its own: gwK on
+    the K-th core this run may use (round robin past the last). Whatever a test starts (a
+    process pool, an A/B's workers, a Ray head, a sinelstm subprocess) inherits that core,
+    and sizes itself to it (a pool of as many workers as cores: one), so N test workers never
+    compute on more than N cores at once. Set before numpy, TensorFlow or JAX size their
+    thread pools (they read this affinity). No test's outcome depends on it: pool workers
+    and sinelstm's grid cells compute with one thread anyway, and one thread against two
+    gave identical metrics (pyproject.toml's reproduction tier)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not worker[2:].isdigit() or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    core = {cores[int(worker[2:]) % len(cores)]}
+    # Every thread of the process (execnet's too): a thread started later inherits its
+    # starter's affinity, and a child process its forking thread's.
+    threads = [int(tid) for tid in os.listdir("/proc/self/task")] if os.path.isdir("/proc/self/task") else [0]
+    for thread in threads:
+        try:
+            os.sched_setaffinity(thread, core)
+        except OSError:  # it ended while we looked
+            pass
+
+
+_one_core_per_xdist_worker()
+
 import pytest  # noqa: E402
 
 from sinelstm.experiment.config import ExperimentConfig  # noqa: E402
+
+
+def pytest_xdist_auto_num_workers(config):
+    """pytest -n auto: one worker per core this run may use (its CPU affinity, as each worker
+    is pinned above), not psutil's count of the machine's cores."""
+    given = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
 
 # A config that trains in about a second: the whole pipeline, none of the cost.
 TINY = ExperimentConfig(length=60, window=8, hidden=4, epochs=3, patience=2, horizon=30)
