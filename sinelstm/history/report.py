@@ -91,8 +91,9 @@ def build_history_report(repo: Path, history_path: Path, out: Path, gate: GateCo
             marked = [c for c in changes if (c.grid, c.stack, c.metric) == (grid, stack, metric)]
             heading = f"{metric}, grid {grid}"
             drawn = trend_figure(one, metric, order, baselines, marked, figures / name, heading)
-            for part in drawn:  # a grid of more configs than a figure holds: every part listed
-                lines += [f"![{metric}]({figures.name}/{part.name})", ""]
+            for index, part in enumerate(drawn, 1):  # more configs than a figure holds: every part
+                alt = metric if len(drawn) == 1 else f"{metric}, part {index} of {len(drawn)}"
+                lines += [f"![{alt}]({figures.name}/{part.name})", ""]
             written += drawn
     if figures.is_dir():  # a figure this page no longer draws (another split, a metric gone)
         for stale in set(figures.glob("*.png")) - set(written):
