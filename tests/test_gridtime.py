@@ -104,6 +104,18 @@ def test_the_cores_a_grid_runs_on():
     assert executor_workers(SimpleNamespace(workers=None, address="auto"), 40) is None  # a cluster
 
 
+def _wall(results, wall_s, workers=1, grid="", before=None):
+    """A GridWall that reads wall_s seconds (after `before`, a record of earlier parts)."""
+    from sinelstm.workflow import timing
+
+    wall = timing.GridWall.__new__(timing.GridWall)
+    wall.results, wall.grid, wall.workers = results, grid, workers
+    wall._clock, wall.start = (lambda: wall_s), 0.0
+    earlier = (before.wall_s, before.parts + 1, before.cells) if before else (0.0, 1, 0)
+    wall.before, wall.parts, wall.rows = earlier
+    return wall
+
+
 def test_a_bench_records_its_grid_and_prints_its_floor(tmp_path, monkeypatch):
     from helpers import write
 
@@ -112,15 +124,15 @@ def test_a_bench_records_its_grid_and_prints_its_floor(tmp_path, monkeypatch):
 
     results = write(tmp_path, "latest.csv", frame().to_dict("records")[:2])
 
-    def record_grid(results, wall_s, workers, cells, grid=""):  # as the bench's, without git
-        record = GridRecord(wall_s, workers, cells, commit="c", utc="u", grid=grid)
+    def record_grid(results, wall_s, workers, cells, grid="", parts=1):  # as the bench's, without git
+        record = GridRecord(wall_s, workers, cells, commit="c", utc="u", grid=grid, parts=parts)
         write_record(results, record)
         return record
 
     monkeypatch.setattr(timing, "record_grid", record_grid)
     monkeypatch.setattr(peak, "core_peak", lambda: peak.Peak(10.0, "made up"))
     lines = []
-    timing.report_grid(results, 0.4, 1, 2, lines.append)
+    timing.report_grid(results, _wall(results, 0.4), 2, lines.append)
     # 0.1 s + 0.1 s on one core; rates 3.792 and 7.584: median 5.688, 57% of a 10 GFLOP/s peak.
     assert lines == [
         "grid floor 0.2 s (0.00114 TFLOP on 1 core at each cell's best product rate), wall 0.4 s: 2.0x its "
@@ -128,6 +140,25 @@ def test_a_bench_records_its_grid_and_prints_its_floor(tmp_path, monkeypatch):
         "(made up) (57% of it)"
     ]
     assert read_record(results).wall_s == 0.4
+    # A run killed after 0.4 s and resumed for 0.3 s: its record sums the two parts.
     lines.clear()
-    timing.report_grid(results, 0.4, 1, 2, lines.append, resumed=True)
-    assert "resumed" in lines[0]
+    timing.report_grid(results, _wall(results, 0.3, before=read_record(results)), 2, lines.append)
+    assert "2 parts" in lines[0]
+    assert read_record(results).wall_s == pytest.approx(0.7) and read_record(results).parts == 2
+
+
+def test_a_resumed_grid_starts_from_its_records_wall_time_only_at_the_same_grid_and_commit(tmp_path):
+    from sinelstm.sweep.provenance import git_commit
+    from sinelstm.workflow.timing import GridWall
+
+    results = tmp_path / "latest.csv"
+    write_record(results, GridRecord(100.0, 2, 40, commit=git_commit(), utc="u", grid="science", parts=1))
+    assert GridWall(results, "science", 2, resume=True).before == 100.0
+    assert GridWall(results, "science", 2, resume=True).parts == 2
+    assert GridWall(results, "quick", 2, resume=True).before == 0.0  # another grid's record
+    assert GridWall(results, "science", 2, resume=False).before == 0.0  # a fresh run
+    write_record(results, GridRecord(100.0, 2, 40, commit="another", utc="u", grid="science"))
+    assert GridWall(results, "science", 2, resume=True).before == 0.0  # another commit's
+    wall = GridWall(results, "science", 2, resume=False)
+    wall.tick()
+    assert read_record(results).cells == 1  # kept after every row

@@ -68,7 +68,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     # a second run on the same --out is refused, not read half-written by the gate. The lock
     # is taken before the progress bar is drawn: a refusal is one line, never under a bar.
     with ResultsLock(out):
-        workflow.forget_grid(out)
+        if not args.resume:
+            workflow.forget_grid(out)
+        wall = workflow.GridWall(out, grid.name, workflow.executor_workers(executor, len(cells)), args.resume)
         bar = tqdm(
             total=len(cells),
             desc=f"grid {grid.name}",
@@ -81,6 +83,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             def on_row(row):
                 bar.set_postfix_str(f"{row['status']} {row['cell']}")
                 bar.update(1)
+                wall.tick()
 
             run_grid(
                 cells,
@@ -92,10 +95,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 lock_held=True,
             )
             bar.total = bar.n
-        wall = time.perf_counter() - start
-        print(f"{len(cells)} cells ({grid.name} grid) in {wall:.0f} s -> {out}")
-        workers = workflow.executor_workers(executor, len(cells))
-        workflow.report_grid(out, wall, workers, len(cells), print, resumed=args.resume, grid=grid.name)
+        print(f"{len(cells)} cells ({grid.name} grid) in {time.perf_counter() - start:.0f} s -> {out}")
+        workflow.report_grid(out, wall, len(cells), print)
         workflow.record_history(out, grid, output)
         rerun = workflow.seed_runner(
             out, lambda: workflow.make_executor(args.executor, args.ray_address, args.cell_timeout)

@@ -71,6 +71,8 @@ def grid_time_lines(results: Path, frame) -> list[str]:
     floor = gridtime.grid_floor(frame, record.workers if record is not None else 1)
     sentence = gridtime.floor_sentence(floor, record.wall_s if record is not None else None)
     lines = [sentence[0].upper() + sentence[1:] + "."]
+    if record is not None and record.parts > 1:
+        lines[0] += f" The grid ran in {record.parts} parts (killed and resumed); the wall time sums them."
     if why is not None:
         lines[0] += f" The wall time is unknown: {why}; the floor is on one core."
     return lines + ["", FLOOR_FORMULA]

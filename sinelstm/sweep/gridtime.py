@@ -7,6 +7,9 @@ later can set it against the grid's floor:
     floor_s = sum over ok cells of epochs_run x train_rollout x epoch_flops(cell)
               / (cell's floor_gflops x 1e9), divided by the workers (cores) it ran on
 
+(cells of several epoch caps from one run counted once, at the largest; a grid killed and
+resumed keeps the sum of its parts' wall times in its record)
+
 each model kind by its own epoch formula (the LSTM's: 3 x windows x window x 2 x
 (hidden + 2) x 4 x hidden), each cell at the best product rate measured in its own
 process. Classical cells have no FLOPs: they count 0 in the floor, but their time is in
@@ -20,7 +23,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sinelstm.experiment.config import epoch_flops
+from sinelstm.experiment.config import checkpointable, epoch_flops
 from sinelstm.sweep.rows import config_of
 
 FIELDS = {"wall_s": (int, float), "workers": (int,), "cells": (int,), "commit": (str,), "utc": (str,)}
@@ -38,6 +41,7 @@ class GridRecord:
     commit: str  # git commit of the run ("" outside a checkout)
     utc: str  # when the grid finished, ISO 8601
     grid: str = ""  # the grid it ran ("quick", "default+custom"); "" in records written before it
+    parts: int = 1  # runs that made it (a grid killed and resumed: wall_s sums them)
 
 
 @dataclass(frozen=True)
@@ -85,10 +89,12 @@ def read_record(results: Path) -> GridRecord | None:
         or data["cells"] < 0
     ):
         raise GridRecordError(f"{path}: expected wall_s >= 0, workers >= 1, cells >= 0; got {data}")
-    grid = data.get("grid", "")
+    grid, parts = data.get("grid", ""), data.get("parts", 1)
     if not isinstance(grid, str):
         raise GridRecordError(f"{path}: grid must be str, got {grid!r}")
-    return GridRecord(**{name: data[name] for name in FIELDS}, grid=grid)
+    if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+        raise GridRecordError(f"{path}: parts must be an int >= 1, got {parts!r}")
+    return GridRecord(**{name: data[name] for name in FIELDS}, grid=grid, parts=parts)
 
 
 def cell_flop(row) -> float:
@@ -97,13 +103,26 @@ def cell_flop(row) -> float:
     return float(row["epochs_run"]) * cfg.train_rollout * epoch_flops(cfg)
 
 
+def _run_of(row):
+    """The training run a row came from: cells of several epoch caps of one seed are one run
+    (sinelstm.experiment.train.Checkpoints), counted once, at its largest cap."""
+    cfg = config_of(row)
+    return cfg.replace(epochs=1) if checkpointable(cfg) else cfg
+
+
 def grid_floor(frame, workers: int) -> GridFloor:
     """The arithmetic floor of a results frame's ok cells run on `workers` cores."""
     if workers < 1:
         raise ValueError(f"workers: got {workers}; expected at least 1")
     seconds = flop = 0.0
     counted = no_flops = no_rate = 0
-    for _, row in frame[frame["status"] == "ok"].iterrows():
+    ok = frame[frame["status"] == "ok"]
+    runs: dict = {}
+    for _, row in ok.iterrows():  # each run once: its row of the most epochs
+        key = _run_of(row)
+        if key not in runs or float(row["epochs_run"]) > float(runs[key]["epochs_run"]):
+            runs[key] = row
+    for row in runs.values():
         cell = cell_flop(row)
         rate = float(row["floor_gflops"])
         if cell == 0:

@@ -32,7 +32,7 @@ from sinelstm.workflow.options import (
     report_path_for,
 )
 from sinelstm.workflow.runs import write_run
-from sinelstm.workflow.timing import executor_workers, forget_grid, report_grid
+from sinelstm.workflow.timing import GridWall, executor_workers, forget_grid, report_grid
 
 __all__ = [
     "BASE_OPTIONS",
@@ -50,6 +50,7 @@ __all__ = [
     "default_paths",
     "executor_workers",
     "find_gate_config",
+    "GridWall",
     "forget_grid",
     "gate_and_report",
     "grid_from_options",

@@ -28,9 +28,9 @@ def forget_grid(results: Path) -> None:
 
 
 def record_grid(
-    results: Path, wall_s: float, workers: int, cells: int, grid: str = ""
+    results: Path, wall_s: float, workers: int, cells: int, grid: str = "", parts: int = 1
 ) -> gridtime.GridRecord:
-    """Write the grid record (RUN.grid.json) of a finished run and return it."""
+    """Write the grid record (RUN.grid.json) of a run and return it."""
     from sinelstm.sweep.provenance import git_commit
 
     record = gridtime.GridRecord(
@@ -40,9 +40,44 @@ def record_grid(
         commit=git_commit(),
         utc=datetime.now(UTC).isoformat(timespec="seconds"),
         grid=grid,
+        parts=int(parts),
     )
     gridtime.write_record(results, record)
     return record
+
+
+class GridWall:
+    """A grid's wall time, kept in its record as the run goes (after every row), so that a
+    run killed and resumed sums its parts: a resumed run starts from the record's wall time
+    where the record is this grid's at this commit (else from 0, and the report finds the
+    record not of its CSV). Workers None (a Ray cluster by address): nothing kept."""
+
+    def __init__(self, results: Path, grid: str, workers: int | None, resume: bool):
+        import time
+
+        from sinelstm.sweep.provenance import git_commit
+
+        self.results, self.grid, self.workers, self._clock = Path(results), grid, workers, time.perf_counter
+        self.start = self._clock()
+        earlier = None
+        if resume:
+            try:
+                earlier = gridtime.read_record(results)
+            except gridtime.GridRecordError:
+                earlier = None
+        same = earlier is not None and earlier.grid == grid and earlier.commit == git_commit()
+        self.before = earlier.wall_s if same else 0.0
+        self.parts = earlier.parts + 1 if same else 1
+        self.rows = earlier.cells if same else 0
+
+    def wall_s(self) -> float:
+        return self.before + self._clock() - self.start
+
+    def tick(self) -> None:
+        """A row was written: keep the wall time so far."""
+        self.rows += 1
+        if self.workers is not None:
+            record_grid(self.results, self.wall_s(), self.workers, self.rows, self.grid, self.parts)
 
 
 def grid_floor_line(results: Path, record: gridtime.GridRecord) -> str:
@@ -63,22 +98,19 @@ def grid_floor_line(results: Path, record: gridtime.GridRecord) -> str:
     return f"{line}; {rate} against {peak.describe()}{share}"
 
 
-def report_grid(
-    results: Path, wall_s: float, workers: int | None, cells: int, echo, resumed: bool = False, grid: str = ""
-) -> None:
-    """Record a finished grid (where its workers are known and it ran whole) and echo its
-    floor line; a record that cannot be written, or a floor that cannot be worked out, is a
-    warning: the results are written already."""
+def report_grid(results: Path, wall: GridWall, cells: int, echo) -> None:
+    """Record a finished grid (where its workers are known) with its wall time, summed over
+    the parts of a resumed run, and echo its floor line; a record that cannot be written,
+    or a floor that cannot be worked out, is a warning: the results are written already."""
     from sinelstm.sweep.store import ResultsError
 
-    if resumed:
-        echo("sinelstm: warning: a resumed grid's wall time covers only part of it: no grid record written")
-        return
-    if workers is None:
+    if wall.workers is None:
         echo("sinelstm: warning: the grid's cores are unknown (a Ray cluster): no grid record written")
         return
     try:
-        record = record_grid(results, wall_s, workers, cells, grid)
+        record = record_grid(results, wall.wall_s(), wall.workers, cells, wall.grid, wall.parts)
+        if record.parts > 1:
+            echo(f"sinelstm: the grid ran in {record.parts} parts; its wall time sums them")
         echo(grid_floor_line(results, record))
     except (OSError, ResultsError, ValueError) as error:
         echo(f"sinelstm: warning: grid floor not worked out: {error}")
