@@ -10,9 +10,10 @@ import pandas as pd
 
 from sinelstm.analysis.arms import Arm, rows_of, with_arms
 from sinelstm.analysis.effects import Effect, effects
+from sinelstm.analysis.intervals import p_text
 from sinelstm.analysis.judged import with_judgement
 from sinelstm.analysis.plan import ROLLOUT, budgets
-from sinelstm.analysis.tables import arm_rows, table
+from sinelstm.analysis.tables import MEDIAN_ERROR, arm_rows, table
 
 BEGIN, END = "<!-- science-answer:begin -->", "<!-- science-answer:end -->"
 MAX_ROWS = 12
@@ -56,7 +57,7 @@ def _reading(effect: Effect) -> str:
         return f"cannot be read ({effect.floor})"
     size = effect.interval.text(2, signed=True)
     tested = "p" if effect.spec.family == "exploratory" else "Holm p"
-    stats = f"{size}, {effect.improved} of {effect.n} seeds closer, {tested} {effect.holm_p:.3f}"
+    stats = f"{size}, {effect.improved} of {effect.n} seeds closer, {tested} {p_text(effect.holm_p)}"
     if effect.significant:
         way = "keeps more of the amplitude" if effect.interval.value < 0 else "keeps less of the amplitude"
         return f"{way} ({stats})"
@@ -97,7 +98,7 @@ def answer(frame: pd.DataFrame) -> str:
     judged = judged_arms(frame)
     found = effects(judged)
     rows = arm_rows(judged, answer_arms(judged))
-    columns = ["arm", "kept the amplitude", "median |log amp|", "forecast RMSE", "ar RMSE"]
+    columns = ["arm", "kept the amplitude", MEDIAN_ERROR, "forecast RMSE", "ar RMSE"]
     columns.append("seasonal-naive RMSE")
     lines = [
         table(rows, columns),
@@ -105,7 +106,7 @@ def answer(frame: pd.DataFrame) -> str:
         "Kept the amplitude: the last forecast period within 10% of the first (n/N seeds, exact 95% "
         "interval); |log amp| is |log amp_ratio| (0: kept; 0.69: halved or doubled), its median with a "
         "sign-test interval and n; RMSE medians over the same seeds. Full statistics, power and the plan "
-        "they follow: [REPORT-science.md](results/REPORT-science.md).",
+        "they follow: `results/REPORT-science.md`.",
         "",
     ]
     lines += [f"{i}. {sentence}" for i, sentence in enumerate(takeaways(judged, found), 1)]

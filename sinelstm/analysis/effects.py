@@ -14,6 +14,7 @@ from sinelstm.analysis.intervals import (
     MedianInterval,
     holm,
     median_interval,
+    p_text,
     seeds_for_power,
     sign_test_power,
 )
@@ -52,7 +53,7 @@ class Effect:
         corrected = "p" if self.spec.family == "exploratory" else "Holm p"
         return (
             f"{self.interval.text(2, signed=True)}, {self.improved} of {self.n} seeds closer, "
-            f"{corrected} {self.holm_p:.3f}, power {self.power:.2f}"
+            f"{corrected} {p_text(self.holm_p)}, power {self.power:.2f}"
         )
 
 

@@ -108,6 +108,11 @@ def median_interval(values, confidence: float = CONFIDENCE) -> MedianInterval:
     )
 
 
+def p_text(p: float) -> str:
+    """A p-value as the report prints it: three decimals, '<0.001' below."""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def rank_sentence(n: int) -> str:
     """'n=10: 2nd to 9th ordered difference, 97.9% coverage', or why there is none."""
     rank, coverage = order_statistic_rank(n)

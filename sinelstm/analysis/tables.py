@@ -11,10 +11,13 @@ import pandas as pd
 
 from sinelstm.analysis.arms import Arm, rows_of
 from sinelstm.analysis.effects import Effect
-from sinelstm.analysis.intervals import clopper_pearson, median_interval
+from sinelstm.analysis.intervals import clopper_pearson, median_interval, p_text
 from sinelstm.analysis.judged import numeric
 
 CLASSICAL = ("ar", "seasonal-naive")
+# The measure in a table's header: its bars escaped, so that they do not end the cell.
+ERROR = r"\|log amp\|"
+MEDIAN_ERROR = f"median {ERROR}"
 
 
 def count(flags: pd.Series) -> str:
@@ -55,7 +58,7 @@ def arm_rows(judged: pd.DataFrame, arms: list[Arm]) -> list[dict]:
             "kept the amplitude": count(rows["kept_amp"]),
             "decayed": int(rows["decayed"].sum()),
             "grew": int(rows["grown"].sum()),
-            "median |log amp|": median_interval(rows["amp_error"]).text(2),
+            MEDIAN_ERROR: median_interval(rows["amp_error"]).text(2),
             "kept the wave": count(rows["kept"]),
             "never fitted": int(rows["unfit"].sum()),
             "converged": count(rows["converged"]) if rows["loss_drift"].notna().any() else "n/a",
@@ -77,18 +80,19 @@ def table(rows: list[dict], columns: list[str] | None = None) -> str:
     if not rows:
         return "(no rows)"
     columns = columns or list(rows[0])
-    return tabulate([[row[c] for c in columns] for row in rows], headers=columns, tablefmt="github")
+    cells = [[row[c] for c in columns] for row in rows]
+    return tabulate(cells, headers=columns, tablefmt="github", disable_numparse=True)
 
 
 def effect_rows(found: list[Effect], family: str) -> list[dict]:
     return [
         {
             "effect (before -> after)": effect.spec.name,
-            "median change in |log amp| [95% interval] n": effect.interval.text(2, signed=True)
+            "median change in " + ERROR + " [95% interval] n": effect.interval.text(2, signed=True)
             if not effect.floor
             else f"held back: {effect.floor}",
             "seeds closer / further": f"{effect.improved} / {effect.worsened}",
-            ("Holm p" if family != "exploratory" else "p"): f"{effect.holm_p:.3f}",
+            ("Holm p" if family != "exploratory" else "p"): p_text(effect.holm_p),
             "power (80% of seeds closer)": f"{effect.power:.2f} at level {effect.alpha:.3g}",
         }
         for effect in found

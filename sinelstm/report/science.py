@@ -83,7 +83,7 @@ def science_section(ok: pd.DataFrame, pilot: pd.DataFrame | None = None) -> list
     s, r = budgets(judged)
     arms = sorted(set(judged["arm"]), key=_order)
     lines = [PLAN, "", "| term | rule | why |", "|---|---|---|"]
-    lines += [f"| {name} | {rule} | {why} |" for name, rule, why in THRESHOLDS] + [""]
+    lines += ["| " + " | ".join(cell.replace("|", r"\|") for cell in row) + " |" for row in THRESHOLDS] + [""]
     ns = sorted({e.n for e in found} | {int((judged["arm"] == a).sum()) for a in arms})
     lines += ["Each interval's exact coverage at its n: " + "; ".join(rank_sentence(n) for n in ns) + ".", ""]
     lines += _pilot_lines(pilot)
