@@ -166,3 +166,18 @@ def cmd_baseline_accept(args: argparse.Namespace) -> int:
     count = accept_baseline(Path(args.run), baseline, args.reason, tuple(args.config or ()))
     print(f"{baseline}: accepted {count} rows from {args.run} ({args.reason.strip()})")
     return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """results/README.md's index of the committed results files; --check: 1 where it is stale."""
+    from sinelstm.workflow.index import write_index
+
+    folder = Path(args.folder)
+    readme = folder / "README.md"
+    if args.check:
+        fresh = write_index(folder, readme, check=True)
+        print(f"{readme}: index {'up to date' if fresh else 'stale: run sinelstm index'}")
+        return EXIT_PASSED if fresh else EXIT_GATE_FAILED
+    write_index(folder, readme)
+    print(f"index: {readme}")
+    return EXIT_PASSED

@@ -120,6 +120,18 @@ def build_parser() -> Parser:
         "<!-- science-answer:begin --> and <!-- science-answer:end --> markers (e.g. README.md)",
     )
 
+    index = add_command(
+        commands,
+        "index",
+        "write the index of the committed results files into results/README.md",
+        "Write, between results/README.md's results-index markers, each file git tracks in the "
+        "folder (a subfolder as one row): its size, row count, grid and the commits its rows "
+        "name, and the folder's total. Run it after adding or changing a results file.",
+        handlers.cmd_index,
+    )
+    index.add_argument("folder", nargs="?", default="results", help="results folder (results)")
+    index.add_argument("--check", action="store_true", help="write nothing; exit 1 where the index is stale")
+
     base = commands.add_parser(
         "baseline",
         help="manage the pinned baseline",
