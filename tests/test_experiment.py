@@ -59,7 +59,7 @@ def test_run_command_writes_everything(tiny, tmp_path, capsys):
     assert len(forecast) == tiny.horizon and list(forecast[0]) == ["x", "truth", "forecast"]
     assert forecast[0]["x"] == str(tiny.length)  # the first forecast value is for x = length
     for name in ("fit.png", "forecast.png"):
-        assert (out / name).stat().st_size > 10_000
+        assert (out / name).stat().st_size > 5_000  # a palette PNG; a blank one is about 1 KB
 
 
 def test_same_seed_same_metrics_in_one_process(tiny):
