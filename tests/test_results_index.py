@@ -44,7 +44,9 @@ def test_index_writes_checks_and_refuses(tmp_path, capsys):
     assert text.startswith("# results\n\nprose\n\n") and text.endswith("\n\nmore prose\n")
     assert "old claim" not in text and "untracked.csv" not in text
     assert "| `notes.md` | 2.0 KB |  |  |  |" in text
-    assert "| `latest-quick.csv` |" in text and "| 2 | quick |" in text
+    from sinelstm.sweep.rows import SCHEMA_VERSION
+
+    assert "| `latest-quick.csv` |" in text and f"| 2 (schema {SCHEMA_VERSION}) | quick |" in text
     assert "In all: 2 committed files besides this README" in text
     assert main(["index", str(folder), "--check"]) == 0
     (folder / "notes.md").write_text("y")

@@ -41,8 +41,9 @@ def _commits(values: list[str]) -> str:
 
 
 def _csv_facts(path: Path) -> tuple[str, str, str]:
-    """(rows, grid, commits) of a CSV: its data rows; the grid its rows or its name say; the
-    commits its rows name (git_commit, or commit), marked where a row was of a dirty tree."""
+    """(rows, grid, commits) of a CSV: its data rows (and their schema versions); the grid its
+    rows or its name say; the commits its rows name (git_commit, or commit), marked where a row
+    was of a dirty tree."""
     with path.open(newline="") as handle:
         reader = csv.DictReader(handle)
         records = list(reader)
@@ -62,7 +63,11 @@ def _csv_facts(path: Path) -> tuple[str, str, str]:
         grid = grid_of_run(path) or ""
     else:
         grid = ""
-    return str(len(records)), grid, commits
+    count = str(len(records))
+    if "schema_version" in columns:
+        versions = sorted({r["schema_version"] for r in records if r["schema_version"]}, key=int)
+        count += f" (schema {', '.join(versions)})" if versions else ""
+    return count, grid, commits
 
 
 def _json_facts(path: Path) -> tuple[str, str, str]:
