@@ -16,7 +16,6 @@ epoch's floor ratio measured the same way on either path.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +52,7 @@ class BenchState:
     lock: ResultsLock | None = None
     gate_status: int | None = None
     perf: list = field(default_factory=list)  # one line per perf target, printed at the end
-    started: float | None = None  # perf_counter when the first cell was about to run
+    wall: object = None  # the grid's wall clock (sinelstm.workflow.GridWall), from the first cell on
 
 
 def pytest_addoption(parser):
@@ -136,7 +135,10 @@ def pytest_runtestloop(session):
         raise pytest.UsageError(str(error)) from None
     set_aside(state.out)
     forget_grid(state.out)
-    state.started = time.perf_counter()
+    from sinelstm.workflow import GridWall
+
+    # The cells run one after another in this process: one core.
+    state.wall = GridWall(state.out, state.grid.name, 1, resume=False)
 
 
 @pytest.fixture
@@ -177,9 +179,7 @@ def pytest_sessionfinish(session, exitstatus):
             # pytest -v: the full gate table; -q (CI's habit) still prints the summary.
             verbosity = 1 if session.config.getoption("verbose") > 0 else 0
             output = Output(lines.append, verbosity, session.config.getoption("link_base"))
-            # The cells ran one after another in this process: one core.
-            wall = time.perf_counter() - state.started
-            report_grid(state.out, wall, 1, len(state.selected), lines.append, grid=state.grid.name)
+            report_grid(state.out, state.wall, len(state.selected), lines.append)
             record_history(state.out, state.grid, output)
             # A suspected statistical failure is rerun here, in-process, as the cells ran.
             rerun = seed_runner(state.out, LocalExecutor)

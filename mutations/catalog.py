@@ -77,7 +77,7 @@ MUTANTS = (
             "experiment/train.py", "x_val, y_val = inputs[n_train:], targets[n_train:]",
             "x_val, y_val = inputs[n_train - 10 :], targets[n_train - 10 :]"),
     Variant("patience-off-by-one", "early stopping", "early stopping waits one epoch more than its patience",
-            "experiment/train.py", "if wait >= cfg.patience and epoch > 0:", "if wait > cfg.patience and epoch > 0:"),
+            "experiment/train.py", "stop = wait >= cfg.patience and epoch > 0", "stop = wait > cfg.patience and epoch > 0"),
     Variant("forecast-starts-early", "forecast", "the forecast starts from the window one step early (the article's quirk)",
             "experiment/run.py", "return trained.series[-trained.config.window :]",
             "return trained.series[-trained.config.window - 1 : -1]"),

@@ -87,7 +87,7 @@ def test_a_member_is_the_same_whatever_its_co_members():
 
 
 def test_members_must_share_their_config_but_the_seed():
-    with pytest.raises(ValueError, match="seed only"):
+    with pytest.raises(ValueError, match="seed and epochs only"):
         train_members([TINY.replace(trainer="batched"), TINY.replace(trainer="batched", hidden=4, seed=1)])
 
 
@@ -132,10 +132,10 @@ def test_a_unit_trained_one_after_another_fails_only_the_cell_that_crashed(monke
 
     original = run._train_alone
 
-    def crash_on_seed_1(cfg):
+    def crash_on_seed_1(cfg, *rest):
         if cfg.seed == 1:
             raise RuntimeError("out of memory")
-        return original(cfg)
+        return original(cfg, *rest)
 
     monkeypatch.setattr(run, "_train_alone", crash_on_seed_1)
     cells = tuple(TINY.replace(seed=seed) for seed in range(3))

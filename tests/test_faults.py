@@ -21,7 +21,7 @@ from helpers import fake_cell
 from sinelstm.cli import main
 from sinelstm.sweep import store
 from sinelstm.sweep.grid import GRIDS
-from sinelstm.sweep.rows import cell_key
+from sinelstm.sweep.rows import SCHEMA_VERSION, cell_key
 from sinelstm.sweep.runner import run_grid
 from sinelstm.sweep.store import ResultsError, read_results, series_path
 from sinelstm.verdict.baseline import accept_baseline
@@ -67,7 +67,7 @@ def test_a_short_row_is_refused_by_line(tiny, tmp_path):
     out = tmp_path / "grid.csv"
     run_grid(cells_of(tiny), out, job=fake_cell)
     with open(out, "a") as handle:
-        handle.write("4,r\n")
+        handle.write(f"{SCHEMA_VERSION},r\n")
     with pytest.raises(ResultsError, match="line 5 is a short row"):
         read_results(out)
 

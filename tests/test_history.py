@@ -26,6 +26,7 @@ from sinelstm.history.store import (
     read_history,
 )
 from sinelstm.sweep.grid import make_grid
+from sinelstm.sweep.rows import SCHEMA_VERSION
 from sinelstm.sweep.store import ResultsError, append_rows
 from sinelstm.verdict.rules import MetricRule, load_gate_config
 
@@ -111,9 +112,9 @@ def test_an_unknown_history_schema_is_refused_by_name(tmp_path):
 
 def test_an_old_results_schema_is_refused_by_name_and_writes_nothing(tmp_path):
     old = results(tmp_path, quick_rows())
-    old.write_text(old.read_text().replace("\n4,", "\n0,"))
+    old.write_text(old.read_text().replace(f"\n{SCHEMA_VERSION},", "\n0,"))
     history = tmp_path / "history.csv"
-    with pytest.raises(ResultsError, match="schema version 0, this sinelstm reads version 4"):
+    with pytest.raises(ResultsError, match=f"schema version 0, this sinelstm reads version {SCHEMA_VERSION}"):
         append_run(old, history, "quick")
     assert not history.exists()
 

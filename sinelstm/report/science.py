@@ -12,9 +12,18 @@ import pandas as pd
 from sinelstm.analysis.answer import answer_arms, judged_arms
 from sinelstm.analysis.arms import Arm
 from sinelstm.analysis.effects import effects, sizing
-from sinelstm.analysis.intervals import rank_sentence
+from sinelstm.analysis.intervals import rank_sentence, seeds_for_power
 from sinelstm.analysis.judged import THRESHOLDS, noise_sd
-from sinelstm.analysis.plan import EXPLORATORY, HEADLINE, PLAN, REMEDY, TARGET_POWER, budgets, effect_specs
+from sinelstm.analysis.plan import (
+    EXPLORATORY,
+    HEADLINE,
+    PLAN,
+    REMEDY,
+    SMALLEST_EFFECT,
+    TARGET_POWER,
+    budgets,
+    effect_specs,
+)
 from sinelstm.analysis.tables import arm_rows, effect_rows, table
 
 # The pilot's results, kept beside the science results under this name.
@@ -42,8 +51,13 @@ def _pilot_lines(pilot: pd.DataFrame | None) -> list[str]:
         }
         for effect, n in sizing(found)
     ]
+    commits = ", ".join(sorted({str(c)[:7] for c in pilot["git_commit"].dropna()})) or "-"
+    dirty = pilot["git_dirty"].astype(str).str.lower().eq("true").any()
     return [
         f"### The pilot ({PILOT_NAME}: seeds {int(pilot['seed'].min())}-{int(pilot['seed'].max())}, its own)",
+        "",
+        f"{len(pilot)} cells; its rows name commit {commits}"
+        + (" with uncommitted changes." if dirty else "."),
         "",
         "The pilot sized the seeds of the headline and the remedy (the share of seeds it saw move one way, "
         "and the fewest seeds whose sign test reaches 80% power at that share under the family's first Holm "
@@ -87,6 +101,16 @@ def science_section(ok: pd.DataFrame, pilot: pd.DataFrame | None = None) -> list
     ns = sorted({e.n for e in found} | {int((judged["arm"] == a).sum()) for a in arms})
     lines += ["Each interval's exact coverage at its n: " + "; ".join(rank_sentence(n) for n in ns) + ".", ""]
     lines += _pilot_lines(pilot)
+    headline = [e for e in found if e.spec.family == HEADLINE and e.n]
+    if headline:
+        alpha, n = headline[0].alpha, max(e.n for e in headline)
+        needed = seeds_for_power(SMALLEST_EFFECT, alpha, TARGET_POWER)
+        lines += [
+            f"The headline runs {n} seeds: {needed} give its sign test {TARGET_POWER:.0%} power to find "
+            f"{SMALLEST_EFFECT:.0%} of seeds closer at level {alpha:.3g} (the smallest effect worth "
+            "finding); an effect smaller than that may stay unclear, and its power is stated beside it.",
+            "",
+        ]
     lines += [
         f"### Every arm (S = {s} steps: the equal-steps budget; R = {r}: the remedy's)",
         "",
