@@ -134,6 +134,12 @@ PATHS = (
     Variant("batch-size-hard-coded", "path: batch 600", "the loop trainer's batches are the article's 300, whatever the config",
             "experiment/train.py", "batches = [order[i : i + cfg.batch_size] for i in range(0, n_train, cfg.batch_size)]",
             "batches = [order[i : i + 300] for i in range(0, n_train, 300)]", driver="paths"),
+    Variant("checkpoint-one-epoch-early", "path: budgets (loop)", "a budget's checkpoint is handed on an epoch before its cap",
+            "experiment/train.py", "for at in ((epoch + 1,) if checkpoints.due(epoch + 1) else ()) + due:",
+            "for at in ((epoch + 2,) if checkpoints.due(epoch + 2) else ()) + due:", driver="paths"),
+    Variant("checkpoint-without-weights", "path: budgets (batched)", "a checkpoint forecasts before the members' weights are written back",
+            "experiment/batched.py", "        stacked.write_back()\n        fit_s = clock.elapsed() / members",
+            "        fit_s = clock.elapsed() / members", driver="paths"),
 )  # fmt: skip
 
 # The speed A/B's power (sinelstm ab, head against an unchanged copy, on the quick grid):

@@ -204,8 +204,11 @@ def test_a_grid_of_several_parts_takes_flags_in_every_part_and_never_names_two_c
 
 def test_the_paths_grid_trains_its_batched_members_as_one_unit():
     """CI's paths grid must reach the batched trainer's member axis: its two batched seeds
-    go to a worker as one unit (a unit of one is the loop trainer)."""
+    go to a worker as one unit (a unit of one is the loop trainer), and the budget paths:
+    two seeds' two caps as one batched run, and one seed's two caps as one loop run."""
     from sinelstm.sweep.runner import batches
 
     units = batches(GRIDS["paths"].cells(), workers=2)
-    assert [len(unit) for unit in units if unit[0].trainer == "batched"] == [2]
+    assert [len(unit) for unit in units if unit[0].trainer == "batched"] == [2, 4]
+    budgets = [unit for unit in units if len({cell.epochs for cell in unit}) > 1]
+    assert [(len(unit), len({cell.seed for cell in unit})) for unit in budgets] == [(4, 2), (2, 1)]

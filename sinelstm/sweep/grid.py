@@ -87,6 +87,8 @@ def grid(
 _SHORT, _BLOCK, _TWO = ExperimentConfig(epochs=30), ExperimentConfig(implementation="block"), (0, 1)
 _AB_LARGE = grid("ab-large", _SHORT, window=(50,), length=(601,), hidden=(64,), seed=(0, 1))
 _SCIENCE, _THREE, _FIVE, _TEN = _BLOCK.replace(trainer="batched"), (0, 1, 2), (*range(5),), (*range(10),)
+# A budget's early stopping is off: patience above every epoch cap (see science_grid).
+BUDGET_PATIENCE = 10_000
 
 GRIDS: dict[str, Grid] = {
     "quick": grid("quick", window=(25, 50), length=(201, 601), hidden=(64,), seed=(0, 1)),
@@ -97,7 +99,7 @@ GRIDS: dict[str, Grid] = {
     # allows) on every path the default and science grids run and quick does not: every
     # model kind, the block kernel (hidden 16 at both windows), the batched trainer (two
     # members as one unit, hidden 8, batches of 100: two an epoch, so shuffles count),
-    # the remedy, hidden 300 in a part of its own
+    # the remedy, hidden 300 in a part of its own, budgets handed on from one run
     # (the predict loop stays timed on the first part's hidden 16), and the science
     # controls on 601 samples (period 300 with its 1200-step horizon; batches of 600).
     "paths": grid(
@@ -116,6 +118,12 @@ GRIDS: dict[str, Grid] = {
             grid("period300", _BLOCK.replace(horizon=1200), window=(25,), length=(601,), hidden=(16,),
                  period=(300,), seed=(0,)),  # fmt: skip
             grid("batch600", _BLOCK, window=(25,), length=(601,), hidden=(16,), batch_size=(600,), seed=(0,)),
+            # Budgets from one run, handed on at each cap: the batched trainer's (two members, two
+            # steps an epoch) and the loop trainer's (the remedy, one seed), as the science runs them.
+            *(grid(f"budget-batched-{n}", _SCIENCE.replace(patience=BUDGET_PATIENCE, batch_size=100,
+                   epochs=n // 2), window=(25,), length=(201,), hidden=(8,), seed=_TWO) for n in (10, 20)),
+            *(grid(f"budget-loop-{n}", _BLOCK.replace(patience=BUDGET_PATIENCE, epochs=n), window=(25,),
+                   length=(201,), hidden=(8,), train_rollout=(2,), seed=(0,)) for n in (5, 10)),
         ),
     ),
 }
@@ -127,7 +135,6 @@ GRIDS: dict[str, Grid] = {
 # with early stopping off (patience BUDGET_PATIENCE, above every cap), and one run a seed
 # serves every budget of its config (checkpoints, sinelstm.experiment.train). Equal steps
 # are the control for data length and window. The article's early stopping stays beside.
-BUDGET_PATIENCE = 10_000
 _ONE_STEP = _SCIENCE  # the article's training, seeds batched
 _BUDGETED = _SCIENCE.replace(patience=BUDGET_PATIENCE)
 
