@@ -34,6 +34,7 @@ import pytest  # noqa: E402
 from sinelstm.experiment.config import ExperimentConfig  # noqa: E402
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: a run without xdist does not know it
 def pytest_xdist_auto_num_workers(config):
     """pytest -n auto: one worker per core this run may use (its CPU affinity, as each worker
     is pinned above), not psutil's count of the machine's cores."""
