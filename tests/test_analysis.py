@@ -99,7 +99,8 @@ def test_the_answer_is_a_table_of_at_most_twelve_rows_and_three_takeaways(judged
     assert 0 < len(table) <= MAX_ROWS and len(answer_arms(judged)) == len(table)
     takeaways = [line for line in text.splitlines() if line[:3] in ("1. ", "2. ", "3. ")]
     assert len(takeaways) == 3
-    assert "keeps more of the amplitude" in takeaways[0]  # planted: more steps help the 2017 slice
+    assert "comes closer to keeping the amplitude" in takeaways[0]  # planted: more steps help the 2017 slice
+    assert "early stopping (median 60 steps)" in takeaways[0] and "kept 0 of 32 -> " in takeaways[0]
     assert "Holm p" in takeaways[1] and "rollout" in takeaways[2]
     assert "h300 w25 L201 early stopping" in text  # the article's own LSTM in the table
 
@@ -139,3 +140,37 @@ def test_arm_labels_read_as_the_table_shows_them():
     assert Arm(64, 25, 201, 400, rollout=4).label == "h64 w25 L201 rollout 4, 400 steps"
     assert Arm(64, 75, 601, 1000, period=300.0).label == "h64 w75 L601 P300 1000 steps"
     assert Arm(0, 25, 201, model="ar").label == "ar w25 L201"
+
+
+def test_a_test_passed_on_untied_seeds_is_not_read_while_the_interval_holds_0():
+    """20 seeds tied (both arms at the cap), 12 closer: the sign test passes on the 12, but
+    the median stays at 0 and its interval holds 0: not read as a change, and its direction,
+    where read, comes from the seeds, not from a median held at 0 by ties."""
+    from sinelstm.analysis.effects import Effect
+    from sinelstm.analysis.intervals import median_interval
+    from sinelstm.analysis.plan import EffectSpec
+
+    differences = np.array([0.0] * 20 + [-0.3] * 12)
+    interval = median_interval(differences)
+    assert interval.p_value < 0.001 and interval.value == 0.0 and not interval.excludes_zero
+    effect = Effect(EffectSpec("x", Arm(64, 25, 201), Arm(64, 25, 201, 800), HEADLINE), interval, 12, 0, "",
+                    interval.p_value, 0.01, 0.8)  # fmt: skip
+    assert not effect.significant and effect.closer
+
+
+def test_a_training_loss_that_rose_at_the_end_has_not_converged():
+    from sinelstm.analysis.judged import with_judgement
+
+    rows = science_rows().head(3).copy()
+    rows["loss_drift"] = [0.01, -0.07, 0.2]
+    assert list(with_judgement(rows)["converged"]) == [True, False, False]
+
+
+def test_two_configs_an_arm_does_not_tell_apart_are_never_pooled():
+    from sinelstm.analysis.arms import rows_of
+
+    rows = science_rows()
+    arm = Arm(64, 25, 201)
+    twin = rows[judged_arms(rows)["arm"] == arm].head(1).assign(cell_key="another-config")
+    with pytest.raises(ValueError, match="does not tell apart share seeds"):
+        rows_of(judged_arms(pd.concat([rows, twin])), arm)

@@ -101,3 +101,29 @@ def test_loss_drift_reads_a_flat_a_falling_and_a_short_curve():
     # Shorter than 100 steps: its whole fall.
     assert loss_drift(np.linspace(1.0, 0.5, 20), 1) > 0.5
     assert math.isnan(loss_drift([0.1, float("nan")], 1))
+
+
+def test_on_jax_each_checkpoint_forecasts_with_its_own_weights(tmp_path):
+    """JAX's jit takes a model's weights in as constants: a checkpoint's forecast must not
+    reuse the rollout compiled at an earlier cap (it did: two caps, one forecast)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    from helpers import child_environment
+
+    script = (
+        "from sinelstm.experiment.config import ExperimentConfig\n"
+        "from sinelstm.experiment.run import measure, train_members\n"
+        "base = ExperimentConfig(length=201, window=10, hidden=8, batch_size=64, patience=100, horizon=300,"
+        " trainer='loop', implementation='keras')\n"
+        "cells = [base.replace(epochs=e) for e in (2, 6)]\n"
+        "a, b = train_members(cells, measure)\n"
+        "print(a.metrics['forecast_rmse'], b.metrics['forecast_rmse'])\n"
+        "print(a.metrics['train_loss'] != b.metrics['train_loss'], (a.forecast != b.forecast).any())\n"
+    )
+    env = {**child_environment(), "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-c", script]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True True", done.stdout

@@ -56,8 +56,15 @@ def with_arms(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def rows_of(frame: pd.DataFrame, arm: Arm) -> pd.DataFrame:
-    """An arm's rows (of a frame with_arms), one a seed, by seed."""
-    return frame[frame["arm"] == arm].drop_duplicates("seed", keep="last").sort_values("seed")
+    """An arm's rows (of a frame with_arms), one a seed, by seed. Refused (ValueError) where
+    two configs the arm does not tell apart (another batch size, horizon, noise...) share a
+    seed: pooling them would hide a control inside an arm."""
+    rows = frame[frame["arm"] == arm]
+    keys = rows.groupby("seed")["cell_key"].nunique() if "cell_key" in rows else pd.Series(dtype=int)
+    if (keys > 1).any():
+        shared = list(keys[keys > 1].index)
+        raise ValueError(f"{arm.label}: configs it does not tell apart share seeds {shared}")
+    return rows.drop_duplicates("seed", keep="last").sort_values("seed")
 
 
 def paired(frame: pd.DataFrame, before: Arm, after: Arm, column: str) -> pd.DataFrame:
@@ -68,3 +75,8 @@ def paired(frame: pd.DataFrame, before: Arm, after: Arm, column: str) -> pd.Data
     for side in ("before", "after"):
         both[side] = pd.to_numeric(both[side], errors="coerce")
     return both
+
+
+def median_steps(rows: pd.DataFrame) -> float:
+    """The median optimizer steps an arm's rows trained for."""
+    return float(pd.to_numeric(rows["steps_run"], errors="coerce").median())

@@ -39,7 +39,15 @@ class Effect:
 
     @property
     def significant(self) -> bool:
-        return not self.floor and self.interval.at_95 and self.holm_p < ALPHA
+        """Read as a change: off the floor, its corrected test passed, and its interval
+        clear of 0 (the sign test drops tied seeds; the median keeps them)."""
+        return not self.floor and self.interval.excludes_zero and self.holm_p < ALPHA
+
+    @property
+    def closer(self) -> bool:
+        """Its direction, by the seeds (not by a median that ties can hold at 0): more seeds
+        came closer to keeping the amplitude than went further."""
+        return self.improved > self.worsened
 
     @property
     def share_improved(self) -> float:

@@ -48,7 +48,7 @@ THRESHOLDS = (
     ),
     (
         "converged",
-        f"training loss fell under {CONVERGED_DRIFT:.0%} over the last max(100, 10% of the) steps",
+        f"training loss moved under {CONVERGED_DRIFT:.0%} (fell or rose) over the last max(100, 10%) steps",
         "judged on the training loss, not on the 16-18-window validation tail",
     ),
 )
@@ -94,7 +94,7 @@ def with_judgement(frame: pd.DataFrame) -> pd.DataFrame:
     frame["kept"] = frame["kept_amp"] & (drift.abs() <= PHASE_TOLERANCE * period) & (rmse <= RMSE_TOLERANCE)
     frame["flat"] = amp.isna() | (amp < 0.05)
     frame["unfit"] = numeric(frame, "fit_rmse_clean") > UNFIT_RMSE
-    frame["converged"] = numeric(frame, "loss_drift") < CONVERGED_DRIFT
+    frame["converged"] = numeric(frame, "loss_drift").abs() < CONVERGED_DRIFT  # a rising loss is not flat
     frame["zero_rmse"] = [
         zero_forecast_rmse(int(n), float(p), int(h))
         for n, p, h in zip(frame["length"], frame["period"], frame["horizon"], strict=True)

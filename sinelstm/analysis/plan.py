@@ -100,6 +100,7 @@ def effect_specs(frame: pd.DataFrame) -> list[EffectSpec]:
             (f"hidden 300, 2017 slice: early stopping -> {t} steps", h(300, 25, 201), h(300, 25, 201, t), X),
             (f"hidden 300, 2020 slice: early stopping -> {t} steps", h(300, 50, 601), h(300, 50, 601, t), X),
             (f"hidden 300, 2017 -> 2020 slice at {t} steps", h(300, 25, 201, t), h(300, 50, 601, t), X),
+            ("hidden 300, 2017 -> 2020 slice, as the article trained", h(300, 25, 201), h(300, 50, 601), X),
         ]  # fmt: skip
     slow = sorted({a.steps for a in frame["arm"] if a.period == 300.0 and a.steps})
     if slow and s:

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sinelstm.analysis.arms import Arm, rows_of
+from sinelstm.analysis.arms import Arm, median_steps, rows_of
 from sinelstm.analysis.effects import Effect
 from sinelstm.analysis.intervals import clopper_pearson, median_interval, p_text
 from sinelstm.analysis.judged import numeric
@@ -52,8 +52,11 @@ def arm_rows(judged: pd.DataFrame, arms: list[Arm]) -> list[dict]:
         rows = rows_of(judged, arm)
         if rows.empty:
             continue
+        label = arm.label
+        if not arm.steps and arm.model == "lstm" and rows["steps_run"].notna().any():
+            label += f" (median {median_steps(rows):.0f} steps)"
         line = {
-            "arm": arm.label,
+            "arm": label,
             "seeds": len(rows),
             "kept the amplitude": count(rows["kept_amp"]),
             "decayed": int(rows["decayed"].sum()),

@@ -103,8 +103,16 @@ def _compiled_rollout(model, histories: np.ndarray, horizon: int) -> np.ndarray:
         return np.asarray(compiled(histories))
 
 
+def forget_compiled(model) -> None:
+    """Drop the rollout functions compiled for model: JAX's jit takes the weights in as
+    constants, so a model whose weights changed after a forecast (a checkpoint's, training
+    on) must compile its rollout anew. (TensorFlow's functions read their variables live.)"""
+    model.__dict__.pop("_sinelstm_rollouts", None)
+
+
 def _compiled(model, horizon: int):
-    """The compiled rollout function for (model, horizon), built once and cached on the model."""
+    """The compiled rollout function for (model, horizon), built once and cached on the model
+    (forget_compiled drops it)."""
     cache = model.__dict__.setdefault("_sinelstm_rollouts", {})
     if horizon not in cache:
         recurrent = _recurrent_split(model)

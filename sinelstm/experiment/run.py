@@ -18,7 +18,7 @@ from sinelstm.experiment.canaries import metrics_checksum, series_checksum, weig
 from sinelstm.experiment.config import ExperimentConfig, checkpointable, epoch_flops, steps_per_epoch
 from sinelstm.experiment.data import clean_sine, noisy_sine
 from sinelstm.experiment.floor import floor_gflops
-from sinelstm.experiment.forecast import rollout
+from sinelstm.experiment.forecast import forget_compiled, rollout
 from sinelstm.experiment.metrics import fit_metrics, forecast_metrics, loss_drift
 from sinelstm.experiment.models import build_model, rollout_model
 from sinelstm.experiment.seeding import set_seed
@@ -148,6 +148,8 @@ def train_members(cfgs: list[ExperimentConfig], then: Callable[[Trained], object
 
 def _settle(trained: Trained, wanted: set, then, done: dict) -> None:
     if trained.config in wanted:
+        # A checkpoint's model was forecast at an earlier cap with other weights.
+        forget_compiled(trained.model)
         done[trained.config] = then(trained)
 
 
