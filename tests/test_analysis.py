@@ -174,3 +174,13 @@ def test_two_configs_an_arm_does_not_tell_apart_are_never_pooled():
     twin = rows[judged_arms(rows)["arm"] == arm].head(1).assign(cell_key="another-config")
     with pytest.raises(ValueError, match="does not tell apart share seeds"):
         rows_of(judged_arms(pd.concat([rows, twin])), arm)
+
+
+def test_the_docs_sizing_numbers_are_the_functions():
+    """docs/gate.md: 32 seeds for 80% power at 80% closer, level 0.05/5; n=6 the fewest with
+    a 95% interval, n=5's widest covering 93.8%."""
+    from sinelstm.analysis.intervals import binomial_cdf_half, order_statistic_rank
+
+    assert seeds_for_power(0.8, ALPHA / 5) == 32
+    assert order_statistic_rank(5)[0] == 0 and order_statistic_rank(6)[0] == 1
+    assert round(100 * (1 - 2 * binomial_cdf_half(0, 5)), 1) == 93.8

@@ -35,6 +35,15 @@ def test_the_science_report_holds_the_same_answer_and_describes_the_csv(science)
     assert answer_block(report.read_text()) == answer(science)
 
 
+def test_every_line_of_the_science_section_is_recomputed_from_the_csv(science):
+    from sinelstm.report.science import read_pilot, science_section
+
+    report = (ROOT / "results" / "REPORT-science.md").read_text()
+    ok = science[science["status"] == "ok"]
+    missing = [line for line in science_section(ok, read_pilot(RESULTS)) if line and line not in report]
+    assert missing == [], missing[:3]
+
+
 def _git(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
 
