@@ -64,6 +64,7 @@ PARTS = (
     Part("bench-jax", "JAX gate, quick grid", "latest-quick-jax.summary.md", True),
     Part("paths", "Paths gate, TensorFlow", "latest-paths.summary.md", False),
     Part("paths-jax", "Paths gate, JAX", "latest-paths-jax.summary.md", False),
+    Part("mutations", "Planted regressions through the quick gate", None, False),
     Part("ab", "A/B, head against base", "latest-ab.summary.md", True),
 )
 # The first heading of a summary says its verdict (sinelstm/report/summary.py, report/ab.py).

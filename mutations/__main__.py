@@ -60,10 +60,12 @@ def plant(variant: Variant, folder: Path) -> Path:
 
 
 def clean_environment() -> dict[str, str]:
-    """This process's environment without pytest-xdist's worker variables: under `pytest -n`
-    they would make the gate's own pytest a worker, and pytest-benchmark disables itself."""
-    xdist = ("PYTEST_XDIST", "PYTEST_CURRENT_TEST")
-    return {name: value for name, value in os.environ.items() if not name.startswith(xdist)}
+    """This process's environment without pytest-xdist's worker variables (under `pytest -n`
+    they would make the gate's own pytest a worker, and pytest-benchmark disables itself) and
+    without SINELSTM_HISTORY: a planted regression's run goes into a history beside its own
+    results, never into the one CI keeps."""
+    dropped = ("PYTEST_XDIST", "PYTEST_CURRENT_TEST", "SINELSTM_HISTORY")
+    return {name: value for name, value in os.environ.items() if not name.startswith(dropped)}
 
 
 def run_gate(variant: Variant, folder: Path) -> Outcome:

@@ -88,6 +88,8 @@ def test_the_quick_grid_on_ray_computes_what_the_local_executor_does(ray_head, t
             "quick",
             "--length",
             "201",
+            "--epochs",
+            "5",
             "--executor",
             "ray",
             "--ray-address",
@@ -98,7 +100,8 @@ def test_the_quick_grid_on_ray_computes_what_the_local_executor_does(ray_head, t
         tmp_path,
     )
     # The local executor with the same one thread per cell that the Ray workers get.
-    local = bench("--grid", "quick", "--length", "201", "--executor", "local", "--out", "local.csv")
+    local = bench("--grid", "quick", "--length", "201", "--epochs", "5", "--executor", "local")
+    local += ["--out", "local.csv"]
     run(local, tmp_path, SINGLE_THREAD_ENV)
     on_ray, local = by_cell(tmp_path / "ray.csv"), by_cell(tmp_path / "local.csv")
     assert len(on_ray) == len(local) == 4 and list(on_ray.index) == list(local.index)
