@@ -60,6 +60,7 @@ PARTS = (
     Part("lint", "Lint (ruff)", None, False),
     Part("docs", "Documentation site, built strict", None, False),
     Part("py311", "Unit and integration tests", None, False),
+    Part("ray", "The Ray executor on a local Ray head", None, False),
     Part("bench", "TensorFlow gate, quick grid", "latest-quick.summary.md", True),
     Part("bench-jax", "JAX gate, quick grid", "latest-quick-jax.summary.md", True),
     Part("paths", "Paths gate, TensorFlow", "latest-paths.summary.md", False),

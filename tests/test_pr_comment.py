@@ -19,7 +19,7 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 REPO = "octo/sinelstm"
 RUN = f"https://github.com/{REPO}/actions/runs/42"
 ALL_OK = dict.fromkeys(
-    ("lint", "docs", "py311", "bench", "bench-jax", "paths", "paths-jax", "mutations", "ab"), "success"
+    ("lint", "docs", "py311", "ray", "bench", "bench-jax", "paths", "paths-jax", "mutations", "ab"), "success"
 )
 GATE_OK = "### sinelstm gate: ✅ PASSED\n\n`latest-quick.csv` against `results/baseline-quick.csv`.\n"
 GATE_FAILED = "### sinelstm gate: ❌ FAILED (1 failures)\n\n**Failed** (1):\n\n- window25: worse\n"
@@ -78,8 +78,8 @@ def test_the_marker_comes_first_and_the_head_commit_is_named_and_linked(tmp_path
 
 def test_every_part_passing_is_the_one_green_verdict(tmp_path):
     text = body(passing(tmp_path))
-    assert verdict_line(text).startswith("## ✅") and "all 9 parts passed" in verdict_line(text)
-    assert set(rows(text).values()) == {"✅ passed"} and len(rows(text)) == 9
+    assert verdict_line(text).startswith("## ✅") and "all 10 parts passed" in verdict_line(text)
+    assert set(rows(text).values()) == {"✅ passed"} and len(rows(text)) == 10
 
 
 def test_a_jax_failure_with_tensorflow_passing_fails_the_whole(tmp_path):
