@@ -51,6 +51,32 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+@pytest.fixture(scope="session")
+def committed_results(tmp_path_factory):
+    """results/ as committed at HEAD, for the tests that hold a committed page to the committed
+    data. The main job (`sinelstm bench`) rewrites results/latest.csv and REPORT.md and appends
+    to results/history.csv, as the README says; a user who ran it and then the tests must not
+    see those tests fail over their own run. The copy is a git repository of its own (the index
+    lists tracked files). Outside a git checkout: results/ as it is."""
+    import subprocess
+    import tarfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "-C", str(root), "archive", "HEAD", "results"], capture_output=True)
+    if archive.returncode != 0:
+        return root / "results"
+    folder = tmp_path_factory.mktemp("committed")
+    tar = folder / "results.tar"
+    tar.write_bytes(archive.stdout)
+    with tarfile.open(tar) as handle:
+        handle.extractall(folder, filter="data")
+    tar.unlink()
+    for args in (["init", "-q"], ["add", "results"]):
+        subprocess.run(["git", "-C", str(folder), *args], capture_output=True, check=True)
+    return folder / "results"
+
+
 # A config that trains in about a second: the whole pipeline, none of the cost.
 TINY = ExperimentConfig(length=60, window=8, hidden=4, epochs=3, patience=2, horizon=30)
 

@@ -17,12 +17,23 @@ import json
 import math
 import re
 import statistics
+import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RESULTS = ROOT / "results"
+
+
+@pytest.fixture(autouse=True)
+def _the_committed_results(committed_results, monkeypatch):
+    """RESULTS is results/ as committed (conftest.committed_results): a user's own main-job run
+    rewrites latest.csv and REPORT.md and appends to history.csv, and the pages quote the
+    committed ones."""
+    monkeypatch.setattr(sys.modules[__name__], "RESULTS", committed_results)
 NUMBER = re.compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+]?\d+)?")
 N = r"(\d+(?:\.\d+)?)"  # a number in a pattern, captured
 COMMIT = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b")

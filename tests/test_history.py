@@ -499,15 +499,15 @@ def test_a_grid_of_many_configs_is_drawn_in_parts_of_at_most_twelve_panels(tmp_p
     assert on_disk == {f"{m}-part{i}-of-2.png" for m in metrics for i in (1, 2)}
 
 
-def test_the_committed_history_page_states_the_committed_history_files_size_and_runs():
+def test_the_committed_history_page_states_the_committed_history_files_size_and_runs(committed_results):
     """results/HISTORY.md is sinelstm history report's page of results/history.csv as
     committed: its size and run count are the file's own (rerun the command after a run)."""
     import re
 
     from sinelstm.history.store import run_size
 
-    size, runs = run_size(ROOT / "results" / "history.csv")
-    page = (ROOT / "results" / "HISTORY.md").read_text()
+    size, runs = run_size(committed_results / "history.csv")
+    page = (committed_results / "HISTORY.md").read_text()
     stated = re.search(r"holds ([\d.]+) KB for (\d+) runs", page)
     assert stated and (stated[1], int(stated[2])) == (f"{size / 1024:.1f}", runs), (
         "results/HISTORY.md is stale: rerun `sinelstm history report`"

@@ -10,15 +10,14 @@ from sinelstm.cli import main
 from sinelstm.workflow.index import BEGIN, END, index_lines
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "results"
 
 
-def test_the_committed_index_is_the_committed_files_own():
-    text = (RESULTS / "README.md").read_text()
+def test_the_committed_index_is_the_committed_files_own(committed_results):
+    text = (committed_results / "README.md").read_text()
     assert BEGIN in text and END in text
     block = text[text.index(BEGIN) : text.index(END) + len(END)]
     stale = "results/README.md's index is stale: run `sinelstm index`"
-    assert block == "\n".join(index_lines(RESULTS)), stale
+    assert block == "\n".join(index_lines(committed_results)), stale
 
 
 def _git(folder: Path, *args: str) -> None:
