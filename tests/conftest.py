@@ -51,29 +51,50 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+# What the main job (`sinelstm bench`) rewrites in results/, as the README's table says.
+MAIN_JOB_OUTPUTS = ("latest.csv", "latest.series.csv", "latest.gate.md", "latest.summary.md",
+                    "latest.grid.json", "REPORT.md", "REPORT_figures/", "history.csv")  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def committed_results(tmp_path_factory):
-    """results/ as committed at HEAD, for the tests that hold a committed page to the committed
-    data. The main job (`sinelstm bench`) rewrites results/latest.csv and REPORT.md and appends
-    to results/history.csv, as the README says; a user who ran it and then the tests must not
-    see those tests fail over their own run. The copy is a git repository of its own (the index
-    lists tracked files). Outside a git checkout: results/ as it is."""
+    """results/'s tracked files, with the main job's outputs as committed at HEAD, for the tests
+    that hold a committed page to the committed data: a user who ran the main job (it rewrites
+    results/latest.csv and REPORT.md and appends to history.csv, as the README says) and then the
+    tests must not see those tests fail over their own run. Every other tracked file is the
+    working tree's, so a result changed with its page is checked before it is committed. The copy
+    is a git repository of its own (the index lists tracked files). Without git: results/ as is."""
+    import shutil
     import subprocess
-    import tarfile
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    archive = subprocess.run(["git", "-C", str(root), "archive", "HEAD", "results"], capture_output=True)
-    if archive.returncode != 0:
+
+    def git(*args: str, cwd: Path = root) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(cwd), *args], capture_output=True)
+
+    try:
+        listed = git("ls-files", "-z", "results")
+    except OSError:  # no git
+        return root / "results"
+    if listed.returncode != 0 or not listed.stdout:
         return root / "results"
     folder = tmp_path_factory.mktemp("committed")
-    tar = folder / "results.tar"
-    tar.write_bytes(archive.stdout)
-    with tarfile.open(tar) as handle:
-        handle.extractall(folder, filter="data")
-    tar.unlink()
-    for args in (["init", "-q"], ["add", "results"]):
-        subprocess.run(["git", "-C", str(folder), *args], capture_output=True, check=True)
+    for name in listed.stdout.decode().split("\0"):
+        if not name:
+            continue
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        inside = name.removeprefix("results/")
+        if inside.startswith(MAIN_JOB_OUTPUTS):
+            shown = git("show", f"HEAD:{name}")
+            if shown.returncode == 0:
+                target.write_bytes(shown.stdout)
+                continue
+        if (root / name).is_file():
+            shutil.copyfile(root / name, target)
+    git("init", "-q", cwd=folder)
+    git("add", "-f", "results", cwd=folder)
     return folder / "results"
 
 

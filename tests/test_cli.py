@@ -124,7 +124,7 @@ def test_a_mismatch_is_refused_in_one_line_and_changes_no_tracked_file(argv, wor
     assert not Path("/tmp/x.csv").exists()
 
 
-def test_other_grid_is_an_explicit_flag(tmp_path, capsys):
+def test_other_grid_is_an_explicit_flag(tmp_path, capsys, committed_results):
     import shutil
     from pathlib import Path
 
@@ -134,7 +134,7 @@ def test_other_grid_is_an_explicit_flag(tmp_path, capsys):
     argv = [
         "baseline",
         "accept",
-        str(root / "results/latest.csv"),
+        str(committed_results / "latest.csv"),  # the committed run: a user's own may be partial
         "--baseline",
         str(baseline),
         "--reason",
@@ -145,7 +145,7 @@ def test_other_grid_is_an_explicit_flag(tmp_path, capsys):
     assert "accepted 36 rows" in capsys.readouterr().out
 
 
-def test_compare_gives_the_same_bytes_whatever_the_files_times(tmp_path, capsys):
+def test_compare_gives_the_same_bytes_whatever_the_files_times(tmp_path, capsys, committed_results):
     """On a fresh clone git sets file times as it likes: the summary must follow the files'
     contents only (its report and figure links stay while the report describes the run)."""
     import os
@@ -154,7 +154,7 @@ def test_compare_gives_the_same_bytes_whatever_the_files_times(tmp_path, capsys)
 
     root = Path(__file__).resolve().parent.parent
     run, baseline = tmp_path / "latest.csv", tmp_path / "baseline.csv"
-    shutil.copy(root / "results/latest.csv", run)
+    shutil.copy(committed_results / "latest.csv", run)
     shutil.copy(root / "results/baseline.csv", baseline)
     assert main(["report", str(run), "-o", str(tmp_path / "REPORT.md")]) == 0
     outputs = []

@@ -101,15 +101,16 @@ def test_quiet_default_and_verbose_output(tmp_path, capsys):
     assert summary_path(run).read_text().startswith("### sinelstm gate")
 
 
-def test_the_committed_default_runs_summary_fits_a_pr_comment():
+def test_the_committed_default_runs_summary_fits_a_pr_comment(committed_results):
     gate = load_gate(str(ROOT / "pyproject.toml"))
-    latest, baseline = (ROOT / path for path in default_paths("default"))
+    latest, baseline = (committed_results / Path(path).name for path in default_paths("default"))
     result = compare(latest, baseline, gate)
-    text = gate_summary(result, latest, baseline, ROOT / "results/REPORT.md", "https://ci.example/run/7")
+    report = committed_results / "REPORT.md"
+    text = gate_summary(result, latest, baseline, report, "https://ci.example/run/7")
     assert len(text.encode()) <= MAX_BYTES
     assert text.count("\n| window") == 12  # one row per config of the default grid
     assert "](https://ci.example/run/7/REPORT_figures/amplitude.png)" in text
-    relative = gate_summary(result, latest, baseline, ROOT / "results/REPORT.md")
+    relative = gate_summary(result, latest, baseline, report)
     assert "](REPORT_figures/amplitude.png)" in relative  # resolves inside an artifact of results/
 
 

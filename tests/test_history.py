@@ -349,6 +349,29 @@ def test_find_names_the_planted_commit_within_log2_n_plus_one_runs(tmp_path, mon
     assert "not moved" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_run_and_find_run_the_real_package_at_each_commit(tmp_path, monkeypatch, capsys):
+    """The path the stand-in above skips: this package's own CLI at each commit (a worktree,
+    its results read and appended, kept by the stack of this process), two commits apart by
+    a note only: find measures the second, and nothing moved."""
+    repo = _repo(tmp_path)
+    shutil.copytree(ROOT / "sinelstm", repo / "sinelstm", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", repo / "pyproject.toml")
+    (repo / ".gitignore").write_text("__pycache__/\n*.lock\n")
+    commits = [_commit(repo, "the package"), _commit(repo, "notes", {"NOTES.md": "one\n"})]
+    monkeypatch.chdir(repo)
+    history = tmp_path / "history.csv"
+    tiny = ["--window", "8", "--length", "60", "--hidden", "4", "--seed", "0", "--epochs", "3"]
+    assert history_main(["history", "run", commits[0], *tiny, "--history", str(history)]) == 0
+    config = ["--metric", "fit_rmse_noisy", "--config", "window8-length60-hidden4", "--history", str(history)]
+    assert history_main(["history", "find", "HEAD", *tiny, *config]) == 1
+    out = capsys.readouterr().out
+    assert f"{commits[1][:10]}: running 1 cells" in out and "not moved" in out, out
+    frame = read_history(history)
+    assert list(frame["commit"]) == commits and set(frame["status"]) == {"ok"}
+    assert not _git(repo, "worktree", "list").count("\n")
+
+
 # A stand-in for an old commit's `python -m sinelstm bench`: it keeps its arguments beside
 # --out and writes the results file the commit holds (or fails as an old CLI would).
 FAKE_MAIN = """

@@ -71,7 +71,8 @@ def test_a_planted_run_never_writes_into_cis_history(monkeypatch):
     env = clean_environment()
     assert "SINELSTM_HISTORY" not in env and "PYTEST_XDIST_WORKER" not in env and "PATH" in env
     tox = (ROOT / "tox.ini").read_text()
-    assert "python -m mutations --fast" in tox and "mutations," in tox.split("env_list =")[1].splitlines()[0]
+    envs = [name.strip() for name in tox.split("env_list =")[1].splitlines()[0].split(",")]
+    assert "python -m mutations --fast" in tox and "mutations" in envs
 
 
 def test_clopper_pearson_at_the_ends_worked_by_hand():

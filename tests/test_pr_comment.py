@@ -328,6 +328,27 @@ def test_the_bench_workflow_holds_no_write_token_and_runs_every_tox_env():
         assert f"results/{summary}" in data
 
 
+def test_every_tox_env_is_a_part_of_the_comment_with_its_own_steps_outcome():
+    """A new tox env with no part would be left out of the comment without a word (unknown
+    outcomes are ignored): tox's env_list, the comment's parts, the outcomes the workflow writes
+    and the steps that give them are one set, each outcome its own env's step's."""
+    bench = workflow("bench.yml")
+    env_list = re.search(r"^env_list = (.*)$", (ROOT / "tox.ini").read_text(), re.MULTILINE).group(1)
+    envs = {env.strip() for env in env_list.split(",")}
+    assert {part.key for part in pc.PARTS} == envs
+    step_of = {}  # step id -> the env it runs
+    for step in steps(bench):
+        ran = re.findall(r"bash \.ci/run -e (\S+)", step.get("run", ""))
+        if ran:
+            step_of[step["id"]] = ran[0]
+    data = next(step for step in steps(bench) if ".ci/pr_comment.py" in step.get("run", ""))
+    written = dict(re.findall(r'"([a-z0-9-]+)=\$([A-Z0-9_]+)"', data["run"]))
+    assert set(written) == envs
+    for env, variable in written.items():
+        step_id = re.fullmatch(r"\$\{\{ steps\.(\w+)\.outcome \}\}", data["env"][variable]).group(1)
+        assert step_of[step_id] == env, (env, variable, step_id)
+
+
 def test_every_action_is_pinned_to_a_full_commit_sha_with_its_tag():
     for name in ("bench.yml", "pr-comment.yml"):
         text = (ROOT / ".github/workflows" / name).read_text()

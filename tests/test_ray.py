@@ -22,8 +22,9 @@ from sinelstm.sweep.rows import METRIC_COLUMNS  # noqa: E402
 from sinelstm.verdict.judge import compare  # noqa: E402
 from sinelstm.verdict.rules import load_gate_config  # noqa: E402
 
-# One Ray head for the module (ray_head), so one xdist worker runs the module (tox: --dist loadgroup);
-# a second head beside it would also be stopped by the first's `ray stop --force`.
+# One Ray head for the module (ray_head): CI runs it serially (tox -e ray); under pytest -n
+# --dist loadgroup one xdist worker runs the whole module, since a second head beside it would
+# also be stopped by the first's `ray stop --force`.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 ROOT = Path(__file__).resolve().parent.parent
 RAY = str(Path(sys.executable).with_name("ray"))

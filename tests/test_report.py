@@ -177,7 +177,7 @@ def test_without_the_grid_record_the_wall_time_is_unknown(tmp_path):
     assert "is not of this CSV's run" in build_report(results, tmp_path / "REPORT.md")
 
 
-def test_the_run_reports_figures_stay_under_the_size_limit(tmp_path):
+def test_the_run_reports_figures_stay_under_the_size_limit(tmp_path, committed_results):
     """The committed default-grid run (36 cells, 12 configs of 3 seeds, 400-step forecasts)
     and a heavier one (12 configs of 10 seeds whose forecasts wander over the whole range)
     give every figure under 250 KB, still the full size and in colour."""
@@ -189,7 +189,7 @@ def test_the_run_reports_figures_stay_under_the_size_limit(tmp_path):
     from sinelstm.report.run_figures import MAX_PNG_BYTES
     from sinelstm.sweep.store import series_path
 
-    root = Path(__file__).resolve().parent.parent / "results"
+    root = committed_results  # the committed run: a user's own main job rewrites results/latest.csv
     committed = tmp_path / "committed" / "latest.csv"
     committed.parent.mkdir()
     shutil.copy(root / "latest.csv", committed)
