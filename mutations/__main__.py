@@ -16,6 +16,7 @@ import argparse
 import csv
 import dataclasses
 import os
+import queue
 import re
 import shutil
 import subprocess
@@ -68,6 +69,38 @@ def clean_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith(dropped)}
 
 
+# Cores handed to the variants run at once (main fills it when --jobs > 1 and there are as many
+# cores): each run computes on a core of its own, so two runs never share one. Unpinned, two
+# quick grids of two workers each on 2 cores made a benign rerun fail the quick gate's
+# compiled-engine speed-up rule (a same-run timing ratio) in one of three CI runs.
+FREE_CORES: queue.Queue[int] = queue.Queue()
+PINNED = "import os, sys; os.sched_setaffinity(0, {int(sys.argv[1])}); os.execv(sys.argv[2], sys.argv[2:])"
+
+
+def pin_cores(jobs: int) -> bool:
+    """Give each of `jobs` concurrent runs a core of its own, where the OS lets us and there
+    are enough; returns whether it did."""
+    while not FREE_CORES.empty():  # a queue left from an earlier call (the tests call main)
+        FREE_CORES.get_nowait()
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if jobs < 2 or len(cores) < jobs:
+        return False
+    for core in cores[:jobs]:
+        FREE_CORES.put(core)
+    return True
+
+
+def on_a_core_of_its_own(command: list[str]) -> tuple[list[str], int | None]:
+    """The command, run on a free core where main pinned the runs (and that core), else as is."""
+    if not PINNING:
+        return command, None
+    core = FREE_CORES.get()
+    return [sys.executable, "-c", PINNED, str(core), *command], core
+
+
+PINNING = False
+
+
 def run_gate(variant: Variant, folder: Path) -> Outcome:
     copy = plant(variant, folder)
     out = folder / "latest-quick.csv"
@@ -84,8 +117,13 @@ def run_gate(variant: Variant, folder: Path) -> Outcome:
     else:
         command = [sys.executable, "-m", "pytest", str(copy / "bench"), "--benchmark-only", "--grid", "quick",
                    "-q", "-p", "no:cacheprovider", "--results", str(out), *gate]  # fmt: skip
+    command, core = on_a_core_of_its_own(command)
     start = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=folder, timeout=1200)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=folder, timeout=1200)
+    finally:
+        if core is not None:
+            FREE_CORES.put(core)
     seconds = time.monotonic() - start
     failures = re.findall(r"sinelstm: gate failed: (.*)", done.stdout)
     if done.returncode not in (0, 1) or (done.returncode == 1 and not failures):
@@ -422,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"mutations: error: unknown variants: {', '.join(unknown)}", file=sys.stderr)
         return 2
+    global PINNING
+    PINNING = pin_cores(args.jobs)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         outcomes = list(pool.map(run_one, [every[name] for name in names]))
     print(report(outcomes, Path(args.out)))

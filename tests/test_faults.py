@@ -149,13 +149,13 @@ def test_a_hung_cell_becomes_a_failed_row_naming_its_limit(tiny, tmp_path):
         cells_of(tiny),
         out,
         # A fresh worker imports no TensorFlow for a fake cell (its imports take well under a
-        # second); 10 s leaves room for a loaded machine.
-        executor=ProcessExecutor(workers=2, limit=10),
+        # second); 5 s leaves room for a loaded machine.
+        executor=ProcessExecutor(workers=2, limit=5),
         job=functools.partial(fake_cell, hang_on_seed=1),
     )
     assert time.monotonic() - start < 120
     rows = read_results(out).set_index("seed")
-    assert rows.loc[1, "status"] == "failed" and "time limit of 10 s" in rows.loc[1, "error"]
+    assert rows.loc[1, "status"] == "failed" and "time limit of 5 s" in rows.loc[1, "error"]
     assert rows.loc[0, "status"] == rows.loc[2, "status"] == "ok"
 
 

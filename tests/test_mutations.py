@@ -75,6 +75,29 @@ def test_a_planted_run_never_writes_into_cis_history(monkeypatch):
     assert "python -m mutations --fast" in tox and "mutations" in envs
 
 
+def test_variants_run_at_once_each_compute_on_a_core_of_their_own(monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    import mutations.__main__ as suite
+
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cores) < 2:
+        assert not suite.pin_cores(2)
+        return
+    monkeypatch.setattr(suite, "PINNING", suite.pin_cores(2))
+    assert suite.PINNING and not suite.pin_cores(len(cores) + 1)  # too few cores: no pinning
+    monkeypatch.setattr(suite, "PINNING", suite.pin_cores(2))
+    seen = []
+    for _ in range(2):
+        probe = [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"]
+        command, core = suite.on_a_core_of_its_own(probe)
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        seen.append((done.stdout.strip(), core))
+    assert seen == [(f"[{cores[0]}]", cores[0]), (f"[{cores[1]}]", cores[1])]
+
+
 def test_clopper_pearson_at_the_ends_worked_by_hand():
     from mutations.__main__ import clopper_pearson
 
