@@ -39,7 +39,7 @@ FULL = 0.12345678901234567
 def quick_rows(shift: float = 0.0, **metrics) -> list[dict]:
     """The quick grid's 8 cells (2 windows x 2 lengths x 2 seeds, hidden 64), every history
     metric filled to full precision; forecast_rmse shifted by `shift`."""
-    values = {name: FULL for name in HISTORY_METRICS if name not in ("diverged",)}
+    values = {name: FULL for name in HISTORY_METRICS if name not in ("diverged", "flat")}
     values.update(
         epochs_run=55,
         best_epoch=35,
@@ -99,15 +99,42 @@ def test_the_history_keeps_every_metric_the_gate_judges():
 def test_an_unknown_history_schema_is_refused_by_name(tmp_path):
     history = tmp_path / "history.csv"
     append_run(results(tmp_path, quick_rows()), history, "quick")
-    text = history.read_text().replace("\n1,", "\n2,")
+    text = history.read_text().replace("\n2,", "\n9,")
     history.write_text(text)
-    with pytest.raises(HistoryError, match="history schema version 2; this sinelstm reads version 1"):
+    with pytest.raises(HistoryError, match="history schema version 9; this sinelstm reads versions 1, 2"):
         read_history(history)
     other = tmp_path / "other.csv"
     other.write_text("history_schema,commit\n2,abc\n")
     with pytest.raises(HistoryError, match="another schema"):
         append_run(results(tmp_path, quick_rows()), other, "quick")
     assert other.read_text() == "history_schema,commit\n2,abc\n"
+
+
+def test_a_history_of_an_older_schema_reads_and_is_upgraded_in_place_on_its_next_append(tmp_path):
+    """Version 1 had no `flat`: its rows read with it empty (not recorded then), and the next
+    append rewrites the file as this version's, every old row kept."""
+    from sinelstm.history.store import HISTORY_COLUMNS, columns_of
+
+    history = tmp_path / "history.csv"
+    append_run(results(tmp_path, quick_rows()), history, "quick")
+    new = read_history(history)
+    old_columns = list(columns_of(1))
+    assert "flat" not in old_columns and len(old_columns) == len(HISTORY_COLUMNS) - 1
+    import csv
+
+    records = list(csv.reader(history.read_text().splitlines()))
+    kept = [records[0].index(name) for name in old_columns]
+    lines = [",".join(["1" if i == 0 and n else r[i] for i in kept]) for n, r in enumerate(records)]
+    lines[0] = ",".join(old_columns)
+    history.write_text("\n".join(lines) + "\n")
+    read = read_history(history)
+    assert list(read.columns) == list(HISTORY_COLUMNS) and len(read) == 8 and read["flat"].isna().all()
+    assert (read["forecast_rmse"] == new["forecast_rmse"]).all()
+    second = results(tmp_path, quick_rows(shift=0.1, flat=False), name="second.csv")
+    append_run(second, history, "quick", commit="f" * 40)
+    assert history.read_text().splitlines()[0] == ",".join(HISTORY_COLUMNS)
+    both = read_history(history)
+    assert len(both) == 16 and both["flat"].isna().sum() == 8 and (both["history_schema"] == "2").all()
 
 
 def test_an_old_results_schema_is_refused_by_name_and_writes_nothing(tmp_path):
@@ -497,7 +524,7 @@ def test_a_grid_of_many_configs_is_drawn_in_parts_of_at_most_twelve_panels(tmp_p
     repo = _repo(tmp_path)
     commits = [_commit(repo, f"step {index}") for index in range(3)]
     history = tmp_path / "history.csv"
-    values = {name: FULL for name in HISTORY_METRICS if name not in ("diverged",)}
+    values = {name: FULL for name in HISTORY_METRICS if name not in ("diverged", "flat")}
     for sha in commits:
         rows = [
             row(window=window, length=length, hidden=hidden, seed=seed, **values)

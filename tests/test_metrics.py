@@ -95,11 +95,44 @@ def test_short_horizon_leaves_period_metrics_empty():
     assert metrics["forecast_rmse"] == 0.0
 
 
-def test_flat_forecast_has_no_decay_estimate():
+def test_a_flat_forecast_is_flagged_and_its_amplitudes_are_the_resolution():
     metrics = forecast_metrics(np.zeros(400), sine(), 100.0)
-    assert metrics["amp_first"] == 0.0
-    assert math.isnan(metrics["amp_ratio"]) and math.isnan(metrics["decay_per_period"])
+    assert metrics["flat"] is True and metrics["amp_first"] == 0.0 and metrics["amp_last"] == 0.0
+    assert math.isnan(metrics["amp_ratio"])  # nothing to divide by
+    assert metrics["decay_per_period"] == pytest.approx(1.0)  # flat at the resolution throughout
+    assert math.isnan(metrics["period_est"]) and math.isnan(metrics["phase_drift"])
     assert metrics["forecast_rmse"] == pytest.approx(math.sqrt(0.5), abs=1e-9)
+
+
+def test_a_collapsed_forecast_measures_the_same_whatever_its_rounding():
+    """Two hosts' copies of one forecast that decays to a constant: one ends in float32
+    rounding noise (3.7e-9, as a host with oneDNN did), the other exactly constant. Every
+    metric agrees: no amplitude, ratio, log-slope or zero crossing is taken of rounding."""
+    x = np.arange(400)
+    wave = 0.3 * np.exp(-x / 40.0) * np.sin(2 * np.pi * x / 100) + 0.1
+    exact = np.where(x < 200, wave, 0.1)
+    rounded = exact + np.where(x >= 200, 3.7e-9 * np.sin(2 * np.pi * x / 7), 0.0)
+    a, b = forecast_metrics(exact, sine(), 100.0), forecast_metrics(rounded, sine(), 100.0)
+    assert a["flat"] is True and b["flat"] is True
+    for name, value in a.items():
+        other = b[name]
+        if isinstance(value, float) and math.isnan(value):
+            assert math.isnan(other), name
+        else:
+            assert other == pytest.approx(value, rel=1e-6, abs=1e-9), name
+    assert a["amp_ratio"] == 0.0 and 0 < a["decay_per_period"] < 1
+    # The first two periods are a wave: their crossings are kept; the flat ones add none.
+    assert math.isfinite(a["period_est"]) and b["period_est"] == pytest.approx(a["period_est"], abs=1e-6)
+
+
+def test_the_resolution_sits_between_rounding_and_the_noise():
+    """FLAT_AMPLITUDE: far under the data's noise SD, far over float32 rounding of unit values."""
+    from sinelstm.experiment.metrics import FLAT_AMPLITUDE
+
+    noise_sd = 0.05 / math.sqrt(3)
+    assert FLAT_AMPLITUDE * 10 < noise_sd and FLAT_AMPLITUDE > 1000 * np.finfo(np.float32).eps
+    waving = forecast_metrics(2 * FLAT_AMPLITUDE * np.sin(2 * np.pi * np.arange(400) / 100), sine(), 100.0)
+    assert waving["flat"] is False and waving["amp_ratio"] == pytest.approx(1.0)
 
 
 def test_fit_metrics_against_clean_and_noisy():

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sinelstm.experiment.data import clean_sine
+from sinelstm.experiment.metrics import FLAT_AMPLITUDE
 
 # The measure: |log amp_ratio|, the last forecast period's amplitude against the first's on
 # a log scale, so that halving and doubling are equally far from keeping the amplitude
@@ -79,6 +80,17 @@ def amp_error(amp_ratio) -> np.ndarray:
     return np.abs(np.log(np.clip(ratio, 1.0 / RATIO_CAP, RATIO_CAP)))
 
 
+def flat(frame: pd.DataFrame) -> pd.Series:
+    """Whether each forecast ends flat (its last period holds no wave at the metrics'
+    resolution, FLAT_AMPLITUDE): the row's own flag, or for rows from before the flag, its
+    amp_last under the resolution."""
+    derived = numeric(frame, "amp_last") < FLAT_AMPLITUDE
+    if "flat" not in frame:
+        return derived
+    flag = frame["flat"].map(lambda v: {"true": True, "false": False}.get(str(v).strip().lower()))
+    return flag.where(flag.notna(), derived).astype(bool)
+
+
 def with_judgement(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows with the measure (amp_error), the judgements (kept_amp, kept, decayed,
     grown, unfit, flat, converged, worse_than_zero) and the reference errors (zero_rmse,
@@ -92,7 +104,7 @@ def with_judgement(frame: pd.DataFrame) -> pd.DataFrame:
     frame["decayed"] = ~frame["kept_amp"] & ~(amp > KEEP_RATIO)
     frame["grown"] = amp > KEEP_RATIO
     frame["kept"] = frame["kept_amp"] & (drift.abs() <= PHASE_TOLERANCE * period) & (rmse <= RMSE_TOLERANCE)
-    frame["flat"] = amp.isna() | (amp < 0.05)
+    frame["flat"] = flat(frame)
     frame["unfit"] = numeric(frame, "fit_rmse_clean") > UNFIT_RMSE
     frame["converged"] = numeric(frame, "loss_drift").abs() < CONVERGED_DRIFT  # a rising loss is not flat
     frame["zero_rmse"] = [

@@ -14,6 +14,10 @@ import numpy as np
 # times the true amplitude.
 DIVERGENCE_FACTOR = 3.0
 TRUE_AMPLITUDE = 1.0
+# The amplitude resolution: a period whose amplitude is under it holds no wave. 1e-3 of the
+# true amplitude sits 30x under the data's noise SD (0.029) and 1e4x over float32 rounding
+# of unit values (6e-8), where two hosts' numerics differ (docs/running.md, "Flat forecasts").
+FLAT_AMPLITUDE = 1e-3
 
 
 def rmse(predicted: np.ndarray, target: np.ndarray) -> float:
@@ -44,16 +48,23 @@ def period_amplitudes(values: np.ndarray, period: float) -> np.ndarray:
     return (chunks.max(axis=1) - chunks.min(axis=1)) / 2.0
 
 
+def resolved(amplitudes: np.ndarray) -> np.ndarray:
+    """The amplitudes at the resolution: each under FLAT_AMPLITUDE is 0 (no wave)."""
+    amplitudes = np.asarray(amplitudes, dtype=np.float64)
+    return np.where(amplitudes >= FLAT_AMPLITUDE, amplitudes, 0.0)
+
+
 def decay_per_period(amplitudes: np.ndarray) -> float:
-    """exp(slope) of a least-squares line through log(a_k) against k.
+    """exp(slope) of a least-squares line through log(a_k) against k, each a_k held at
+    least FLAT_AMPLITUDE (a flat period counts as the resolution, not as its rounding).
 
     1.0 means no decay, < 1 decay, > 1 growth. NaN with fewer than two
-    periods or a non-positive or non-finite amplitude.
+    periods or a non-finite amplitude.
     """
     amplitudes = np.asarray(amplitudes, dtype=np.float64)
-    if len(amplitudes) < 2 or not np.all(np.isfinite(amplitudes)) or np.any(amplitudes <= 0):
+    if len(amplitudes) < 2 or not np.all(np.isfinite(amplitudes)):
         return math.nan
-    slope, _ = np.polyfit(np.arange(len(amplitudes)), np.log(amplitudes), 1)
+    slope, _ = np.polyfit(np.arange(len(amplitudes)), np.log(np.maximum(amplitudes, FLAT_AMPLITUDE)), 1)
     return float(math.exp(slope))
 
 
@@ -69,9 +80,12 @@ def forecast_metrics(forecast: np.ndarray, truth: np.ndarray, period: float) -> 
     """Every forecast metric of the result row, from the forecast and its noise-free truth.
 
     - forecast_rmse, forecast_rmse_p1: RMSE over the horizon and over its first period.
-    - amp_first, amp_last, amp_ratio, decay_per_period: amplitude per full period.
+    - amp_first, amp_last, amp_ratio, decay_per_period: amplitude per full period, at the
+      resolution FLAT_AMPLITUDE (under it: 0).
+    - flat: the last full period holds no wave at that resolution.
     - forecast_mean: mean over the full periods (the whole horizon if none is full).
-    - period_est: mean spacing of the rising zero crossings of the centred forecast.
+    - period_est: mean spacing of the rising zero crossings of the centred forecast, over
+      the full periods before the first flat one (a flat line's crossings are rounding).
     - phase_drift: period_est - period; negative means the forecast runs ahead
       (a shorter period gains that many steps each period).
     - diverged: any value non-finite or beyond DIVERGENCE_FACTOR x the true amplitude.
@@ -93,22 +107,28 @@ def forecast_metrics(forecast: np.ndarray, truth: np.ndarray, period: float) -> 
         "period_est": math.nan,
         "phase_drift": math.nan,
         "diverged": diverged,
+        "flat": False,
     }
     if not finite:
         return metrics
 
-    amplitudes = period_amplitudes(forecast, period)
+    raw = period_amplitudes(forecast, period)
+    amplitudes = resolved(raw)
     if len(amplitudes) >= 1:
         metrics["amp_first"] = float(amplitudes[0])
         metrics["amp_last"] = float(amplitudes[-1])
+        metrics["flat"] = bool(amplitudes[-1] == 0)
     if len(amplitudes) >= 2 and amplitudes[0] > 0:
         metrics["amp_ratio"] = float(amplitudes[-1] / amplitudes[0])
-    metrics["decay_per_period"] = decay_per_period(amplitudes)
+    metrics["decay_per_period"] = decay_per_period(raw)
 
     full = forecast[: len(amplitudes) * step] if len(amplitudes) else forecast
     centre = float(np.mean(full))
     metrics["forecast_mean"] = centre
-    crossings = rising_zero_crossings(forecast - centre)
+    waving = forecast
+    if np.any(amplitudes == 0):
+        waving = forecast[: int(np.argmax(amplitudes == 0)) * step]
+    crossings = rising_zero_crossings(waving - centre)
     if len(crossings) >= 2:
         period_est = float((crossings[-1] - crossings[0]) / (len(crossings) - 1))
         metrics["period_est"] = period_est

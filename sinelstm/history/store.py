@@ -28,7 +28,7 @@ from sinelstm.sweep.grid import GRIDS, Grid
 from sinelstm.sweep.rows import cell_key
 from sinelstm.sweep.store import ResultsLock, _append, _format, header_line, read_results
 
-HISTORY_SCHEMA_VERSION = 1
+HISTORY_SCHEMA_VERSION = 2
 STACK_COLUMNS = ("python", "numpy", "tensorflow", "keras", "backend")
 KEY_COLUMNS = (
     ("history_schema", "commit", "dirty", "utc_time", "run_id", "grid", "machine")
@@ -37,7 +37,9 @@ KEY_COLUMNS = (
 )
 # The statistical rules' metrics ([tool.sinelstm.gate.metrics]), then the reproduction
 # tier's exact metrics and canaries not among them. A new gated metric is a new schema
-# version (tests/test_history.py checks this list against the gate's configuration).
+# version (tests/test_history.py checks this list against the gate's configuration), and
+# ADDED says what each version added: an older file reads, and is rewritten on its next
+# append, with those columns empty (not recorded then).
 HISTORY_METRICS = (
     "fit_rmse_clean",
     "fit_rmse_noisy",
@@ -48,6 +50,7 @@ HISTORY_METRICS = (
     "phase_drift",
     "forecast_mean",
     "diverged",
+    "flat",
     "epochs_run",
     "best_epoch",
     "data_checksum",
@@ -56,6 +59,18 @@ HISTORY_METRICS = (
 TEXT_METRICS = ("data_checksum", "metrics_checksum")
 RATIO_COLUMNS = ("epoch_floor_ratio", "engine_speedup")
 HISTORY_COLUMNS = KEY_COLUMNS + HISTORY_METRICS + RATIO_COLUMNS
+ADDED = {2: ("flat",)}  # version -> the columns it added
+
+
+def columns_of(version: int) -> tuple[str, ...]:
+    """The history's columns at a schema version (1 up to this one)."""
+    later = {name for number, names in ADDED.items() if number > version for name in names}
+    return tuple(name for name in HISTORY_COLUMNS if name not in later)
+
+
+def _known_version(names: list[str]) -> int | None:
+    """The schema version whose columns a header is, or None."""
+    return next((v for v in range(HISTORY_SCHEMA_VERSION, 0, -1) if list(columns_of(v)) == names), None)
 # What a results file must hold to enter the history. The canaries and the floor ratio
 # came later inside schema 4 (9c30e1c): a file without them is read with them empty (not
 # measured then), as read_results fills in what schemas 2 and 3 lacked.
@@ -95,8 +110,9 @@ def _line(values: dict[str, object]) -> str:
     return buffer.getvalue()
 
 
-def _check_writable(history: Path) -> None:
-    """Refuse to append to a file that is not this version's history (by its header)."""
+def _check_writable(history: Path, upgrade: bool = False) -> None:
+    """Refuse to append to a file that is not a history of a known version (by its header);
+    with upgrade, rewrite an older version's file as this one's first."""
     if not history.is_file() or history.stat().st_size == 0:
         return
     with open(history, newline="") as handle:
@@ -104,6 +120,10 @@ def _check_writable(history: Path) -> None:
     if first == header_line(HISTORY_COLUMNS):
         return
     names = next(csv.reader([first]), [])
+    if _known_version(names) is not None:
+        if upgrade:
+            _upgrade_file(history)
+        return
     if "history_schema" in names:
         raise HistoryError(
             f"{history}: a history of another schema (this sinelstm writes version "
@@ -115,8 +135,34 @@ def _check_writable(history: Path) -> None:
 def _append_lines(history: Path, lines: list[str]) -> None:
     history = Path(history)
     with ResultsLock(history, wait=60):
-        _check_writable(history)
+        _check_writable(history, upgrade=True)
         _append(history, header_line(HISTORY_COLUMNS), lines)
+
+
+def _upgrade_file(history: Path) -> None:
+    """An older version's history rewritten as this one's, the added columns empty; the old
+    file is replaced whole (a temporary file renamed over it), never left half written."""
+    import os
+    import tempfile
+
+    text = history.read_text()
+    if not text.endswith("\n"):  # a torn last line is set aside by the append, as ever
+        text = text[: text.rfind("\n") + 1]
+    records = list(csv.reader(io.StringIO(text)))
+    header = records[0]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HISTORY_COLUMNS)
+    for record in records[1:]:
+        values = dict(zip(header, record, strict=True))
+        values["history_schema"] = str(HISTORY_SCHEMA_VERSION)
+        writer.writerow([values.get(name, "") for name in HISTORY_COLUMNS])
+    fd, temporary = tempfile.mkstemp(dir=history.parent, prefix=f".{history.name}.")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(buffer.getvalue())
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, history)
 
 
 def append_run(
@@ -217,17 +263,23 @@ def read_history(path: Path):
     if "history_schema" not in frame.columns:
         raise HistoryError(f"{path}: no history_schema column; not a sinelstm history file")
     versions = sorted(set(frame["history_schema"]))
-    if versions and versions != [str(HISTORY_SCHEMA_VERSION)]:
+    known = [str(v) for v in range(1, HISTORY_SCHEMA_VERSION + 1)]
+    if versions and (len(versions) > 1 or versions[0] not in known):
         raise HistoryError(
             f"{path}: history schema version {', '.join(versions)}; "
-            f"this sinelstm reads version {HISTORY_SCHEMA_VERSION}"
+            f"this sinelstm reads versions {', '.join(known)}"
         )
-    if list(frame.columns) != list(HISTORY_COLUMNS):
-        missing = [c for c in HISTORY_COLUMNS if c not in frame.columns]
+    version = int(versions[0]) if versions else HISTORY_SCHEMA_VERSION
+    if list(frame.columns) != list(columns_of(version)):
+        missing = [c for c in columns_of(version) if c not in frame.columns]
         raise HistoryError(
-            f"{path}: columns differ from history schema {HISTORY_SCHEMA_VERSION}"
+            f"{path}: columns differ from history schema {version}"
             + (f" (missing: {', '.join(missing)})" if missing else "")
         )
+    for name in HISTORY_COLUMNS:  # an older version's: what it did not record, empty
+        if name not in frame.columns:
+            frame[name] = ""
+    frame = frame[list(HISTORY_COLUMNS)].assign(history_schema=str(HISTORY_SCHEMA_VERSION))
     return _typed(frame, path)
 
 
@@ -237,14 +289,14 @@ def _typed(frame, path: Path):
 
     frame = frame.copy()
     flags = {"True": 1.0, "False": 0.0, "": float("nan")}
-    for column in ("dirty", "diverged"):
+    for column in ("dirty", "diverged", "flat"):
         odd = sorted(set(frame[column]) - set(flags))
         if odd:
             raise HistoryError(f"{path}: {column} {odd[0]!r} is not True or False")
         frame[column] = frame[column].map(flags)
     frame["dirty"] = frame["dirty"] == 1.0
     for column in ("seed", *[c for c in HISTORY_METRICS + RATIO_COLUMNS if c not in TEXT_METRICS]):
-        if column == "diverged":
+        if column in ("diverged", "flat"):
             continue
         try:
             frame[column] = pd.to_numeric(frame[column].replace("", float("nan")))

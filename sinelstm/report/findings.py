@@ -9,6 +9,7 @@ import pandas as pd
 
 from sinelstm.analysis.frames import article_lstm, configs, median_of
 from sinelstm.analysis.judged import KEEP_RATIO, PHASE_TOLERANCE, RMSE_TOLERANCE, with_judgement
+from sinelstm.experiment.metrics import FLAT_AMPLITUDE
 
 
 def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
@@ -29,12 +30,11 @@ def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
         out.append(f"None of the {len(kept)} configs keeps the wave ({rule}).")
     if lose and keep:
         out.append(f"The other {len(lose)} do not: {', '.join(lose)}.")
-    last = {label: median_of(group, "amp_last") for label, group in configs(ok)}
-    flat = [k for k, v in last.items() if np.isfinite(v) and v < 0.05]
+    flat = [label for label, group in configs(with_judgement(ok)) if group["flat"].mean() >= 0.5]
     if flat:
         out.append(
-            f"{len(flat)} configs end as a flat line, not a decaying wave (median amplitude of "
-            f"the last period < 0.05): {', '.join(flat)}."
+            f"{len(flat)} configs end as a flat line, not a decaying wave (in at least half the seeds, "
+            f"the last period's amplitude under {FLAT_AMPLITUDE:g}): {', '.join(flat)}."
         )
 
     lstm = article_lstm(ok)

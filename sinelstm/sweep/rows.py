@@ -17,14 +17,16 @@ from sinelstm.experiment.config import CONFIG_FIELDS, ExperimentConfig
 from sinelstm.sweep.grid import cell_id
 from sinelstm.sweep.provenance import PROVENANCE_COLUMNS, provenance
 
-SCHEMA_VERSION = 5
-# Older schemas that read as this one. 5 added `steps_run` and `loss_drift` (empty: not
+SCHEMA_VERSION = 6
+# Older schemas that read as this one. 6 added `flat` and the host columns `cpu_id`, `isa`,
+# `isa_cap`, `onednn` (empty: not recorded then; amplitudes then were not at the resolution);
+# 5 added `steps_run` and `loss_drift` (empty: not
 # measured then); 4 added `cell` and `cell_key` (computed from the
 # config columns), the canaries and the floor columns (empty: not measured then); 3
 # added `implementation` (every LSTM of a schema-2 file ran keras.layers.LSTM); 2 added
 # `trainer` and `train_rollout` (schema-1 code trained every cell with model.fit, on
 # one-step windows: trainer "fit", train_rollout 1).
-UPGRADABLE_VERSIONS = (1, 2, 3, 4)
+UPGRADABLE_VERSIONS = (1, 2, 3, 4, 5)
 
 METRIC_COLUMNS = (
     "epochs_run",
@@ -45,6 +47,7 @@ METRIC_COLUMNS = (
     "period_est",
     "phase_drift",
     "diverged",
+    "flat",  # the last forecast period holds no wave at the amplitude resolution
     # Canaries, compared exactly where the run reproduces: the data, the untrained model,
     # the metric functions.
     "data_checksum",
