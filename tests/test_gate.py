@@ -12,6 +12,8 @@ from sinelstm.sweep.rows import METRIC_COLUMNS, SCHEMA_VERSION
 from sinelstm.verdict.judge import compare
 from sinelstm.verdict.rules import GateConfig, MetricRule, TimingRules, load_gate_config
 
+ROOT = Path(__file__).resolve().parent.parent
+
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 RULES = GateConfig(
@@ -266,20 +268,40 @@ def test_canaries_are_compared_exactly(tmp_path):
     )
 
 
-def test_a_chaotic_config_is_judged_statistically_and_says_so(tmp_path):
-    from dataclasses import replace
+def test_a_forecast_that_goes_flat_fails_the_reproduction_tier_by_its_flag(tmp_path):
+    """flat is compared exactly: one seed's forecast collapsing where its baseline's kept a
+    wave fails, named, whatever its amplitudes; flat on both sides passes."""
+    base = grid_rows({(50, 1): {"flat": False}})
+    went_flat = grid_rows({(50, 1): {"flat": True}})
+    result = judge(tmp_path, base, went_flat, tier="auto")
+    assert any("seed1: flat False -> True" in f and "tolerance exact" in f for f in result.failures)
+    flat_both = grid_rows({(50, 1): {"flat": True, "amp_ratio": 0.0}})
+    assert judge(tmp_path, flat_both, flat_both, tier="auto").passed
 
-    from sinelstm.verdict.rules import ReproductionRules
 
-    gate = replace(RULES, reproduction=ReproductionRules(chaotic=("window50-*",)))
-    result = judge(tmp_path, grid_rows(), grid_rows({(50, 1): {"forecast_rmse": 0.21}}), gate, tier="auto")
-    assert result.passed, result.failures
-    assert result.tiers["window50-length201-hidden8"].name == "statistical"
-    assert "chaotic" in result.tiers["window50-length201-hidden8"].why
-    # Its markdown states the smallest worsening of every gated metric it could detect.
-    detects = result.tiers["window50-length201-hidden8"].detects
-    assert "forecast_rmse 0.05" in detects and "amp_ratio 0.1" in detects and "in 2 of 3 seeds" in detects
-    assert result.tiers["window25-length201-hidden8"].name == "reproduction"
+def test_the_gate_names_the_hosts_kernels_where_they_differ_from_the_baselines(tmp_path):
+    keys = [(w, s) for w in (25, 50) for s in (0, 1, 2)]
+    host = {"cpu_id": "GenuineIntel 6/143", "isa": "AMX", "threads": 1}
+    base = grid_rows({key: {**host, "onednn": "on", "isa_cap": ""} for key in keys})
+    run = grid_rows({key: {**host, "onednn": "off", "isa_cap": "AVX2"} for key in keys})
+    result = judge(tmp_path, base, run, tier="auto")
+    named = [note for note in result.notes if note.startswith("host differs")]
+    assert named == ["host differs from the baseline's: isa_cap - -> AVX2; onednn on -> off"]
+    assert not any(note.startswith("host differs") for note in judge(tmp_path, base, base, tier="auto").notes)
+    assert result.tiers["window25-length201-hidden8"].name == "reproduction"  # a note, not a tier
+
+
+def test_the_gate_configuration_has_no_hand_written_list_of_chaotic_configs(tmp_path):
+    """The rule that replaced it (flat, from the data) needs no list: a chaotic key is refused."""
+    from sinelstm.verdict.rules import GateConfigError
+
+    text = (ROOT / "pyproject.toml").read_text()
+    assert "chaotic" not in text
+    bad = tmp_path / "pyproject.toml"
+    table = "[tool.sinelstm.gate.reproduction]\n"
+    bad.write_text(text.replace(table, table + 'chaotic = ["x"]\n'))
+    with pytest.raises(GateConfigError, match="unknown keys chaotic"):
+        load_gate_config(bad)
 
 
 def test_a_majority_of_worse_seeds_fails_the_statistical_tier(tmp_path):

@@ -9,8 +9,7 @@ TensorFlow draws other weights, a shift that is no commit's.
 Tolerance: within one stack seeded runs repeat (the quick grid's metrics were identical
 over the 35 commits from 2e66e9d to f121578), so a gated metric is measured in units of
 the reproduction tolerance, as the gate's reproduction tier and `history find` judge it;
-a config listed as chaotic, and the same-run timing ratios, which vary run to run, in
-units of the statistical tolerance.
+the same-run timing ratios, which vary run to run, in units of the statistical tolerance.
 
 Method: PELT with the l2 cost (a shift in the mean), exact over every segmentation and
 linear in the series' length, on the series in units of that tolerance. The
@@ -155,9 +154,9 @@ def detect(history: pd.DataFrame, order: list[str], gate: GateConfig, frame=None
         quality = metric in {r.metric for r in gate.rules}
         rule = gate.rule_for(config, metric) if quality else rules[metric]
         # One stack: seeded runs repeat, so a metric that moves beyond the reproduction
-        # tolerance moved (the gate's reproduction tier); chaotic configs and the timing
-        # ratios vary run to run, and keep the statistical tolerance.
-        exact = quality and not gate.reproduction.is_chaotic(config)
+        # tolerance moved (the gate's reproduction tier); the timing ratios vary run to
+        # run, and keep the statistical tolerance.
+        exact = quality
         scale = gate.reproduction.tolerance if exact else None
         commits, positions = list(group["commit"]), list(group["position"])
         for index, before, after, tolerance in change_points(group["center"].to_numpy(), rule, scale):

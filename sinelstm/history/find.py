@@ -9,10 +9,10 @@ is found at the same cost (the last commit is then measured). A commit whose cod
 cannot run is passed over for its nearest neighbour. Bisection assumes one move: a
 metric that moves and moves back between probes is not seen.
 
-"Moved" is the gate's: where the probe's stack matches the reference's (and the config
-is not chaotic), any seed's value outside the reproduction tolerance; elsewhere the
-median over seeds (the total, for a count) by more than the metric's statistical
-tolerance, either way. A seed missing or crashed has moved.
+"Moved" is the gate's: where the probe's stack matches the reference's, any seed's
+value outside the reproduction tolerance; elsewhere the median over seeds (the total,
+for a count) by more than the metric's statistical tolerance, either way. A seed
+missing or crashed has moved.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def has_moved(
             return Verdict(True, "cells", f"seed {seed} is missing or crashed")
     stack = [c for c in gate.reproduction.stack if c in STACK_COLUMNS]
     same_stack = all({str(r[c]) for r in reference} == {str(r[c]) for r in current} for c in stack)
-    if same_stack and not gate.reproduction.is_chaotic(config):
+    if same_stack:
         rules = gate.reproduction
         differing = [
             f"seed {int(row['seed'])}: {row[metric]} -> {by_seed[int(row['seed'])][metric]}"
@@ -104,7 +104,7 @@ def has_moved(
     if gate.direction_of(metric) is None:
         raise HistoryError(
             f"--metric {metric}: the gate has no statistical rule for it, and the stacks differ "
-            "(or the config is chaotic): it cannot be judged"
+            "it cannot be judged"
         )
     rule = gate.rule_for(config, metric)
     ok = [row for row in current if row["status"] == "ok"]

@@ -53,7 +53,7 @@ def build_history_report(repo: Path, history_path: Path, out: Path, gate: GateCo
         "",
         "Found by ruptures' PELT (l2 cost, penalty twice BIC's) on each series of per-commit medians, "
         "in units of the gate's tolerance: the reproduction tolerance for a metric (one stack: seeded "
-        "runs repeat), the statistical one for a chaotic config and for the timing ratios; a shift "
+        "runs repeat), the statistical one for the timing ratios; a shift "
         "within it is not listed "
         "(sinelstm/history/detect.py says why).",
         "",

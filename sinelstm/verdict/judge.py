@@ -9,7 +9,7 @@ judged in a tier:
   baseline's: seeded runs repeat there, so every metric and canary of every seed
   must match within a tolerance sized from measured numerics; any difference, worse
   or better, fails (the baseline no longer describes the experiment);
-- statistical, for another stack or a config known to be chaotic: per metric the
+- statistical, for another stack: per metric the
   median over seeds, and a majority of the seeds, must not be worse than the
   baseline's beyond the metric's tolerance.
 
@@ -29,6 +29,9 @@ from sinelstm.verdict.tiers import reproduce, statistical
 from sinelstm.verdict.timing import judge_speedup, judge_timing
 
 REPRODUCTION, STATISTICAL = "reproduction", "statistical"
+# What tells two hosts' kernels apart (sinelstm.sweep.provenance): named in the gate's notes
+# where the run's differ from the baseline's, judged by neither tier.
+HOST_COLUMNS = ("cpu_id", "isa", "isa_cap", "onednn", "threads")
 TIERS = ("auto", STATISTICAL)
 __all__ = ["Comparison", "GateResult", "Tier", "compare"]
 
@@ -90,6 +93,9 @@ def compare(
     stack = stack_differences(current, baseline, gate.reproduction.stack)
     for difference in stack:
         result.warnings.append(f"stack differs from the baseline's: {difference}")
+    host = stack_differences(current, baseline, [c for c in HOST_COLUMNS if c in current and c in baseline])
+    if host:
+        result.notes.append(f"host differs from the baseline's: {'; '.join(host)}")
     ok_cur = {k: r for k, r in cur_rows.items() if r["status"] == "ok" and k in base_rows}
     ok_base = {k: r for k, r in base_rows.items() if r["status"] == "ok" and k in cur_rows}
     cur_groups, base_groups = _group(ok_cur), _group(ok_base)
@@ -99,11 +105,6 @@ def compare(
             chosen, why = STATISTICAL, "forced (--tier statistical)"
         elif stack:
             chosen, why = STATISTICAL, "the stack differs: " + "; ".join(stack)
-        elif gate.reproduction.is_chaotic(config):
-            chosen, why = (
-                STATISTICAL,
-                "chaotic: a benign perturbation moves it beyond the reproduction tolerance",
-            )
         else:
             chosen, why = REPRODUCTION, "same stack as the baseline"
         judge = reproduce if chosen == REPRODUCTION else statistical

@@ -54,10 +54,14 @@ class ReproductionRules:
     abs_tol: float = 1e-4  # a difference within abs_tol + rel_tol * |baseline| is the same
     rel_tol: float = 1e-4
     # Metrics and canaries that must match exactly (counts, flags, checksums).
-    exact: tuple[str, ...] = ("epochs_run", "best_epoch", "diverged", "data_checksum", "metrics_checksum")
-    # Configs (name patterns) whose metrics a benign perturbation moved beyond the tolerance:
-    # chaotic, so judged in the statistical tier.
-    chaotic: tuple[str, ...] = ()
+    exact: tuple[str, ...] = (
+        "epochs_run",
+        "best_epoch",
+        "diverged",
+        "flat",
+        "data_checksum",
+        "metrics_checksum",
+    )
 
     def same(self, metric: str, baseline, current) -> bool:
         missing = [_is_missing(v) for v in (baseline, current)]
@@ -71,9 +75,6 @@ class ReproductionRules:
 
     def tolerance(self, baseline: float) -> float:
         return self.abs_tol + self.rel_tol * abs(baseline)
-
-    def is_chaotic(self, config: str) -> bool:
-        return any(fnmatch.fnmatchcase(config, pattern) for pattern in self.chaotic)
 
 
 @dataclass(frozen=True)
