@@ -97,33 +97,36 @@ GRIDS: dict[str, Grid] = {
     "full": grid("full", window=(25, 50), length=(201, 601), hidden=(16, 64, 128, 300), seed=(0, 1, 2, 3, 4)),
     # paths: CI's second gated grid, a small cell (one seed, 201 samples where the path
     # allows) on every path the default and science grids run and quick does not: every
-    # model kind, the block kernel (hidden 16 at both windows), the batched trainer (two
-    # members as one unit, hidden 8, batches of 100: two an epoch, so shuffles count),
-    # the remedy, hidden 300 in a part of its own, budgets handed on from one run
-    # (the predict loop stays timed on the first part's hidden 16), and the science
-    # controls on 601 samples (period 300 with its 1200-step horizon; batches of 600).
+    # model kind, the block kernel (at both windows), the batched trainer (two members as
+    # one unit, batches of 100: two an epoch, so shuffles count), the remedy, hidden 300
+    # in a part of its own, budgets handed on from one run, and the science controls on
+    # 601 samples (period 300 with its 1200-step horizon; batches of 600). Hidden 64, and
+    # the GRU on 601 samples, budgets of 100 and 200 steps: each network's forecast keeps
+    # a wave the gate can judge (none ends flat; docs/gate.md, "The paths grid").
     "paths": grid(
         "paths",
         _BLOCK,
-        model=kinds.builtin_names(),
+        model=tuple(name for name in kinds.builtin_names() if name != "gru"),
         window=(25,),
         length=(201,),
-        hidden=(16,),
+        hidden=(64,),
         seed=(0,),
         parts=(
-            grid("block-window50", _BLOCK, window=(50,), length=(201,), hidden=(16,), seed=(0,)),
-            grid("batched", _SCIENCE, window=(25,), length=(201,), hidden=(8,), batch_size=(100,), seed=_TWO),
-            grid("remedy", _BLOCK, window=(25,), length=(201,), hidden=(16,), train_rollout=(4,), seed=(0,)),
+            grid("gru", _BLOCK, model=("gru",), window=(25,), length=(601,), hidden=(64,), seed=(0,)),
+            grid("block-window50", _BLOCK, window=(50,), length=(201,), hidden=(64,), seed=(0,)),
+            grid("batched", _SCIENCE, window=(25,), length=(201,), hidden=(64,), batch_size=(100,),
+                 seed=_TWO),  # fmt: skip
+            grid("remedy", _BLOCK, window=(25,), length=(201,), hidden=(64,), train_rollout=(4,), seed=(0,)),
             grid("hidden300", _BLOCK, window=(25,), length=(201,), hidden=(300,), seed=(0,)),
-            grid("period300", _BLOCK.replace(horizon=1200), window=(25,), length=(601,), hidden=(16,),
+            grid("period300", _BLOCK.replace(horizon=1200), window=(25,), length=(601,), hidden=(64,),
                  period=(300,), seed=(0,)),  # fmt: skip
-            grid("batch600", _BLOCK, window=(25,), length=(601,), hidden=(16,), batch_size=(600,), seed=(0,)),
+            grid("batch600", _BLOCK, window=(25,), length=(601,), hidden=(64,), batch_size=(600,), seed=(0,)),
             # Budgets from one run, handed on at each cap: the batched trainer's (two members, two
             # steps an epoch) and the loop trainer's (the remedy, one seed), as the science runs them.
             *(grid(f"budget-batched-{n}", _SCIENCE.replace(patience=BUDGET_PATIENCE, batch_size=100,
-                   epochs=n // 2), window=(25,), length=(201,), hidden=(8,), seed=_TWO) for n in (10, 20)),
+                   epochs=n // 2), window=(25,), length=(201,), hidden=(64,), seed=_TWO) for n in (100, 200)),
             *(grid(f"budget-loop-{n}", _BLOCK.replace(patience=BUDGET_PATIENCE, epochs=n), window=(25,),
-                   length=(201,), hidden=(8,), train_rollout=(2,), seed=(0,)) for n in (5, 10)),
+                   length=(201,), hidden=(64,), train_rollout=(2,), seed=(0,)) for n in (100, 200)),
         ),
     ),
 }
