@@ -4,6 +4,7 @@ gate, judged twice (as CI judges it, and with the statistical tier forced).
     python -m mutations                 # all of them; writes results/mutations.md and .csv
     python -m mutations --only validation-leak,rerun
     python -m mutations --fast          # CI's subset
+    python -m mutations --benign        # the quality gates' false alarms (mutations/benign.py)
 
 Each variant runs in a copy of the package (sinelstm/, bench/, pyproject.toml) put first
 on PYTHONPATH, against the committed quick baseline. Exit status 0 when every mutant was
@@ -28,11 +29,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from mutations.benign import GATES, main_benign
 from mutations.catalog import BENIGN, FAST, MUTANTS, PATHS, TIMING, TIMING_BENIGN, Variant
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "results" / "baseline-quick.csv"
 PATHS_BASELINE = ROOT / "results" / "baseline-paths.csv"
+
+
+def baseline_of(grid: str, env: dict) -> Path:
+    """The committed baseline a gate run of `grid` is judged against, by its backend."""
+    suffix = "-jax" if env.get("KERAS_BACKEND") == "jax" else ""
+    return ROOT / "results" / f"baseline-{grid}{suffix}.csv"
 
 
 @dataclass
@@ -43,6 +51,7 @@ class Outcome:
     first_failure: str
     seconds: float
     error: str = ""  # the run itself went wrong (neither passed nor failed the gate)
+    failures: list[str] | None = None  # every failure the gate named (with keep_failures)
 
 
 def plant(variant: Variant, folder: Path) -> Path:
@@ -101,16 +110,17 @@ def on_a_core_of_its_own(command: list[str]) -> tuple[list[str], int | None]:
 PINNING = False
 
 
-def run_gate(variant: Variant, folder: Path) -> Outcome:
+def run_gate(variant: Variant, folder: Path, keep_failures: bool = False) -> Outcome:
     copy = plant(variant, folder)
     out = folder / "latest-quick.csv"
     env = {**clean_environment(), "PYTHONPATH": str(copy), "TF_CPP_MIN_LOG_LEVEL": "3", **variant.env}
-    gate = ["--baseline", str(BASELINE), "--gate-config", str(copy / "pyproject.toml")]
+    config = ["--gate-config", str(copy / "pyproject.toml")]
+    gate = ["--baseline", str(baseline_of("quick", variant.env)), *config]
     if variant.driver == "paths":  # CI's paths gate, on its own baseline
         out = folder / "latest-paths.csv"
-        gate = ["--baseline", str(PATHS_BASELINE), "--gate-config", str(copy / "pyproject.toml")]
+        gate = ["--baseline", str(baseline_of("paths", variant.env)), *config]
         command = [sys.executable, "-m", "sinelstm", "bench", "--grid", "paths", "--no-timing-gate",
-                   "--out", str(out), *gate]  # fmt: skip
+                   "--out", str(out), *gate, *variant.flags]  # fmt: skip
     elif variant.driver == "local":
         command = [sys.executable, "-m", "sinelstm", "bench", "--grid", "quick", "--executor", "local",
                    "--out", str(out), *gate]  # fmt: skip
@@ -129,6 +139,9 @@ def run_gate(variant: Variant, folder: Path) -> Outcome:
     if done.returncode not in (0, 1) or (done.returncode == 1 and not failures):
         tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
         return Outcome(variant, False, False, "", seconds, error=" | ".join(tail))
+    if keep_failures:  # a benign run's every failure, not judged again statistically
+        return Outcome(variant, done.returncode == 1, False, failures[0] if failures else "", seconds,
+                       failures=failures)  # fmt: skip
     # The same run, judged with the statistical tier forced, by the unchanged judge.
     statistical = subprocess.run(
         [sys.executable, "-m", "sinelstm", "compare", str(out), *gate, "--tier", "statistical"],
@@ -209,7 +222,7 @@ def clopper_pearson(hits: int, runs: int, confidence: float = 0.95) -> tuple[flo
     return low, high
 
 
-SECTIONS = ("paths-gate", "ab-power")  # parts of mutations.md measured on their own, in this order
+SECTIONS = ("paths-gate", "benign", "ab-power")  # parts of mutations.md measured on their own, in this order
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -420,7 +433,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--paths", action="store_true", help="a regression on each path, through CI's paths gate"
     )
+    parser.add_argument(
+        "--benign", action="store_true", help="the quality gates' false alarms under benign conditions"
+    )
+    parser.add_argument("--gates", help=f"with --benign: comma-separated, of {', '.join(GATES)} (all)")
     args = parser.parse_args(argv)
+    if args.benign:
+
+        def pin(jobs: int) -> None:
+            global PINNING
+            PINNING = pin_cores(jobs)
+
+        return main_benign(args, run_gate, clopper_pearson, markers, write_markdown, code_commit, pin)
     timing = {v.name: v for v in TIMING + TIMING_BENIGN}
     if args.merge:  # rows measured elsewhere replace the kept rows of their variants; no run
         path = Path(args.out).with_name("mutations-ab.csv")

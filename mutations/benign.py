@@ -1,0 +1,263 @@
+"""False alarms of the quality gates, measured as catches are: unchanged code through CI's
+quick and paths gates, on TensorFlow and JAX, under benign conditions that change the
+host's numerics (oneDNN off or on, XLA capped at an instruction set), the threads, or
+nothing (a rerun). Each run is a row of results/mutations-benign.csv naming its host and
+the settings its result rows recorded; the rates go between markers in mutations.md.
+
+    python -m mutations --benign                       # every gate, 18 runs each
+    python -m mutations --benign --gates paths,paths-jax
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mutations.catalog import Variant
+
+GATES = ("quick", "quick-jax", "paths", "paths-jax")
+TIMING_WORDS = ("s_per_epoch", "forecast_ms_per_step", "epoch_floor_ratio", "engine_speedup", "speed-up")
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    what: str
+    env: dict = field(default_factory=dict)
+    runs: int = 3
+    threads: int = 1  # 2: the cells compute on both cores (--executor local, run alone)
+
+
+def conditions(backend: str, flags: set[str]) -> list[Condition]:
+    """The benign conditions of a backend on this host, 18 runs in all: a cap at an
+    instruction set only where the host has it (XLA refuses none, but emulates only down)."""
+    caps = [isa for isa, flag in (("AVX", "avx"), ("AVX2", "avx2"), ("AVX512", "avx512f")) if flag in flags]
+    common = [
+        Condition("rerun", "the same code, run again (the host's defaults)"),
+        Condition("two-threads", "every cell on two compute threads", threads=2),
+        Condition("onednn-off", "TensorFlow's oneDNN kernels off", {"TF_ENABLE_ONEDNN_OPTS": "0"}),
+        Condition(
+            "avx2-onednn-off",
+            "XLA capped at AVX2 and oneDNN off (a host with AVX2 only)",
+            {"XLA_FLAGS": "--xla_cpu_max_isa=AVX2", "TF_ENABLE_ONEDNN_OPTS": "0"},
+        ),
+    ]
+    capped = [
+        Condition(f"isa-{c.lower()}", f"XLA capped at {c}", {"XLA_FLAGS": f"--xla_cpu_max_isa={c}"})
+        for c in caps
+    ]
+    chosen = common + capped
+    if backend == "tensorflow":
+        chosen.append(
+            Condition("onednn-on", "TensorFlow's oneDNN kernels on", {"TF_ENABLE_ONEDNN_OPTS": "1"})
+        )
+    per = -(-18 // len(chosen))  # at least 18 runs in all
+    return [Condition(c.name, c.what, c.env, per, c.threads) for c in chosen]
+
+
+def variant_of(gate: str, condition: Condition) -> Variant:
+    """The mutation suite's variant that runs `gate` under `condition` on unchanged code."""
+    env = dict(condition.env)
+    if gate.endswith("-jax"):
+        env["KERAS_BACKEND"] = "jax"
+    if gate.startswith("paths"):
+        flags = ("--executor", "local") if condition.threads == 2 else ()
+        return Variant(
+            f"{gate}:{condition.name}",
+            "benign",
+            condition.what,
+            env=env,
+            driver="paths",
+            benign=True,
+            flags=flags,
+        )
+    driver = "local" if condition.threads == 2 else "pytest"
+    return Variant(f"{gate}:{condition.name}", "benign", condition.what, env=env, driver=driver, benign=True)
+
+
+COLUMNS = (
+    "gate",
+    "condition",
+    "failed",
+    "failed_timing",
+    "first_failure",
+    "isa_cap",
+    "onednn",
+    "threads",
+    "cpu",
+    "cpu_id",
+    "isa",
+    "seconds",
+    "commit",
+    "error",
+)
+
+
+def settings(results: Path) -> dict[str, str]:
+    """What the run's rows recorded: its host and the settings its kernels ran under."""
+    try:
+        with open(results, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError:
+        return {}
+    return {name: ",".join(sorted({row.get(name, "") for row in rows})) for name in COLUMNS[5:11]}
+
+
+def measure(gate: str, condition: Condition, run_gate, commit: str) -> dict:
+    """One benign run of `gate`: its row (a quality failure and a timing failure apart)."""
+    variant = variant_of(gate, condition)
+    with tempfile.TemporaryDirectory(prefix=f"benign-{gate}-") as folder:
+        outcome = run_gate(variant, Path(folder), keep_failures=True)
+        found = settings(next(Path(folder).glob("latest-*.csv"), Path(folder) / "none"))
+    failures = outcome.failures or []
+    timing = [f for f in failures if any(word in f for word in TIMING_WORDS)]
+    quality = [f for f in failures if f not in timing]
+    return {
+        "gate": gate,
+        "condition": condition.name,
+        "failed": str(bool(quality)),
+        "failed_timing": str(bool(timing)),
+        "first_failure": (quality or timing or [""])[0][:300],
+        **found,
+        "seconds": f"{outcome.seconds:.1f}",
+        "commit": commit,
+        "error": outcome.error,
+    }
+
+
+def run_all(
+    gates: list[str], run_gate, commit: str, out: Path, flags: set[str], jobs: int, pin
+) -> list[dict]:
+    """Every gate under every condition: the one-thread runs `jobs` at once, each on a core of
+    its own; the two-thread runs alone. Each row is written as its run ends."""
+    rows = [row for row in read_rows(out) if row["gate"] not in gates]
+    plan = [
+        (g, c)
+        for g in gates
+        for c in conditions("jax" if g.endswith("-jax") else "tensorflow", flags)
+        for _ in range(c.runs)
+    ]
+
+    def one(item):
+        gate, condition = item
+        row = measure(gate, condition, run_gate, commit)
+        rows.append(row)
+        write_rows(out, rows)
+        mark = "FALSE ALARM" if row["failed"] == "True" else "passed"
+        error = f" ERROR {row['error']}" if row["error"] else ""
+        print(f"{gate} {condition.name}: {mark} ({row['seconds']} s){error}", flush=True)
+
+    single = [item for item in plan if item[1].threads == 1]
+    pin(jobs)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, single))
+    pin(1)
+    for item in [item for item in plan if item[1].threads == 2]:
+        one(item)
+    return rows
+
+
+def read_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        return [{name: row.get(name) or "" for name in COLUMNS} for row in csv.DictReader(handle)]
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def section(rows: list[dict], clopper_pearson, begin: str, end: str) -> str:
+    """The false-alarm rates per gate (pooled over its conditions) and per condition."""
+    minutes = sum(float(row["seconds"] or 0) for row in rows) / 60
+    lines = [
+        begin,
+        "## The quality gates' false alarms: unchanged code under benign conditions",
+        "",
+        "Each run is CI's gate command on unchanged code against its committed baseline (quick: "
+        "`pytest bench --benchmark-only --grid quick`, the fast subset's own driver; paths: "
+        "`sinelstm bench --grid paths --no-timing-gate`), on TensorFlow and JAX, under one benign "
+        "condition; runs of one-thread conditions two at once, each on a core of its own. A quality "
+        "failure is a false alarm; a timing rule's failure is counted apart (the speed issue's). "
+        f"Command: `python -m mutations --benign`; {len(rows)} runs, {minutes:.0f} min of runs.",
+        "",
+        "| gate | runs | quality false alarms | rate | 95% interval (Clopper-Pearson) | timing-rule failures "
+        "| conditions | host (CPU, family/model, ISA) | code at |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for gate in [g for g in GATES if any(row["gate"] == g for row in rows)]:
+        group = [row for row in rows if row["gate"] == gate]
+        alarms = sum(row["failed"] == "True" for row in group)
+        timing = sum(row["failed_timing"] == "True" for row in group)
+        low, high = clopper_pearson(alarms, len(group))
+        names = sorted({row["condition"] for row in group})
+        hosts = sorted({f"{row['cpu']}, {row['cpu_id']}, {row['isa']}" for row in group})
+        commits = ", ".join(sorted({row["commit"] for row in group}))
+        lines.append(
+            f"| {gate} | {len(group)} | {alarms} | {alarms / len(group):.0%} | [{low:.0%}, {high:.0%}] | "
+            f"{timing} | {', '.join(names)} | {'; '.join(hosts)} | {commits} |"
+        )
+    lines += [
+        "",
+        "Per condition, with the settings each run's rows recorded:",
+        "",
+        "| gate | condition | runs | false alarms | recorded isa_cap / onednn / threads | first failure |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for (gate, name), group in _grouped(rows):
+        alarms = sum(row["failed"] == "True" for row in group)
+        recorded = sorted(
+            {f"{row['isa_cap'] or '-'} / {row['onednn'] or '-'} / {row['threads']}" for row in group}
+        )
+        first = next((row["first_failure"] for row in group if row["first_failure"]), "")
+        lines.append(
+            f"| {gate} | {name} | {len(group)} | {alarms} | {'; '.join(recorded)} | "
+            f"{re.sub(r'[|]', '/', first)[:140]} |"
+        )
+    lines.append(end)
+    return "\n".join(lines)
+
+
+def _grouped(rows: list[dict]):
+    keys = list(dict.fromkeys((row["gate"], row["condition"]) for row in rows))
+    return [(key, [row for row in rows if (row["gate"], row["condition"]) == key]) for key in keys]
+
+
+def cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    match = re.search(r"^flags\s*:(.*)$", text, re.MULTILINE)
+    return set(match.group(1).split()) if match else set()
+
+
+def main_benign(args, run_gate, clopper_pearson, markers, write_markdown, code_commit, pin_cores) -> int:
+    gates = args.gates.split(",") if args.gates else list(GATES)
+    unknown = [g for g in gates if g not in GATES]
+    if unknown:
+        print(
+            f"mutations: error: --gates: unknown gates {', '.join(unknown)}; expected {', '.join(GATES)}",
+            file=sys.stderr,
+        )
+        return 2
+    out = Path(args.out).with_name("mutations-benign.csv")
+    started = time.monotonic()
+    rows = run_all(gates, run_gate, code_commit(), out, cpu_flags(), args.jobs, pin_cores)
+    begin, end = markers("benign")
+    text = section(rows, clopper_pearson, begin, end)
+    write_markdown(Path(args.out), benign=text)
+    print(text)
+    print(f"{time.monotonic() - started:.0f} s")
+    wrong = [row for row in rows if row["gate"] in gates and (row["failed"] == "True" or row["error"])]
+    return 1 if wrong else 0
