@@ -89,7 +89,17 @@ def _kb(path: Path) -> str:
 
 
 def _gate() -> dict:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["sinelstm"]["gate"]
+    """The gate as it judges: pyproject.toml's table over the declared rules and exact columns."""
+    from sinelstm.sweep.columns import EXACT
+    from sinelstm.verdict.rules import declared_rules
+
+    gate = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["sinelstm"]["gate"]
+    rules = declared_rules()
+    for metric, spec in gate.get("metrics", {}).items():
+        rules[metric] = {**rules.get(metric, {}), **spec}
+    gate["metrics"] = rules
+    gate["reproduction"].setdefault("exact", list(EXACT))
+    return gate
 
 
 def _matches(page: str, pattern: str) -> list[str]:

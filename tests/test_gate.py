@@ -351,7 +351,7 @@ AMP = METRICS + 'amp_ratio = { direction = "target" }\n'
 BROKEN_GATE_CONFIGS = [
     (METRICS + 'forecast_rmze = { direction = "lower" }\n', "unknown metric 'forecast_rmze'"),
     (METRICS + 'forecast_rmse = { direction = "lower", abs_tol = "x" }\n', "abs_tol must be a number"),
-    (METRICS, "has no rules"),
+    (METRICS + "forecast_rmse = 3\n", "must be a table"),
     (AMP + "[tool.sinelstm.gate.timing]\nratios = { epoch_ratio = 0.5 }\n", "unknown columns epoch_ratio"),
     (AMP + '[tool.sinelstm.gate.reproduction]\nrel_tol = "tight"\n', "rel_tol must be a number"),
 ]

@@ -109,3 +109,52 @@ def test_clopper_pearson_at_the_ends_worked_by_hand():
     # 3 of 5, both tails: P(X >= 3 | p_low) = P(X <= 3 | p_high) = 0.025.
     low, high = clopper_pearson(3, 5)
     assert 0.146 < low < 0.148 and 0.946 < high < 0.948
+
+
+def test_the_benign_set_runs_every_gate_18_times_under_conditions_the_host_has():
+    from mutations.benign import GATES, conditions, variant_of
+
+    avx2_only = {"sse4_2", "avx", "avx2", "fma"}
+    for backend in ("tensorflow", "jax"):
+        chosen = conditions(backend, avx2_only)
+        assert sum(c.runs for c in chosen) == 18 and min(c.runs for c in chosen) >= 2
+        names = {c.name for c in chosen}
+        assert {"rerun", "two-threads", "onednn-off", "isa-avx2", "isa-avx"} <= names
+        assert "isa-avx512" not in names  # a cap only emulates down: none above the host's
+        assert ("onednn-on" in names) == (backend == "tensorflow")
+    assert "isa-avx512" in {c.name for c in conditions("jax", avx2_only | {"avx512f"})}
+    threads = next(c for c in conditions("jax", avx2_only) if c.name == "two-threads")
+    assert [variant_of(g, threads).driver for g in GATES] == ["local", "local", "paths", "paths"]
+    assert variant_of("paths-jax", threads).flags == ("--executor", "local")
+    off = next(c for c in conditions("tensorflow", avx2_only) if c.name == "avx2-onednn-off")
+    assert variant_of("quick-jax", off).env == {
+        "XLA_FLAGS": "--xla_cpu_max_isa=AVX2", "TF_ENABLE_ONEDNN_OPTS": "0", "KERAS_BACKEND": "jax"
+    }  # fmt: skip
+
+
+def test_a_benign_false_alarm_fails_the_command_and_is_counted_apart_from_timing(tmp_path, monkeypatch):
+    import mutations.__main__ as suite
+    import mutations.benign as benign
+
+    def run_gate(variant, folder, keep_failures=False):
+        failures = []
+        if variant.name == "paths:onednn-off":
+            failures = ["window25-length201-hidden64-seed0: decay_per_period 0.9 -> nan (changed)"]
+        if variant.name.startswith("quick:"):
+            failures = ["window25-length201-hidden64: epoch_floor_ratio grew: median 2 -> 5"]
+        return suite.Outcome(variant, bool(failures), False, "", 1.0, failures=failures)
+
+    monkeypatch.setattr(suite, "run_gate", run_gate)
+    monkeypatch.setattr(benign, "cpu_flags", lambda: {"avx", "avx2"})
+    out = tmp_path / "mutations.md"
+    status = suite.main(["--benign", "--gates", "quick,paths", "--out", str(out), "--jobs", "1"])
+    rows = benign.read_rows(out.with_name("mutations-benign.csv"))
+    assert status == 1 and len(rows) == 2 * 18
+    paths = [row for row in rows if row["gate"] == "paths"]
+    assert sum(row["failed"] == "True" for row in paths) == 3  # the onednn-off runs
+    quick = [row for row in rows if row["gate"] == "quick"]
+    assert all(row["failed"] == "False" and row["failed_timing"] == "True" for row in quick)
+    text = out.read_text()
+    assert "| quick | 18 | 0 | 0% | [0%, 19%] | 18 |" in text
+    assert "| paths | 18 | 3 | 17% |" in text
+    assert suite.main(["--benign", "--gates", "nope", "--out", str(out)]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -187,3 +188,52 @@ def test_a_new_grid_axis_is_one_declaration(monkeypatch):
     args = build_parser().parse_args(["bench", "--grid", "quick", "--noise", "0.05,0.1"])
     assert args.noise == "0.05,0.1"
     assert {dataclasses.replace(c, noise=0.05) for c in cells} == set(grids.GRIDS["quick"].cells())
+
+
+@pytest.mark.slow
+def test_a_new_metric_is_one_declaration_plus_its_computation(tmp_path):
+    """A copy of the package with one more declared column and the line that computes it:
+    the column is in the row, the report's table, the history, and the gate judges it by its
+    declared rule."""
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "copy"
+    shutil.copytree(PACKAGE, copy / "sinelstm", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    plant = {
+        "sweep/columns.py": (
+            '    Column("flat", "", exact=True, history=True),',
+            '    Column("flat", "", exact=True, history=True),\n'
+            '    Column("forecast_peak", "data units", **_rule("lower", 0.01), report="peak"),',
+        ),
+        "experiment/metrics.py": (
+            '        "flat": False,\n    }',
+            '        "flat": False,\n        "forecast_peak": float(np.max(np.abs(forecast))),\n    }',
+        ),
+    }
+    for path, (old, new) in plant.items():
+        target = copy / "sinelstm" / path
+        assert target.read_text().count(old) == 1, path
+        target.write_text(target.read_text().replace(old, new))
+    env = {**os.environ, "PYTHONPATH": str(copy), "SINELSTM_HISTORY": str(tmp_path / "history.csv")}
+    run = tmp_path / "run.csv"
+    args = ["bench", "--grid", "quick", "--model", "ar,naive", "--window", "25", "--length", "201"]
+    done = subprocess.run(
+        [sys.executable, "-m", "sinelstm", *args, "--seed", "0,1", "--no-gate", "-q", "-o", str(run)],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = pd.read_csv(run)
+    assert rows["forecast_peak"].notna().all() and (rows["forecast_peak"] > 0.9).any()
+    assert "| peak" in (tmp_path / "REPORT-run.md").read_text()
+    assert "forecast_peak" in (tmp_path / "history.csv").read_text().splitlines()[0]
+    lower = rows.assign(forecast_peak=rows["forecast_peak"] - 0.5)
+    lower.to_csv(tmp_path / "base.csv", index=False)
+    judged = subprocess.run(
+        [sys.executable, "-m", "sinelstm", "compare", str(run), "--baseline", str(tmp_path / "base.csv"),
+         "--gate-config", str(copy / "pyproject.toml"), "--tier", "statistical"],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert judged.returncode == 1 and "forecast_peak regressed" in judged.stdout, judged.stdout[-2000:]

@@ -24,6 +24,7 @@ import io
 import warnings
 from pathlib import Path
 
+from sinelstm.sweep.columns import COLUMNS, TIMING
 from sinelstm.sweep.grid import GRIDS, Grid
 from sinelstm.sweep.rows import cell_key
 from sinelstm.sweep.store import ResultsLock, _append, _format, header_line, read_results
@@ -35,42 +36,25 @@ KEY_COLUMNS = (
     + STACK_COLUMNS
     + ("status", "note", "config", "seed")
 )
-# The statistical rules' metrics ([tool.sinelstm.gate.metrics]), then the reproduction
-# tier's exact metrics and canaries not among them. A new gated metric is a new schema
-# version (tests/test_history.py checks this list against the gate's configuration), and
-# ADDED says what each version added: an older file reads, and is rewritten on its next
-# append, with those columns empty (not recorded then).
-HISTORY_METRICS = (
-    "fit_rmse_clean",
-    "fit_rmse_noisy",
-    "forecast_rmse",
-    "forecast_rmse_p1",
-    "amp_ratio",
-    "decay_per_period",
-    "phase_drift",
-    "forecast_mean",
-    "diverged",
-    "flat",
-    "epochs_run",
-    "best_epoch",
-    "data_checksum",
-    "metrics_checksum",
-)
+# What the gate judges, as declared (sinelstm.sweep.columns: `history`): the statistical
+# rules' metrics, the reproduction tier's exact metrics and canaries, and the speed ratios
+# measured inside one run. Columns are read by name: a history written before a column was
+# declared reads with it empty (not recorded then), and is rewritten with it on its next
+# append (version 1 had no `flat`).
+HISTORY_METRICS = tuple(c.name for c in COLUMNS if c.history and c.kind != TIMING)
 TEXT_METRICS = ("data_checksum", "metrics_checksum")
-RATIO_COLUMNS = ("epoch_floor_ratio", "engine_speedup")
+RATIO_COLUMNS = tuple(c.name for c in COLUMNS if c.history and c.kind == TIMING)
 HISTORY_COLUMNS = KEY_COLUMNS + HISTORY_METRICS + RATIO_COLUMNS
-ADDED = {2: ("flat",)}  # version -> the columns it added
+FLAGS = ("diverged", "flat")
+KNOWN_VERSIONS = ("1", str(HISTORY_SCHEMA_VERSION))
 
 
-def columns_of(version: int) -> tuple[str, ...]:
-    """The history's columns at a schema version (1 up to this one)."""
-    later = {name for number, names in ADDED.items() if number > version for name in names}
-    return tuple(name for name in HISTORY_COLUMNS if name not in later)
+def _readable(names: list[str]) -> bool:
+    """Whether a header is a history's: the key columns, then any of the measured ones
+    (those missing were declared after it was written)."""
+    return names[: len(KEY_COLUMNS)] == list(KEY_COLUMNS) and set(names) <= set(HISTORY_COLUMNS)
 
 
-def _known_version(names: list[str]) -> int | None:
-    """The schema version whose columns a header is, or None."""
-    return next((v for v in range(HISTORY_SCHEMA_VERSION, 0, -1) if list(columns_of(v)) == names), None)
 # What a results file must hold to enter the history. The canaries and the floor ratio
 # came later inside schema 4 (9c30e1c): a file without them is read with them empty (not
 # measured then), as read_results fills in what schemas 2 and 3 lacked.
@@ -120,7 +104,7 @@ def _check_writable(history: Path, upgrade: bool = False) -> None:
     if first == header_line(HISTORY_COLUMNS):
         return
     names = next(csv.reader([first]), [])
-    if _known_version(names) is not None:
+    if _readable(names):
         if upgrade:
             _upgrade_file(history)
         return
@@ -263,20 +247,20 @@ def read_history(path: Path):
     if "history_schema" not in frame.columns:
         raise HistoryError(f"{path}: no history_schema column; not a sinelstm history file")
     versions = sorted(set(frame["history_schema"]))
-    known = [str(v) for v in range(1, HISTORY_SCHEMA_VERSION + 1)]
-    if versions and (len(versions) > 1 or versions[0] not in known):
+    if not set(versions) <= set(KNOWN_VERSIONS):
         raise HistoryError(
             f"{path}: history schema version {', '.join(versions)}; "
-            f"this sinelstm reads versions {', '.join(known)}"
+            f"this sinelstm reads versions {', '.join(KNOWN_VERSIONS)}"
         )
-    version = int(versions[0]) if versions else HISTORY_SCHEMA_VERSION
-    if list(frame.columns) != list(columns_of(version)):
-        missing = [c for c in columns_of(version) if c not in frame.columns]
+    if not _readable(list(frame.columns)):
+        missing = [c for c in KEY_COLUMNS if c not in frame.columns]
+        strange = [c for c in frame.columns if c not in HISTORY_COLUMNS]
         raise HistoryError(
-            f"{path}: columns differ from history schema {version}"
+            f"{path}: columns differ from history schema {HISTORY_SCHEMA_VERSION}"
             + (f" (missing: {', '.join(missing)})" if missing else "")
+            + (f" (unknown: {', '.join(strange)})" if strange else "")
         )
-    for name in HISTORY_COLUMNS:  # an older version's: what it did not record, empty
+    for name in HISTORY_COLUMNS:  # written before it was declared: empty
         if name not in frame.columns:
             frame[name] = ""
     frame = frame[list(HISTORY_COLUMNS)].assign(history_schema=str(HISTORY_SCHEMA_VERSION))
@@ -289,14 +273,14 @@ def _typed(frame, path: Path):
 
     frame = frame.copy()
     flags = {"True": 1.0, "False": 0.0, "": float("nan")}
-    for column in ("dirty", "diverged", "flat"):
+    for column in ("dirty", *FLAGS):
         odd = sorted(set(frame[column]) - set(flags))
         if odd:
             raise HistoryError(f"{path}: {column} {odd[0]!r} is not True or False")
         frame[column] = frame[column].map(flags)
     frame["dirty"] = frame["dirty"] == 1.0
     for column in ("seed", *[c for c in HISTORY_METRICS + RATIO_COLUMNS if c not in TEXT_METRICS]):
-        if column in ("diverged", "flat"):
+        if column in FLAGS:
             continue
         try:
             frame[column] = pd.to_numeric(frame[column].replace("", float("nan")))

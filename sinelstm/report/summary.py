@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sinelstm.sweep.columns import COLUMNS
 from sinelstm.sweep.grid import config_name
 from sinelstm.sweep.store import read_results
 from sinelstm.verdict.result import GateResult
@@ -19,7 +20,7 @@ from sinelstm.verdict.result import GateResult
 MAX_BYTES = 4096
 MAX_LISTED = 8  # failures or changes listed by name; the rest are counted
 MAX_LINE = 180
-KEY_METRICS = (("forecast_rmse", "{:.3g}"), ("amp_ratio", "{:.2f}"), ("s_per_epoch", "{:.3g}"))
+KEY_METRICS = tuple((column.name, column.summary) for column in COLUMNS if column.summary)
 FAILED = {"worse", "differs", "missing", "crashed", "diverged"}
 CHANGED = {"better"}
 

@@ -8,23 +8,16 @@ import numpy as np
 import pandas as pd
 
 from sinelstm.analysis.frames import configs
+from sinelstm.sweep.columns import COLUMNS
 from sinelstm.sweep.grid import is_cell_id
 from sinelstm.verdict.result import GateResult
 
 MAX_TABLE_ROWS = 60  # configs listed in full; the rest are summarised
 
-# (column, header, digits)
-TABLE_METRICS = [
-    ("fit_rmse_clean", "fit RMSE", 3),
-    ("forecast_rmse", "forecast RMSE", 3),
-    ("forecast_rmse_p1", "RMSE 1st period", 3),
-    ("amp_ratio", "amp ratio", 3),
-    ("decay_per_period", "decay/period", 3),
-    ("phase_drift", "period drift", 2),
-    ("epochs_run", "epochs", 0),
-    ("fit_s", "fit s", 1),
-    ("forecast_ms_per_step", "forecast ms/step", 3),
-]
+# The report's columns, as declared: (column, header, digits); a count (aggregate sum) prints
+# its total over seeds.
+TABLE_METRICS = [(c.name, c.report, c.digits) for c in COLUMNS if c.report]
+COUNTS = {c.name for c in COLUMNS if c.aggregate == "sum"}
 
 
 MARKERS = {
@@ -96,12 +89,12 @@ def results_table(ok: pd.DataFrame) -> tuple[str, int]:
     for label, group in groups[:MAX_TABLE_ROWS]:
         row = [label, str(len(group))]
         for column, _, digits in TABLE_METRICS:
-            row.append(summarise(group[column], digits))
-        diverged = int(group["diverged"].astype(str).str.lower().eq("true").sum())
-        row.insert(8, str(diverged))
+            if column in COUNTS:
+                row.append(str(int(group[column].astype(str).str.lower().eq("true").sum())))
+            else:
+                row.append(summarise(group[column], digits))
         rows.append(row)
     headers = ["config", "seeds"] + [header for _, header, _ in TABLE_METRICS]
-    headers.insert(8, "diverged")
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), len(groups)
 
 

@@ -14,6 +14,7 @@ import math
 import traceback
 
 from sinelstm.experiment.config import CONFIG_FIELDS, ExperimentConfig
+from sinelstm.sweep.columns import METRIC_COLUMNS, TIMING_COLUMNS
 from sinelstm.sweep.grid import cell_id
 from sinelstm.sweep.provenance import PROVENANCE_COLUMNS, provenance
 
@@ -28,45 +29,6 @@ SCHEMA_VERSION = 6
 # one-step windows: trainer "fit", train_rollout 1).
 UPGRADABLE_VERSIONS = (1, 2, 3, 4, 5)
 
-METRIC_COLUMNS = (
-    "epochs_run",
-    "best_epoch",
-    "train_loss",
-    "val_loss",
-    "steps_run",  # optimizer steps trained
-    "loss_drift",  # the training loss's fall over the last max(100, 10%) of the steps
-    "fit_rmse_clean",
-    "fit_rmse_noisy",
-    "forecast_rmse",
-    "forecast_rmse_p1",
-    "amp_first",
-    "amp_last",
-    "amp_ratio",
-    "decay_per_period",
-    "forecast_mean",
-    "period_est",
-    "phase_drift",
-    "diverged",
-    "flat",  # the last forecast period holds no wave at the amplitude resolution
-    # Canaries, compared exactly where the run reproduces: the data, the untrained model,
-    # the metric functions.
-    "data_checksum",
-    "init_weights",
-    "metrics_checksum",
-)
-TIMING_COLUMNS = (
-    "fit_s",
-    "fit_warmup_s",
-    "s_per_epoch",
-    "forecast_s",
-    "forecast_warmup_s",
-    "forecast_ms_per_step",
-    "forecast_cv",
-    "predict_ms_per_step",
-    "engine_speedup",
-    "floor_gflops",  # best product rate at the training shape (numpy sgemm, TF matmul), after training
-    "epoch_floor_ratio",  # s_per_epoch over the epoch's FLOPs at that rate
-)
 KEY_COLUMNS = ("cell", "cell_key")
 COLUMNS = (
     ("schema_version", "run_id", "status", "error")

@@ -18,14 +18,8 @@ import os
 import warnings
 from pathlib import Path
 
-from sinelstm.sweep.rows import (
-    COLUMNS,
-    KEY_COLUMNS,
-    SCHEMA_VERSION,
-    UPGRADABLE_VERSIONS,
-    cell_key,
-    config_of,
-)
+from sinelstm.sweep.columns import METRIC_COLUMNS, TIMING_COLUMNS
+from sinelstm.sweep.rows import COLUMNS, KEY_COLUMNS, SCHEMA_VERSION, UPGRADABLE_VERSIONS, cell_key, config_of
 
 # The per-step curves behind the figures, one file beside each results CSV:
 # in-sample one-step predictions (kind "fit") and the forecast (kind "forecast"),
@@ -230,6 +224,9 @@ def read_results(path: Path, required: tuple[str, ...] = COLUMNS):
         )
     if versions[0] != SCHEMA_VERSION:
         frame = _upgrade(frame, versions[0])
+    for column in METRIC_COLUMNS + TIMING_COLUMNS:  # declared since the file was written: empty
+        if column not in frame.columns:
+            frame[column] = float("nan")
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ResultsError(f"{path}: missing columns: {', '.join(missing)}")

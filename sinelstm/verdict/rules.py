@@ -1,6 +1,7 @@
-"""The gate's rules, read from [tool.sinelstm.gate] in a pyproject.toml and checked before
-anything runs: the reproduction tier's stack and tolerance, per-metric directions and
-tolerances for the statistical tier, and the timing rules."""
+"""The gate's rules: the declared ones (sinelstm.sweep.columns), overridden by
+[tool.sinelstm.gate] in a pyproject.toml and checked before anything runs: the
+reproduction tier's stack and tolerance, per-metric directions and tolerances for the
+statistical tier, and the timing rules."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from sinelstm.sweep.rows import METRIC_COLUMNS, TIMING_COLUMNS
+from sinelstm.sweep.columns import EXACT, GATED, METRIC_COLUMNS, TIMING_COLUMNS
 
 DIRECTIONS = ("lower", "higher", "target")
 
@@ -53,15 +54,8 @@ class ReproductionRules:
     stack: tuple[str, ...] = ("python", "numpy", "tensorflow", "keras", "backend")
     abs_tol: float = 1e-4  # a difference within abs_tol + rel_tol * |baseline| is the same
     rel_tol: float = 1e-4
-    # Metrics and canaries that must match exactly (counts, flags, checksums).
-    exact: tuple[str, ...] = (
-        "epochs_run",
-        "best_epoch",
-        "diverged",
-        "flat",
-        "data_checksum",
-        "metrics_checksum",
-    )
+    # Metrics and canaries that must match exactly (counts, flags, checksums): as declared.
+    exact: tuple[str, ...] = EXACT
 
     def same(self, metric: str, baseline, current) -> bool:
         missing = [_is_missing(v) for v in (baseline, current)]
@@ -170,9 +164,17 @@ def _section(cls, table: dict, where: str, columns: tuple[str, ...] = ()):
     return cls(**values)
 
 
+def declared_rules() -> dict[str, dict]:
+    """The statistical tier's rule of each metric that declares a direction."""
+    keys = ("direction", "abs_tol", "rel_tol", "target", "aggregate")
+    return {column.name: {key: getattr(column, key) for key in keys} for column in GATED}
+
+
 def load_gate_config(path: Path) -> GateConfig:
-    """[tool.sinelstm.gate] of a pyproject.toml, checked: unknown metrics, keys or types,
-    or no metric rules at all, are refused in one line."""
+    """The declared rules, each overridden by [tool.sinelstm.gate] of a pyproject.toml (a
+    table of its metrics.NAME keys; a metric with no declared rule needs a direction),
+    checked: unknown metrics, keys or types, or no metric rules at all, are refused in one
+    line."""
     path = Path(path)
     try:
         table = tomllib.loads(path.read_text())["tool"]["sinelstm"]["gate"]
@@ -180,10 +182,13 @@ def load_gate_config(path: Path) -> GateConfig:
         raise GateConfigError(f"{path}: no such gate configuration file") from None
     except (KeyError, TypeError, tomllib.TOMLDecodeError) as error:
         raise GateConfigError(f"{path}: no readable [tool.sinelstm.gate] table ({error})") from None
-    rules = tuple(
-        _rule(metric, spec, f"[tool.sinelstm.gate.metrics.{metric}]")
-        for metric, spec in table.get("metrics", {}).items()
-    )
+    specs = declared_rules()
+    for metric, spec in table.get("metrics", {}).items():
+        if not isinstance(spec, dict):
+            raise GateConfigError(f"[tool.sinelstm.gate.metrics.{metric}]: must be a table, got {spec!r}")
+        specs[metric] = {**specs.get(metric, {}), **spec}
+    where = "[tool.sinelstm.gate.metrics.{}]"
+    rules = tuple(_rule(metric, spec, where.format(metric)) for metric, spec in specs.items())
     if not rules:
         raise GateConfigError(
             f"{path}: [tool.sinelstm.gate.metrics] has no rules; the gate would judge nothing"

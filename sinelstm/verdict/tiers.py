@@ -8,12 +8,9 @@ import math
 
 import numpy as np
 
-from sinelstm.sweep.rows import METRIC_COLUMNS
+from sinelstm.sweep.columns import HEADLINE, METRIC_COLUMNS
 from sinelstm.verdict.result import Comparison, GateResult, fmt
 from sinelstm.verdict.rules import GateConfig, MetricRule
-
-# The metric whose detectable change the gate's markdown quotes for every config.
-HEADLINE = "forecast_rmse"
 
 
 def _missing_in(rows: list[dict], metric: str) -> bool:
