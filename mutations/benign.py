@@ -22,6 +22,7 @@ from pathlib import Path
 from mutations.catalog import Variant
 
 GATES = ("quick", "quick-jax", "paths", "paths-jax")
+RUNS = 18  # benign runs a gate: 0 false alarms in 18 bounds the rate under 19% (Clopper-Pearson, 95%)
 TIMING_WORDS = ("s_per_epoch", "forecast_ms_per_step", "epoch_floor_ratio", "engine_speedup", "speed-up")
 
 
@@ -35,7 +36,7 @@ class Condition:
 
 
 def conditions(backend: str, flags: set[str]) -> list[Condition]:
-    """The benign conditions of a backend on this host, 18 runs in all: a cap at an
+    """The benign conditions of a backend on this host, RUNS runs in all: a cap at an
     instruction set only where the host has it (XLA refuses none, but emulates only down)."""
     caps = [isa for isa, flag in (("AVX", "avx"), ("AVX2", "avx2"), ("AVX512", "avx512f")) if flag in flags]
     common = [
@@ -57,8 +58,8 @@ def conditions(backend: str, flags: set[str]) -> list[Condition]:
         chosen.append(
             Condition("onednn-on", "TensorFlow's oneDNN kernels on", {"TF_ENABLE_ONEDNN_OPTS": "1"})
         )
-    per = -(-18 // len(chosen))  # at least 18 runs in all
-    return [Condition(c.name, c.what, c.env, per, c.threads) for c in chosen]
+    per, extra = divmod(RUNS, len(chosen))  # RUNS in all, the first conditions one more
+    return [Condition(c.name, c.what, c.env, per + (i < extra), c.threads) for i, c in enumerate(chosen)]
 
 
 def variant_of(gate: str, condition: Condition) -> Variant:
@@ -93,10 +94,40 @@ COLUMNS = (
     "cpu",
     "cpu_id",
     "isa",
+    "largest_move",
     "seconds",
     "commit",
     "error",
 )
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def largest_move(run: Path, baseline: Path) -> str:
+    """The run's largest move from its baseline over every non-exact metric of every cell,
+    as a share of the reproduction tolerance, and where ("0.03 (phase_drift, cell)")."""
+    import math
+
+    from sinelstm.sweep.columns import METRIC_COLUMNS
+    from sinelstm.sweep.store import ResultsError, read_results
+    from sinelstm.verdict.rules import ReproductionRules
+
+    rules = ReproductionRules()
+    try:
+        cur, base = read_results(run), read_results(baseline)
+    except ResultsError:
+        return ""
+    before = {row["cell"]: row for row in base.to_dict("records")}
+    worst, where = 0.0, ""
+    for row in cur.to_dict("records"):
+        old = before.get(row["cell"])
+        for metric in [m for m in METRIC_COLUMNS if m not in rules.exact] if old else []:
+            try:
+                a, b = float(old[metric]), float(row[metric])
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(a) and math.isfinite(b) and abs(b - a) / rules.tolerance(a) > worst:
+                worst, where = abs(b - a) / rules.tolerance(a), f"{metric}, {row['cell']}"
+    return f"{worst:.3g} ({where})" if where else "0"
 
 
 def settings(results: Path) -> dict[str, str]:
@@ -105,16 +136,19 @@ def settings(results: Path) -> dict[str, str]:
         with open(results, newline="") as handle:
             rows = list(csv.DictReader(handle))
     except OSError:
-        return {}
+        rows = []
     return {name: ",".join(sorted({row.get(name, "") for row in rows})) for name in COLUMNS[5:11]}
 
 
 def measure(gate: str, condition: Condition, run_gate, commit: str) -> dict:
     """One benign run of `gate`: its row (a quality failure and a timing failure apart)."""
     variant = variant_of(gate, condition)
+    grid = "paths" if gate.startswith("paths") else "quick"
+    baseline = ROOT / "results" / f"baseline-{grid}{'-jax' if gate.endswith('-jax') else ''}.csv"
     with tempfile.TemporaryDirectory(prefix=f"benign-{gate}-") as folder:
         outcome = run_gate(variant, Path(folder), keep_failures=True)
-        found = settings(next(Path(folder).glob("latest-*.csv"), Path(folder) / "none"))
+        results = Path(folder) / f"latest-{grid}.csv"
+        found = {**settings(results), "largest_move": largest_move(results, baseline)}
     failures = outcome.failures or []
     timing = [f for f in failures if any(word in f for word in TIMING_WORDS)]
     quality = [f for f in failures if f not in timing]
@@ -211,8 +245,9 @@ def section(rows: list[dict], clopper_pearson, begin: str, end: str) -> str:
         "",
         "Per condition, with the settings each run's rows recorded:",
         "",
-        "| gate | condition | runs | false alarms | recorded isa_cap / onednn / threads | first failure |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| gate | condition | runs | false alarms | recorded isa_cap / onednn / threads | largest move "
+        "(share of the tolerance) | first failure |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for (gate, name), group in _grouped(rows):
         alarms = sum(row["failed"] == "True" for row in group)
@@ -220,8 +255,10 @@ def section(rows: list[dict], clopper_pearson, begin: str, end: str) -> str:
             {f"{row['isa_cap'] or '-'} / {row['onednn'] or '-'} / {row['threads']}" for row in group}
         )
         first = next((row["first_failure"] for row in group if row["first_failure"]), "")
+        moves = [row["largest_move"] for row in group if row["largest_move"]]
+        largest = max(moves, key=lambda text: float(text.split()[0]), default="")
         lines.append(
-            f"| {gate} | {name} | {len(group)} | {alarms} | {'; '.join(recorded)} | "
+            f"| {gate} | {name} | {len(group)} | {alarms} | {'; '.join(recorded)} | {largest} | "
             f"{re.sub(r'[|]', '/', first)[:140]} |"
         )
     lines.append(end)
