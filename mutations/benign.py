@@ -14,6 +14,7 @@ import csv
 import re
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,27 +38,25 @@ class Condition:
 
 def conditions(backend: str, flags: set[str]) -> list[Condition]:
     """The benign conditions of a backend on this host, RUNS runs in all: a cap at an
-    instruction set only where the host has it (XLA refuses none, but emulates only down)."""
+    instruction set only where the host has it (XLA refuses none, but emulates only down);
+    oneDNN only on TensorFlow (JAX computes through XLA alone)."""
     caps = [isa for isa, flag in (("AVX", "avx"), ("AVX2", "avx2"), ("AVX512", "avx512f")) if flag in flags]
-    common = [
+    chosen = [
         Condition("rerun", "the same code, run again (the host's defaults)"),
         Condition("two-threads", "every cell on two compute threads", threads=2),
-        Condition("onednn-off", "TensorFlow's oneDNN kernels off", {"TF_ENABLE_ONEDNN_OPTS": "0"}),
-        Condition(
-            "avx2-onednn-off",
-            "XLA capped at AVX2 and oneDNN off (a host with AVX2 only)",
-            {"XLA_FLAGS": "--xla_cpu_max_isa=AVX2", "TF_ENABLE_ONEDNN_OPTS": "0"},
-        ),
-    ]
-    capped = [
-        Condition(f"isa-{c.lower()}", f"XLA capped at {c}", {"XLA_FLAGS": f"--xla_cpu_max_isa={c}"})
-        for c in caps
-    ]
-    chosen = common + capped
+        *(Condition(f"isa-{c.lower()}", f"XLA capped at {c}", {"XLA_FLAGS": f"--xla_cpu_max_isa={c}"})
+          for c in caps),
+    ]  # fmt: skip
     if backend == "tensorflow":
-        chosen.append(
-            Condition("onednn-on", "TensorFlow's oneDNN kernels on", {"TF_ENABLE_ONEDNN_OPTS": "1"})
-        )
+        chosen += [
+            Condition("onednn-off", "TensorFlow's oneDNN kernels off", {"TF_ENABLE_ONEDNN_OPTS": "0"}),
+            Condition("onednn-on", "TensorFlow's oneDNN kernels on", {"TF_ENABLE_ONEDNN_OPTS": "1"}),
+            Condition(
+                "avx2-onednn-off",
+                "XLA capped at AVX2 and oneDNN off (a host with AVX2 only)",
+                {"XLA_FLAGS": "--xla_cpu_max_isa=AVX2", "TF_ENABLE_ONEDNN_OPTS": "0"},
+            ),
+        ]
     per, extra = divmod(RUNS, len(chosen))  # RUNS in all, the first conditions one more
     return [Condition(c.name, c.what, c.env, per + (i < extra), c.threads) for i, c in enumerate(chosen)]
 
@@ -178,11 +177,14 @@ def run_all(
         for _ in range(c.runs)
     ]
 
+    lock = threading.Lock()
+
     def one(item):
         gate, condition = item
         row = measure(gate, condition, run_gate, commit)
-        rows.append(row)
-        write_rows(out, rows)
+        with lock:  # one writer at a time: the file is rewritten whole after each run
+            rows.append(row)
+            write_rows(out, rows)
         mark = "FALSE ALARM" if row["failed"] == "True" else "passed"
         error = f" ERROR {row['error']}" if row["error"] else ""
         print(f"{gate} {condition.name}: {mark} ({row['seconds']} s){error}", flush=True)
@@ -298,3 +300,18 @@ def main_benign(args, run_gate, clopper_pearson, markers, write_markdown, code_c
     print(f"{time.monotonic() - started:.0f} s")
     wrong = [row for row in rows if row["gate"] in gates and (row["failed"] == "True" or row["error"])]
     return 1 if wrong else 0
+
+
+def rate_sentence(rows: list[dict], clopper_pearson) -> str:
+    """The quality gates' measured false-alarm rate in one sentence, from the benign rows:
+    what the README quotes (tests/test_quoted.py recomputes it from mutations-benign.csv)."""
+    gates = [g for g in GATES if any(row["gate"] == g for row in rows)]
+    counts = {g: [row["failed"] == "True" for row in rows if row["gate"] == g] for g in gates}
+    alarms, runs = sum(sum(c) for c in counts.values()), sum(len(c) for c in counts.values())
+    each = ", ".join(f"{g} {sum(c)} of {len(c)}" for g, c in counts.items())
+    hosts = sorted({f"{row['cpu_id']} ({row['isa']})" for row in rows})
+    _, pooled = clopper_pearson(alarms, runs)
+    return (
+        f"on unchanged code under benign conditions the quality gates failed {alarms} of {runs} runs "
+        f"({each}; the rate is at most {pooled:.0%} at 95% confidence), on {', '.join(hosts)}"
+    )

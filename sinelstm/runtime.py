@@ -71,13 +71,13 @@ def backend() -> str:
 
 def worker_env() -> dict[str, str]:
     """The environment of a one-thread worker: single-threaded, the driver's backend, and
-    the driver's own XLA flags after the single-thread ones (an instruction-set cap,
-    --xla_cpu_max_isa, reaches every worker)."""
+    the driver's own XLA flags before the single-thread ones, which win (an instruction-set
+    cap, --xla_cpu_max_isa, reaches every worker)."""
     env = dict(SINGLE_THREAD_ENV)
     env["KERAS_BACKEND"] = backend()
     env.update({name: os.environ[name] for name in INHERITED if name in os.environ})
     own = [flag for flag in os.environ.get("XLA_FLAGS", "").split() if flag not in env["XLA_FLAGS"].split()]
-    env["XLA_FLAGS"] = " ".join([env["XLA_FLAGS"], *own])
+    env["XLA_FLAGS"] = " ".join([*own, env["XLA_FLAGS"]])
     return env
 
 

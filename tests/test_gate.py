@@ -530,3 +530,43 @@ def test_the_recorded_rerun_follows_the_files_contents_not_their_times(tmp_path,
     os.utime(stamp_path(current), (4_000_000_000,) * 2)
     assert recorded_rerun(current) is None
     capsys.readouterr()
+
+
+def test_the_hosts_kernels_are_read_from_the_cpu_and_the_environment(monkeypatch):
+    """What a row records of its host: the widest of XLA's levels the CPU has, XLA's cap from
+    XLA_FLAGS, oneDNN by TF_ENABLE_ONEDNN_OPTS or by TensorFlow's own default rule; and the
+    cap reaches a one-thread worker without undoing its single-thread flags."""
+    from sinelstm import runtime
+    from sinelstm.sweep import provenance
+
+    assert provenance.host_isa({"sse4_2", "avx", "avx2", "fma"}) == "AVX2"
+    assert provenance.host_isa({"avx2", "avx512f", "avx512_vnni", "amx_tile"}) == "AMX"
+    assert provenance.host_isa(set()) == ""
+    assert provenance.isa_cap("--xla_cpu_multi_thread_eigen=false --xla_cpu_max_isa=avx2") == "AVX2"
+    assert provenance.isa_cap("") == ""
+    monkeypatch.setitem(__import__("sys").modules, "tensorflow.python.util", None)  # TensorFlow unasked
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert provenance.onednn_state({"avx512_vnni"}) == "off"
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    assert provenance.onednn_state({"avx2"}) == "off" and provenance.onednn_state({"amx_tile"}) == "on"
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX2")
+    flags = runtime.worker_env()["XLA_FLAGS"].split()
+    assert flags[0] == "--xla_cpu_max_isa=AVX2" and "--xla_cpu_multi_thread_eigen=false" in flags
+    a = provenance.machine_fingerprint("AMD EPYC", 2, 1, "AuthenticAMD 25/1", "AVX2", "", "off")
+    b = provenance.machine_fingerprint("AMD EPYC", 2, 1, "AuthenticAMD 25/17", "AVX512_BF16", "", "on")
+    assert a != b  # one model name, two hosts
+
+
+def test_an_override_of_a_metric_without_a_declared_rule_must_give_its_direction(tmp_path):
+    from sinelstm.verdict.rules import GateConfigError
+
+    text = (ROOT / "pyproject.toml").read_text()
+    bad = tmp_path / "pyproject.toml"
+    bad.write_text(text + "\n[tool.sinelstm.gate.metrics]\nval_loss = { abs_tol = 0.1 }\n")
+    with pytest.raises(GateConfigError, match="val_loss has no declared rule; give its direction"):
+        load_gate_config(bad)
+    rule = 'val_loss = { direction = "lower", abs_tol = 0.1 }\n'
+    bad.write_text(text + "\n[tool.sinelstm.gate.metrics]\n" + rule)
+    gate = load_gate_config(bad)
+    assert gate.rule_for("x", "val_loss").abs_tol == 0.1
+    assert gate.rule_for("x", "forecast_rmse").abs_tol == 0.15  # the declared rule, not overridden

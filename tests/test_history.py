@@ -562,3 +562,25 @@ def test_the_committed_history_page_states_the_committed_history_files_size_and_
         "results/HISTORY.md is stale: rerun `sinelstm history report`"
     )
     assert page.startswith(f"# History\n\n{runs} runs of ")
+
+
+def test_an_upgrade_in_place_sets_a_torn_line_aside_and_keeps_the_files_mode(tmp_path):
+    import os
+
+    from sinelstm.history.store import HISTORY_COLUMNS
+
+    history = tmp_path / "history.csv"
+    append_run(results(tmp_path, quick_rows()), history, "quick")
+    lines = history.read_text().splitlines()
+    flat = lines[0].split(",").index("flat")
+    old = [",".join(v for i, v in enumerate(line.split(",")) if i != flat) for line in lines]
+    history.write_text("\n".join(old) + "\n" + "2,abc,Tr")  # a torn last line
+    os.chmod(history, 0o640)
+    second = results(tmp_path, quick_rows(shift=0.1, flat=False), name="second.csv")
+    with pytest.warns(UserWarning, match="cut short"):
+        append_run(second, history, "quick", commit="f" * 40)
+    assert (tmp_path / "history.csv.torn").read_text() == "2,abc,Tr\n"
+    assert os.stat(history).st_mode & 0o777 == 0o640
+    assert history.read_text().splitlines()[0] == ",".join(HISTORY_COLUMNS)
+    assert len(read_history(history)) == 16
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".history.csv.")]  # no temporary left

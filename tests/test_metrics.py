@@ -107,11 +107,13 @@ def test_a_flat_forecast_is_flagged_and_its_amplitudes_are_the_resolution():
 def test_a_collapsed_forecast_measures_the_same_whatever_its_rounding():
     """Two hosts' copies of one forecast that decays to a constant: one ends in float32
     rounding noise (3.7e-9, as a host with oneDNN did), the other exactly constant. Every
-    metric agrees: no amplitude, ratio, log-slope or zero crossing is taken of rounding."""
+    metric agrees: no amplitude, ratio, log-slope or zero crossing is taken of rounding,
+    though the constant sits at the wave's own centre, where the rounding crosses it."""
     x = np.arange(400)
-    wave = 0.3 * np.exp(-x / 40.0) * np.sin(2 * np.pi * x / 100) + 0.1
-    exact = np.where(x < 200, wave, 0.1)
-    rounded = exact + np.where(x >= 200, 3.7e-9 * np.sin(2 * np.pi * x / 7), 0.0)
+    wave = 0.3 * np.exp(-x / 60.0) * np.sin(2 * np.pi * x / 100) + 0.1
+    exact = np.where(x < 300, wave, float(np.mean(wave[:300])))
+    rounded = exact + np.where(x >= 300, 3.7e-9 * np.sin(2 * np.pi * x / 7), 0.0)
+    assert len(rising_zero_crossings(rounded[300:] - np.mean(wave[:300]))) > 10  # what rounding would add
     a, b = forecast_metrics(exact, sine(), 100.0), forecast_metrics(rounded, sine(), 100.0)
     assert a["flat"] is True and b["flat"] is True
     for name, value in a.items():
@@ -121,8 +123,26 @@ def test_a_collapsed_forecast_measures_the_same_whatever_its_rounding():
         else:
             assert other == pytest.approx(value, rel=1e-6, abs=1e-9), name
     assert a["amp_ratio"] == 0.0 and 0 < a["decay_per_period"] < 1
-    # The first two periods are a wave: their crossings are kept; the flat ones add none.
-    assert math.isfinite(a["period_est"]) and b["period_est"] == pytest.approx(a["period_est"], abs=1e-6)
+    # The first three periods are a wave: their crossings are kept, about their own centre.
+    assert a["period_est"] == pytest.approx(100.0, abs=5.0)
+
+
+def test_a_wave_that_collapses_far_from_its_centre_keeps_its_crossings():
+    """The crossings of the waving periods are taken about their own centre, not one pulled
+    towards the flat tail's level (a wave of amplitude 0.5 about 0 collapsing to 2.5: the
+    mean of all four periods, 0.625, is above every crest)."""
+    x = np.arange(400)
+    forecast = np.where(x < 300, 0.5 * np.sin(2 * np.pi * x / 100), 2.5)
+    metrics = forecast_metrics(forecast, sine(), 100.0)
+    assert metrics["flat"] is True and metrics["period_est"] == pytest.approx(100.0, abs=1e-6)
+
+
+def test_a_forecast_flat_in_its_first_period_has_no_ratio_and_no_period():
+    x = np.arange(400)
+    forecast = np.where(x < 100, 0.2, np.sin(2 * np.pi * x / 100))
+    metrics = forecast_metrics(forecast, sine(), 100.0)
+    assert metrics["amp_first"] == 0.0 and metrics["flat"] is False
+    assert math.isnan(metrics["amp_ratio"]) and math.isnan(metrics["period_est"])
 
 
 def test_the_resolution_sits_between_rounding_and_the_noise():

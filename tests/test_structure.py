@@ -204,8 +204,8 @@ def test_a_new_metric_is_one_declaration_plus_its_computation(tmp_path):
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
     plant = {
         "sweep/columns.py": (
-            '    Column("flat", "", exact=True, history=True),',
-            '    Column("flat", "", exact=True, history=True),\n'
+            '    Column("flat", "", value="flag", exact=True, history=True),',
+            '    Column("flat", "", value="flag", exact=True, history=True),\n'
             '    Column("forecast_peak", "data units", **_rule("lower", 0.01), report="peak"),',
         ),
         "experiment/metrics.py": (

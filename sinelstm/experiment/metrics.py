@@ -85,7 +85,8 @@ def forecast_metrics(forecast: np.ndarray, truth: np.ndarray, period: float) -> 
     - flat: the last full period holds no wave at that resolution.
     - forecast_mean: mean over the full periods (the whole horizon if none is full).
     - period_est: mean spacing of the rising zero crossings of the centred forecast, over
-      the full periods before the first flat one (a flat line's crossings are rounding).
+      the full periods before the first flat one, centred on their own mean (a flat
+      line's crossings are rounding); NaN where the first period is flat.
     - phase_drift: period_est - period; negative means the forecast runs ahead
       (a shorter period gains that many steps each period).
     - diverged: any value non-finite or beyond DIVERGENCE_FACTOR x the true amplitude.
@@ -126,8 +127,9 @@ def forecast_metrics(forecast: np.ndarray, truth: np.ndarray, period: float) -> 
     centre = float(np.mean(full))
     metrics["forecast_mean"] = centre
     waving = forecast
-    if np.any(amplitudes == 0):
+    if np.any(amplitudes == 0):  # the full periods before the first flat one, about their own centre
         waving = forecast[: int(np.argmax(amplitudes == 0)) * step]
+        centre = float(np.mean(waving)) if len(waving) else centre
     crossings = rising_zero_crossings(waving - centre)
     if len(crossings) >= 2:
         period_est = float((crossings[-1] - crossings[0]) / (len(crossings) - 1))

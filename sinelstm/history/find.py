@@ -103,7 +103,7 @@ def has_moved(
         return Verdict(bool(differing), "reproduction", detail)
     if gate.direction_of(metric) is None:
         raise HistoryError(
-            f"--metric {metric}: the gate has no statistical rule for it, and the stacks differ "
+            f"--metric {metric}: the gate has no statistical rule for it, and the stacks differ: "
             "it cannot be judged"
         )
     rule = gate.rule_for(config, metric)

@@ -1,19 +1,9 @@
-"""The history store: one CSV, append-only, of every run's per-config, per-seed summaries,
-keyed by commit, dirty flag, time, machine and stack.
-
-One row per (config, seed), not per (config, seed, metric): the key (commit, time, run,
-grid, machine, stack, config, seed; about 180 bytes) would otherwise repeat for each of
-the 15 values, several times the size. A row is about 350 bytes: a quick-grid run (8
-cells) cost the history 2.8 KB (measured at 8df9b37), so it can live in git.
-
-Only what the gate judges is kept: the statistical rules' metrics, the reproduction
-tier's exact metrics and canaries, and the speed ratios measured inside one run (an
-epoch over its floor, the compiled engine over the predict loop), which compare across
-machines; raw timings do not, and the results CSV keeps them.
-
-Appends go through the results store's whole-or-nothing append under its lock, so a
-kill leaves at most a torn last line, set aside by the next append and never read as a
-row. Results are data: written with the csv module, read with pandas, never evaluated.
+"""The history store: one CSV, append-only, of every run's per-config, per-seed summaries
+of what the gate judges (the declared `history` columns), keyed by commit, dirty flag,
+time, machine and stack. One row per (config, seed), about 350 bytes, so that it can
+live in git; raw timings stay in the results CSV. Appends are whole-or-nothing under the
+results store's lock; a torn last line is set aside, never read. Results are data:
+written with the csv module, read with pandas, never evaluated (docs/history.md).
 """
 
 from __future__ import annotations
@@ -27,7 +17,7 @@ from pathlib import Path
 from sinelstm.sweep.columns import COLUMNS, TIMING
 from sinelstm.sweep.grid import GRIDS, Grid
 from sinelstm.sweep.rows import cell_key
-from sinelstm.sweep.store import ResultsLock, _append, _format, header_line, read_results
+from sinelstm.sweep.store import ResultsLock, _append, _format, header_line, read_results, repair_torn_tail
 
 HISTORY_SCHEMA_VERSION = 2
 STACK_COLUMNS = ("python", "numpy", "tensorflow", "keras", "backend")
@@ -42,10 +32,10 @@ KEY_COLUMNS = (
 # declared reads with it empty (not recorded then), and is rewritten with it on its next
 # append (version 1 had no `flat`).
 HISTORY_METRICS = tuple(c.name for c in COLUMNS if c.history and c.kind != TIMING)
-TEXT_METRICS = ("data_checksum", "metrics_checksum")
+TEXT_METRICS = tuple(c.name for c in COLUMNS if c.history and c.value == "text")
 RATIO_COLUMNS = tuple(c.name for c in COLUMNS if c.history and c.kind == TIMING)
 HISTORY_COLUMNS = KEY_COLUMNS + HISTORY_METRICS + RATIO_COLUMNS
-FLAGS = ("diverged", "flat")
+FLAGS = tuple(c.name for c in COLUMNS if c.history and c.value == "flag")
 KNOWN_VERSIONS = ("1", str(HISTORY_SCHEMA_VERSION))
 
 
@@ -124,29 +114,35 @@ def _append_lines(history: Path, lines: list[str]) -> None:
 
 
 def _upgrade_file(history: Path) -> None:
-    """An older version's history rewritten as this one's, the added columns empty; the old
-    file is replaced whole (a temporary file renamed over it), never left half written."""
+    """A history with fewer columns rewritten with this version's, the missing ones empty;
+    the file is replaced whole (a temporary file renamed over it, with its mode), never
+    left half written. A torn last line is set aside first, as an append does."""
     import os
     import tempfile
 
-    text = history.read_text()
-    if not text.endswith("\n"):  # a torn last line is set aside by the append, as ever
-        text = text[: text.rfind("\n") + 1]
-    records = list(csv.reader(io.StringIO(text)))
+    repair_torn_tail(history)
+    records = [record for record in csv.reader(io.StringIO(history.read_text())) if record]
     header = records[0]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(HISTORY_COLUMNS)
-    for record in records[1:]:
+    for number, record in enumerate(records[1:], start=2):
+        if len(record) != len(header):
+            raise HistoryError(f"{history}: line {number} has {len(record)} fields, not {len(header)}")
         values = dict(zip(header, record, strict=True))
         values["history_schema"] = str(HISTORY_SCHEMA_VERSION)
         writer.writerow([values.get(name, "") for name in HISTORY_COLUMNS])
     fd, temporary = tempfile.mkstemp(dir=history.parent, prefix=f".{history.name}.")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(buffer.getvalue())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, history)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(buffer.getvalue())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, history.stat().st_mode & 0o777)
+        os.replace(temporary, history)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def append_run(

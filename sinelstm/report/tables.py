@@ -17,7 +17,7 @@ MAX_TABLE_ROWS = 60  # configs listed in full; the rest are summarised
 # The report's columns, as declared: (column, header, digits); a count (aggregate sum) prints
 # its total over seeds.
 TABLE_METRICS = [(c.name, c.report, c.digits) for c in COLUMNS if c.report]
-COUNTS = {c.name for c in COLUMNS if c.aggregate == "sum"}
+COUNTS = {c.name: c.value for c in COLUMNS if c.aggregate == "sum"}
 
 
 MARKERS = {
@@ -89,8 +89,10 @@ def results_table(ok: pd.DataFrame) -> tuple[str, int]:
     for label, group in groups[:MAX_TABLE_ROWS]:
         row = [label, str(len(group))]
         for column, _, digits in TABLE_METRICS:
-            if column in COUNTS:
+            if COUNTS.get(column) == "flag":
                 row.append(str(int(group[column].astype(str).str.lower().eq("true").sum())))
+            elif column in COUNTS:
+                row.append(f"{pd.to_numeric(group[column], errors='coerce').sum():.{digits}f}")
             else:
                 row.append(summarise(group[column], digits))
         rows.append(row)

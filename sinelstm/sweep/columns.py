@@ -15,6 +15,7 @@ class Column:
     name: str
     unit: str  # "" where the value has none (a ratio, a flag, a hash)
     kind: str = METRIC  # metric | canary | timing
+    value: str = "number"  # number | flag (True/False) | text (a hash)
     direction: str = ""  # lower | higher | target: the statistical tier's rule ("" none)
     abs_tol: float = 0.0  # the rule's default tolerance (pyproject.toml may override it)
     rel_tol: float = 0.0
@@ -53,13 +54,14 @@ COLUMNS = (
     Column("forecast_mean", "data units", **_rule("target", 0.1, target=0.0)),
     Column("period_est", "steps"),
     Column("phase_drift", "steps", **_rule("target", 3.0, 0.5, target=0.0), report="period drift", digits=2),
-    Column("diverged", "", direction="lower", aggregate="sum", exact=True, history=True, report="diverged"),
-    Column("flat", "", exact=True, history=True),  # the last period holds no wave at the resolution
+    Column("diverged", "", value="flag", direction="lower", aggregate="sum", exact=True, history=True,
+           report="diverged"),  # fmt: skip
+    Column("flat", "", value="flag", exact=True, history=True),  # the last period holds no wave
     # Canaries, compared exactly where the run reproduces: the data, the untrained model,
     # the metric functions.
-    Column("data_checksum", "", CANARY, exact=True, history=True),
+    Column("data_checksum", "", CANARY, "text", exact=True, history=True),
     Column("init_weights", "", CANARY),
-    Column("metrics_checksum", "", CANARY, exact=True, history=True),
+    Column("metrics_checksum", "", CANARY, "text", exact=True, history=True),
     Column("fit_s", "s", TIMING, report="fit s", digits=1),
     Column("fit_warmup_s", "s", TIMING),
     Column("s_per_epoch", "s", TIMING, summary="{:.3g}"),

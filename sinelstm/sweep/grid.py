@@ -100,9 +100,10 @@ GRIDS: dict[str, Grid] = {
     # model kind, the block kernel (at both windows), the batched trainer (two members as
     # one unit, batches of 100: two an epoch, so shuffles count), the remedy, hidden 300
     # in a part of its own, budgets handed on from one run, and the science controls on
-    # 601 samples (period 300 with its 1200-step horizon; batches of 600). Hidden 64, and
-    # the GRU on 601 samples, budgets of 100 and 200 steps: each network's forecast keeps
-    # a wave the gate can judge (none ends flat; docs/gate.md, "The paths grid").
+    # 601 samples (period 300 with its 1200-step horizon, 400 steps without early stopping
+    # as the science grid trains it; batches of 600). Hidden 64, the GRU on 601 samples,
+    # budgets of 100 and 200 steps: each network's forecast keeps a wave the gate can judge
+    # (none ends flat on TensorFlow or JAX; docs/gate.md).
     "paths": grid(
         "paths",
         _BLOCK,
@@ -118,8 +119,8 @@ GRIDS: dict[str, Grid] = {
                  seed=_TWO),  # fmt: skip
             grid("remedy", _BLOCK, window=(25,), length=(201,), hidden=(64,), train_rollout=(4,), seed=(0,)),
             grid("hidden300", _BLOCK, window=(25,), length=(201,), hidden=(300,), seed=(0,)),
-            grid("period300", _BLOCK.replace(horizon=1200), window=(25,), length=(601,), hidden=(64,),
-                 period=(300,), seed=(0,)),  # fmt: skip
+            grid("period300", _BLOCK.replace(horizon=1200, patience=BUDGET_PATIENCE, epochs=200),
+                 window=(25,), length=(601,), hidden=(64,), period=(300,), seed=(0,)),  # fmt: skip
             grid("batch600", _BLOCK, window=(25,), length=(601,), hidden=(64,), batch_size=(600,), seed=(0,)),
             # Budgets from one run, handed on at each cap: the batched trainer's (two members, two
             # steps an epoch) and the loop trainer's (the remedy, one seed), as the science runs them.

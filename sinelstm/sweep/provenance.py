@@ -24,7 +24,7 @@ PROVENANCE_COLUMNS = (
     "cpu_id",  # vendor family/model: two hosts with one model name differ here
     "isa",  # the widest instruction set the CPU offers the kernels (XLA's names)
     "isa_cap",  # XLA's --xla_cpu_max_isa where XLA_FLAGS caps it, else empty
-    "onednn",  # TensorFlow's oneDNN kernels: on, off, or empty without TensorFlow
+    "onednn",  # TensorFlow's oneDNN kernels: on or off; empty on another backend
     "cpu_count",
     "threads",
     "machine",
@@ -119,7 +119,7 @@ def onednn_state(flags: set[str]) -> str:
         from tensorflow.python.util import _pywrap_util_port
 
         return "on" if _pywrap_util_port.IsMklEnabled() else "off"
-    except (ImportError, AttributeError):
+    except Exception:  # noqa: BLE001 - a broken install must not stop a row being written
         pass
     value = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
     if value in ("0", "false"):
@@ -176,7 +176,7 @@ def _static() -> dict[str, object]:
         "cpu_id": cpu_id(),
         "isa": host_isa(flags),
         "isa_cap": isa_cap(os.environ.get("XLA_FLAGS", "")),
-        "onednn": onednn_state(flags) if tf_version else "",
+        "onednn": onednn_state(flags) if tf_version and keras.backend.backend() == "tensorflow" else "",
     }
     return {
         "git_commit": commit,

@@ -186,6 +186,10 @@ def load_gate_config(path: Path) -> GateConfig:
     for metric, spec in table.get("metrics", {}).items():
         if not isinstance(spec, dict):
             raise GateConfigError(f"[tool.sinelstm.gate.metrics.{metric}]: must be a table, got {spec!r}")
+        if metric in METRIC_COLUMNS and metric not in specs and "direction" not in spec:
+            raise GateConfigError(
+                f"[tool.sinelstm.gate.metrics.{metric}]: {metric} has no declared rule; give its direction"
+            )
         specs[metric] = {**specs.get(metric, {}), **spec}
     where = "[tool.sinelstm.gate.metrics.{}]"
     rules = tuple(_rule(metric, spec, where.format(metric)) for metric, spec in specs.items())
