@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from sinelstm.runtime import SINGLE_THREAD_ENV  # noqa: E402 - imports nothing heavy
+from sinelstm.runtime import worker_env  # noqa: E402 - imports nothing heavy
 
-os.environ.update(SINGLE_THREAD_ENV)
+# A worker's environment, as `sinelstm bench`'s workers get it: one thread, and the
+# driver's own XLA flags kept (an instruction-set cap, --xla_cpu_max_isa, applies here too).
+os.environ.update(worker_env())
 
 from sinelstm.experiment.config import ConfigError  # noqa: E402
 from sinelstm.sweep.grid import cell_id  # noqa: E402

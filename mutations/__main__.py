@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from mutations.benign import GATES, main_benign
+from mutations.benign import GATES, main_benign, read_rows, write_rows
 from mutations.catalog import BENIGN, FAST, MUTANTS, PATHS, TIMING, TIMING_BENIGN, Variant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -282,17 +282,11 @@ def code_commit() -> str:
 
 def read_ab_rows(path: Path) -> list[dict]:
     """The A/B power rows already measured (results/mutations-ab.csv), each with its commit."""
-    if not path.exists():
-        return []
-    with open(path, newline="") as handle:
-        return [{name: row.get(name) or "" for name in AB_COLUMNS} for row in csv.DictReader(handle)]
+    return read_rows(path, AB_COLUMNS)
 
 
 def write_ab_rows(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=AB_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(path, rows, AB_COLUMNS)
 
 
 def trial_row(trial: Trial, commit: str) -> dict:

@@ -199,16 +199,17 @@ def run_all(
     return rows
 
 
-def read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path, columns: tuple[str, ...] = COLUMNS) -> list[dict]:
+    """The rows of one of the suite's CSVs (every column a string, "" where absent)."""
     if not path.exists():
         return []
     with open(path, newline="") as handle:
-        return [{name: row.get(name) or "" for name in COLUMNS} for row in csv.DictReader(handle)]
+        return [{name: row.get(name) or "" for name in columns} for row in csv.DictReader(handle)]
 
 
-def write_rows(path: Path, rows: list[dict]) -> None:
+def write_rows(path: Path, rows: list[dict], columns: tuple[str, ...] = COLUMNS) -> None:
     with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 
@@ -311,7 +312,19 @@ def rate_sentence(rows: list[dict], clopper_pearson) -> str:
     each = ", ".join(f"{g} {sum(c)} of {len(c)}" for g, c in counts.items())
     hosts = sorted({f"{row['cpu_id']} ({row['isa']})" for row in rows})
     _, pooled = clopper_pearson(alarms, runs)
+    where = sorted({f"{row['gate']} {row['condition']}" for row in rows if row["failed"] == "True"})
+    named = f"; every false alarm under {', '.join(where)}" if where else ""
     return (
         f"on unchanged code under benign conditions the quality gates failed {alarms} of {runs} runs "
-        f"({each}; the rate is at most {pooled:.0%} at 95% confidence), on {', '.join(hosts)}"
+        f"({each}; the rate is at most {pooled:.0%} at 95% confidence{named}), on {', '.join(hosts)}"
     )
+
+
+def largest_sentence(rows: list[dict]) -> str:
+    """The benign runs' largest move of any metric, as a share of the reproduction tolerance,
+    and where it was (results/README.md quotes it; tests/test_quoted.py recomputes it)."""
+    moved = [row for row in rows if row["largest_move"]]
+    top = max(moved, key=lambda row: float(row["largest_move"].split()[0]))
+    share, _, where = top["largest_move"].partition(" ")
+    place = f" {where[:-1]}, {top['gate']} {top['condition']})" if where else ""
+    return f"the largest move of any metric was {float(share):.2g} of the tolerance{place}"

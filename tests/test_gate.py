@@ -570,3 +570,19 @@ def test_an_override_of_a_metric_without_a_declared_rule_must_give_its_direction
     gate = load_gate_config(bad)
     assert gate.rule_for("x", "val_loss").abs_tol == 0.1
     assert gate.rule_for("x", "forecast_rmse").abs_tol == 0.15  # the declared rule, not overridden
+
+
+@pytest.mark.slow
+def test_the_pytest_suite_keeps_an_xla_cap_as_the_bench_workers_do(tmp_path):
+    """bench/conftest.py sets a one-thread environment before anything computes; an XLA cap
+    the run was given must survive it (it once replaced XLA_FLAGS whole, so CI's quick gate
+    ran uncapped whatever the caller asked)."""
+    import subprocess
+    import sys
+
+    code = "import os, runpy; runpy.run_path('bench/conftest.py'); print(os.environ['XLA_FLAGS'])"
+    env = {**__import__("os").environ, "XLA_FLAGS": "--xla_cpu_max_isa=AVX2"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-1000:]
+    flags = done.stdout.split()
+    assert "--xla_cpu_max_isa=AVX2" in flags and "--xla_cpu_multi_thread_eigen=false" in flags

@@ -73,3 +73,40 @@ def test_the_readme_quotes_the_speed_ab_power_the_mutation_suite_measured():
     with open(RESULTS / "mutations-ab.csv", newline="") as handle:
         rows = [(r["variant"], r["benign"] == "True", r["caught"] == "True") for r in csv.DictReader(handle)]
     assert power_sentence(rows) in readme
+
+
+def test_the_readme_quotes_the_quality_gates_false_alarms_the_benign_runs_measured():
+    """The README's rate of red quality gates on unchanged code is the committed benign runs'."""
+    from mutations.__main__ import clopper_pearson
+    from mutations.benign import largest_sentence, rate_sentence, read_rows
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    rows = read_rows(RESULTS / "mutations-benign.csv")
+    if not rows:
+        pytest.skip("no benign runs committed")
+    assert " ".join(rate_sentence(rows, clopper_pearson).split()) in readme
+    results = " ".join((RESULTS / "README.md").read_text().split())
+    assert f"{rate_sentence(rows, clopper_pearson)}; {largest_sentence(rows)}" in results
+    assert {row["gate"] for row in rows} == {"quick", "quick-jax", "paths", "paths-jax"}
+    assert all(int(n) >= 18 for n in pd.Series([row["gate"] for row in rows]).value_counts())
+
+
+def test_the_flat_counts_quoted_are_the_committed_baselines():
+    """results/README.md: how many cells of each baseline end flat, and which."""
+    text = " ".join((RESULTS / "README.md").read_text().split())
+    quoted = re.search(r"the flat rule flags: (.*?)\.", text)
+    assert quoted, "results/README.md no longer quotes the flat counts"
+    counts = []
+    for label in ("quick", "quick-jax", "paths", "paths-jax", "default"):
+        frame = _read("baseline.csv" if label == "default" else f"baseline-{label}.csv")
+        flat = frame["flat"].astype(str).str.lower().eq("true")
+        counts.append(f"{label} {int(flat.sum())} of {len(frame)}")
+    assert quoted[1].startswith(", ".join(counts))
+
+
+def test_every_network_of_the_paths_baselines_keeps_a_wave_the_gate_can_judge():
+    """The paths grid is sized so that only the naive model (a constant by design) ends flat."""
+    for name in ("baseline-paths.csv", "baseline-paths-jax.csv"):
+        frame = _read(name)
+        flat = frame[frame["flat"].astype(str).str.lower().eq("true")]
+        assert list(flat["model"]) == ["naive"], (name, list(flat["cell"]))
