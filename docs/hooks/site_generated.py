@@ -167,12 +167,25 @@ def _gate_rule(column: str, gate: dict, metric_column: bool) -> str:
     return "; ".join(rules) or "reported only"
 
 
+def declared_gate(gate: dict) -> dict:
+    """pyproject.toml's gate over the rules and exact columns each metric declares."""
+    from sinelstm.sweep.columns import EXACT
+    from sinelstm.verdict.rules import declared_rules
+
+    rules = declared_rules()
+    for metric, spec in gate.get("metrics", {}).items():
+        rules[metric] = {**rules.get(metric, {}), **spec}
+    gate["metrics"] = rules
+    gate.setdefault("reproduction", {}).setdefault("exact", list(EXACT))
+    return gate
+
+
 def metrics_page() -> str:
     from sinelstm.sweep.rows import METRIC_COLUMNS, TIMING_COLUMNS
 
     meanings = _running_meanings()
     comments = _column_comments()
-    gate = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["sinelstm"]["gate"]
+    gate = declared_gate(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["sinelstm"]["gate"])
     lines = [
         "# Metrics",
         "",
