@@ -124,8 +124,8 @@ def largest_move(run: Path, baseline: Path) -> str:
                 a, b = float(old[metric]), float(row[metric])
             except (TypeError, ValueError):
                 continue
-            if math.isfinite(a) and math.isfinite(b) and abs(b - a) / rules.tolerance(a) > worst:
-                worst, where = abs(b - a) / rules.tolerance(a), f"{metric}, {row['cell']}"
+            if math.isfinite(a) and math.isfinite(b) and abs(b - a) / rules.tolerance(a, metric) > worst:
+                worst, where = abs(b - a) / rules.tolerance(a, metric), f"{metric}, {row['cell']}"
     return f"{worst:.3g} ({where})" if where else "0"
 
 

@@ -268,6 +268,23 @@ def test_canaries_are_compared_exactly(tmp_path):
     )
 
 
+def test_a_drift_in_steps_is_held_to_its_period_not_to_itself(tmp_path):
+    """phase_drift is a difference of two numbers near the period: its rounding scales with
+    the period. A move of 3e-4 steps (XLA capped at AVX, measured) passes; 0.05 steps fails."""
+    base = grid_rows({(25, 1): {"phase_drift": -0.7433}})
+    rounding = grid_rows({(25, 1): {"phase_drift": -0.7436}})
+    assert judge(tmp_path, base, rounding, tier="auto").passed
+    moved = judge(tmp_path, base, grid_rows({(25, 1): {"phase_drift": -0.7933}}), tier="auto")
+    assert any("phase_drift -0.7433 -> -0.7933" in f and "tolerance 0.01" in f for f in moved.failures)
+    # A value in data units keeps its own scale: the same 3e-4 move fails there.
+    mean = {key: {"phase_drift": -0.7433, "forecast_mean": 0.0} for key in [(25, 1)]}
+    moved_mean = grid_rows({(25, 1): {"phase_drift": -0.7433, "forecast_mean": 3e-4}})
+    assert any(
+        "forecast_mean 0 -> 0.0003" in f
+        for f in judge(tmp_path, grid_rows(mean), moved_mean, tier="auto").failures
+    )
+
+
 def test_a_forecast_that_goes_flat_fails_the_reproduction_tier_by_its_flag(tmp_path):
     """flat is compared exactly: one seed's forecast collapsing where its baseline's kept a
     wave fails, named, whatever its amplitudes; flat on both sides passes."""

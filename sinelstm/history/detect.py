@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -157,7 +158,7 @@ def detect(history: pd.DataFrame, order: list[str], gate: GateConfig, frame=None
         # tolerance moved (the gate's reproduction tier); the timing ratios vary run to
         # run, and keep the statistical tolerance.
         exact = quality
-        scale = gate.reproduction.tolerance if exact else None
+        scale = partial(gate.reproduction.tolerance, metric=metric) if exact else None
         commits, positions = list(group["commit"]), list(group["position"])
         for index, before, after, tolerance in change_points(group["center"].to_numpy(), rule, scale):
             worse = rule.badness(after) > rule.badness(before)

@@ -22,6 +22,7 @@ class Column:
     target: float = 1.0
     aggregate: str = "median"  # median over seeds, or sum (a count)
     exact: bool = False  # the reproduction tier compares it exactly (counts, flags, hashes)
+    scale: float = 0.0  # the reproduction tier's relative tolerance reads |value| as at least this
     history: bool = False  # the history keeps it
     report: str = ""  # its header in the report's results table ("" not shown)
     digits: int = 3  # ... and the digits it prints there
@@ -44,18 +45,41 @@ COLUMNS = (
     Column("loss_drift", ""),  # the training loss's fall over the last max(100, 10%) of the steps
     Column("fit_rmse_clean", "data units", **_rule("lower", 0.01, 0.5), report="fit RMSE"),
     Column("fit_rmse_noisy", "data units", **_rule("lower", 0.01, 0.5)),
-    Column("forecast_rmse", "data units", **_rule("lower", 0.15, 0.5), report="forecast RMSE",
-           summary="{:.3g}", headline=True),  # fmt: skip
+    Column(
+        "forecast_rmse",
+        "data units",
+        **_rule("lower", 0.15, 0.5),
+        report="forecast RMSE",
+        summary="{:.3g}",
+        headline=True,
+    ),  # fmt: skip
     Column("forecast_rmse_p1", "data units", **_rule("lower", 0.1, 0.5), report="RMSE 1st period"),
     Column("amp_first", "data units"),
     Column("amp_last", "data units"),
     Column("amp_ratio", "", **_rule("target", 0.25), report="amp ratio", summary="{:.2f}"),
     Column("decay_per_period", "", **_rule("target", 0.1), report="decay/period"),
     Column("forecast_mean", "data units", **_rule("target", 0.1, target=0.0)),
-    Column("period_est", "steps"),
-    Column("phase_drift", "steps", **_rule("target", 3.0, 0.5, target=0.0), report="period drift", digits=2),
-    Column("diverged", "", value="flag", direction="lower", aggregate="sum", exact=True, history=True,
-           report="diverged"),  # fmt: skip
+    # Steps mean something against a period (the article's is 100 steps), not against 0:
+    # a drift near 0 keeps a tolerance of 1e-4 periods.
+    Column("period_est", "steps", scale=100.0),
+    Column(
+        "phase_drift",
+        "steps",
+        **_rule("target", 3.0, 0.5, target=0.0),
+        scale=100.0,
+        report="period drift",
+        digits=2,
+    ),  # fmt: skip
+    Column(
+        "diverged",
+        "",
+        value="flag",
+        direction="lower",
+        aggregate="sum",
+        exact=True,
+        history=True,
+        report="diverged",
+    ),  # fmt: skip
     Column("flat", "", value="flag", exact=True, history=True),  # the last period holds no wave
     # Canaries, compared exactly where the run reproduces: the data, the untrained model,
     # the metric functions.
@@ -79,5 +103,6 @@ BY_NAME = {column.name: column for column in COLUMNS}
 METRIC_COLUMNS = tuple(c.name for c in COLUMNS if c.kind != TIMING)
 TIMING_COLUMNS = tuple(c.name for c in COLUMNS if c.kind == TIMING)
 EXACT = tuple(c.name for c in COLUMNS if c.exact)
+SCALE = {c.name: c.scale for c in COLUMNS if c.scale}
 GATED = tuple(c for c in COLUMNS if c.direction)  # the statistical tier's default rules
 HEADLINE = next(c.name for c in COLUMNS if c.headline)

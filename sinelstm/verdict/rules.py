@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from sinelstm.sweep.columns import EXACT, GATED, METRIC_COLUMNS, TIMING_COLUMNS
+from sinelstm.sweep.columns import EXACT, GATED, METRIC_COLUMNS, SCALE, TIMING_COLUMNS
 
 DIRECTIONS = ("lower", "higher", "target")
 
@@ -56,6 +56,7 @@ class ReproductionRules:
     rel_tol: float = 1e-4
     # Metrics and canaries that must match exactly (counts, flags, checksums): as declared.
     exact: tuple[str, ...] = EXACT
+    scale: dict = field(default_factory=lambda: dict(SCALE))  # metric -> least |baseline|, as declared
 
     def same(self, metric: str, baseline, current) -> bool:
         missing = [_is_missing(v) for v in (baseline, current)]
@@ -65,10 +66,10 @@ class ReproductionRules:
             return False
         if metric in self.exact or isinstance(baseline, str) or isinstance(current, str):
             return str(baseline) == str(current) or _number(baseline) == _number(current)
-        return abs(float(current) - float(baseline)) <= self.tolerance(float(baseline))
+        return abs(float(current) - float(baseline)) <= self.tolerance(float(baseline), metric)
 
-    def tolerance(self, baseline: float) -> float:
-        return self.abs_tol + self.rel_tol * abs(baseline)
+    def tolerance(self, baseline: float, metric: str = "") -> float:
+        return self.abs_tol + self.rel_tol * max(abs(baseline), self.scale.get(metric, 0.0))
 
 
 @dataclass(frozen=True)

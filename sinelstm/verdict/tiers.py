@@ -63,14 +63,14 @@ def reproduce(config: str, cur: list[dict], base: list[dict], gate: GateConfig, 
     baseline_value = (
         float(np.nanmedian([float(r[HEADLINE]) for r in base])) if not _missing_in(base, HEADLINE) else 0
     )
-    tolerance = rules.tolerance(baseline_value)
+    tolerance = rules.tolerance(baseline_value, HEADLINE)
     return f"any change beyond {tolerance:.2g} in {HEADLINE}, in any one seed (and every metric)"
 
 
 def _tolerance_text(rules, metric: str, before) -> str:
     if metric in rules.exact or isinstance(before, str) or _nan(before):
         return "exact"
-    return f"{rules.tolerance(float(before)):.2g}"
+    return f"{rules.tolerance(float(before), metric):.2g}"
 
 
 def _which_way(rule: MetricRule | None, before, after) -> str:
