@@ -198,3 +198,76 @@ def test_a_killed_ab_leaves_no_worker_computing(tmp_path):
         alive = [w for w in alive if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
         time.sleep(0.05)
     assert alive == [], f"{len(alive)} workers still running 2 s after the A/B's driver died"
+
+
+# Sides measured alike: the order of each cell's turns, and the two trees.
+
+
+def test_each_cell_runs_base_first_as_often_as_head_first():
+    from collections import Counter
+
+    from sinelstm.sweep.ab import SIDES, schedule
+    from sinelstm.sweep.grid import GRIDS, cell_id
+
+    cells = GRIDS["ab"].cells()
+    for streams in (1, 2, 3):
+        orders = Counter(
+            (cell_id(cell), order[0]) for jobs in schedule(cells, 4, streams) for _, cell, order in jobs
+        )
+        assert set(orders.values()) == {2}, (streams, orders)
+        assert {first for _, first in orders} == set(SIDES)
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def test_both_sides_are_fresh_copies_of_one_kind_whatever_they_name(tmp_path):
+    """A commit, the working tree (what git would commit: untracked files in, ignored ones
+    out) and a folder all become copies beside each other, of paths of one length, with
+    their bytecode compiled before any worker starts, and gone afterwards."""
+    from sinelstm.workflow.ab import sides
+
+    repo = tmp_path / "repo"
+    (repo / "sinelstm").mkdir(parents=True)
+    (repo / "sinelstm" / "__init__.py").write_text("VERSION = 1\n")
+    (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (repo / ".gitignore").write_text("junk.py\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    (repo / "sinelstm" / "__init__.py").write_text("VERSION = 2\n")
+    (repo / "sinelstm" / "new.py").write_text("NEW = True\n")  # untracked: the head has it
+    (repo / "sinelstm" / "junk.py").write_text("JUNK = True\n")  # ignored: no side has it
+    with sides(repo, "HEAD", None) as (base, head):
+        assert (base.label, head.label) == (base.label, "working tree") and len(base.label) == 10
+        assert (base.tree / "sinelstm" / "__init__.py").read_text() == "VERSION = 1\n"
+        assert (head.tree / "sinelstm" / "__init__.py").read_text() == "VERSION = 2\n"
+        assert (head.tree / "sinelstm" / "new.py").is_file() and not (
+            base.tree / "sinelstm" / "new.py"
+        ).exists()
+        assert not (head.tree / "sinelstm" / "junk.py").exists()
+        assert base.tree.parent == head.tree.parent and len(str(base.tree)) == len(str(head.tree))
+        assert repo not in (base.tree, head.tree)
+        for tree in (base.tree, head.tree):
+            assert list((tree / "sinelstm" / "__pycache__").glob("__init__.*.pyc"))
+        made = base.tree.parent
+    assert not made.exists()
+    with sides(repo, str(repo), "HEAD") as (base, head):  # the working tree as a folder, swapped
+        assert (base.tree / "sinelstm" / "new.py").is_file() and base.label == str(repo)
+        assert not (base.tree / "sinelstm" / "__pycache__" / "junk.py").exists()
+
+
+def test_a_worker_that_imports_another_tree_is_refused(tmp_path, monkeypatch):
+    from sinelstm.sweep.ab import ABError, Side, Worker
+
+    worker = Worker(Side("head", tmp_path, "working tree"), None, {}, tmp_path / "log")
+    elsewhere = {"fields": [], "package": "/somewhere/else/sinelstm", "nice": 0}
+    monkeypatch.setattr(worker, "_receive", lambda timeout: elsewhere)
+    with pytest.raises(ABError, match="imports /somewhere/else/sinelstm, not its own tree"):
+        worker.handshake()
+    monkeypatch.setattr(
+        worker, "_receive", lambda timeout: {**elsewhere, "package": str(tmp_path / "sinelstm")}
+    )
+    worker.handshake()
+    assert worker.fields == []

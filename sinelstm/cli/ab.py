@@ -10,8 +10,8 @@ from sinelstm.cli.options import add_backend_flag, add_command, output_of
 
 DEFAULT_OUT = "results/latest-ab.csv"
 DEFAULT_REPEATS = 4
-DEFAULT_MAX_REPEATS = 12
-DEFAULT_BUDGET = 210.0
+DEFAULT_MAX_REPEATS = 16
+DEFAULT_BUDGET = 480.0
 
 
 def positive_int(text: str) -> int:
@@ -79,7 +79,7 @@ def add_ab_command(commands) -> None:
     ab.add_argument(
         "--accept",
         metavar="REASON",
-        help="accept every slower timing of this run, up to its interval's top plus the margin, into "
+        help="accept every slower timing of this run, up to its interval's top plus 5%%, into "
         "results/speed-accepted.csv with REASON (commit it with the change that slows)",
     )
     ab.add_argument(
@@ -124,7 +124,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
                                                 "TF_NUM_INTRAOP_THREADS")})  # fmt: skip
         env["XLA_FLAGS"] = ""
         streams = streams or max(1, len(cores(None)) // args.threads)
-    with ab.side(repo, args.base, "base") as base, ab.side(repo, args.head, "head") as head:
+    with ab.sides(repo, args.base, args.head) as (base, head):
         output.echo(
             f"A/B: {len(cells)} cells x {args.repeats} repeats x 2 sides on {len(cores(streams))} stream(s): "
             f"base {base.label}, head {head.label}"
@@ -157,7 +157,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         print(markdown(run, summary=output.verbosity == 0))
     print(headline(run))
     if args.accept:
-        count = ab.write_acceptances(run.verdicts, args.accept, ab.ACCEPTED, rules.margin)
+        count = ab.write_acceptances(run.verdicts, args.accept, ab.ACCEPTED)
         print(f"{ab.ACCEPTED}: accepted {count} slower timings ({args.accept.strip()})")
         return 0
     print("wrote " + ", ".join(str(path) for path in written))

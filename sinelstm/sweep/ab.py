@@ -4,7 +4,8 @@ Each side is a source tree (a git worktree of a commit, or the working tree) and
 own worker processes (sinelstm/sweep/abworker.py), which import that tree's sinelstm on
 this install's stack. Cells are split into streams, one per core; each stream has a
 base worker and a head worker pinned to its core, and runs its cells one after another,
-each cell on both sides back to back, the order alternating (A B, B A, A B, ...). Both
+each cell on both sides back to back, each cell's order alternating over its repeats
+(A B, then B A). Both
 workers of a stream see the same cells in the same order, so their warm-ups pair; drift,
 clock changes and neighbours fall on both sides of a pair alike.
 
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sinelstm import runtime
 from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.runtime import worker_env
 from sinelstm.sweep.executors import time_limit
@@ -35,10 +37,9 @@ from sinelstm.sweep.grid import cell_id, config_id
 
 SOURCE = (Path(__file__).with_name("abworker.py")).read_text()
 SIDES = ("base", "head")
-# How far the workers lower their nice value, where the OS lets them: a neighbour at normal
-# priority then takes about 3% of a worker's core, not half of it (two busy loops beside an
-# A/B at nice 0 spread its pairs by +-50%).
-NICE = 15
+# How far the workers lower their nice value, where the OS lets them (two busy loops beside
+# an A/B at nice 0 spread its pairs by +-50%).
+NICE = runtime.NICE
 # Timed rounds of each cell's compiled forecast (the grid's own: 5), where a side's code
 # lets its worker set them: the forecast step's pairs then spread a third as much.
 FORECAST_ROUNDS = 25
@@ -126,6 +127,12 @@ class Worker:
         if "error" in hello:
             self.stop()
             raise ABError(f"the {self.side.name} ({self.side.label}) cannot run cells: {hello['error']}")
+        package, own = Path(hello.get("package", "")), self.side.tree.resolve()
+        if package != own / "sinelstm":
+            self.stop()
+            raise ABError(
+                f"the {self.side.name} ({self.side.label}) imports {package}, not its own tree's sinelstm"
+            )
         self.fields = hello["fields"]
         self.nice = int(hello.get("nice", 0))
 
@@ -189,9 +196,16 @@ def cores(streams: int | None) -> list[int | None]:
 
 def schedule(
     cells: list[ExperimentConfig], repeats: int, streams: int, first_repeat: int = 0
-) -> list[list[tuple[int, ExperimentConfig]]]:
-    """(repeat, cell) jobs per stream: the grid's order repeated, dealt out in turn."""
-    jobs = [(repeat, cell) for repeat in range(first_repeat, first_repeat + repeats) for cell in cells]
+) -> list[list[tuple[int, ExperimentConfig, tuple[str, str]]]]:
+    """(repeat, cell, order) jobs per stream: the grid's order repeated, dealt out in turn.
+    A cell's order flips from one repeat to the next and between neighbouring cells, so each
+    cell runs base first as often as head first (with an even number of repeats): whatever
+    running second gains (warm shared caches, a settled clock) falls on both sides alike."""
+    jobs = [
+        (repeat, cell, SIDES if (repeat + index) % 2 == 0 else SIDES[::-1])
+        for repeat in range(first_repeat, first_repeat + repeats)
+        for index, cell in enumerate(cells)
+    ]
     return [jobs[stream::streams] for stream in range(streams)]
 
 
@@ -229,9 +243,7 @@ def run_ab(
     def stream(number: int) -> None:
         sides = workers[number]
         try:
-            for k, (repeat, cell) in enumerate(plan[number]):
-                # A B, then B A: each side runs first as often as second; streams start opposite.
-                order = SIDES if (k + number) % 2 == 0 else SIDES[::-1]
+            for repeat, cell, order in plan[number]:
                 pair = Pair(cell, repeat, pinned[number] if pinned[number] is not None else number, order[0])
                 for side in order:
                     pair.outcomes[side] = sides[side].run(cell, run_id)

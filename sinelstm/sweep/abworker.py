@@ -10,7 +10,8 @@ count, its backend) comes through the environment the driver sets.
 
 Protocol: newline-delimited JSON on a private copy of standard output (the process's
 own stdout and stderr go to the driver's log file, so a library's prints cannot corrupt
-it). First {"fields": [...]} (the config fields this side knows) or {"error": "..."};
+it). First {"fields": [...], "package": path} (the config fields this side knows, and
+the package it imported) or {"error": "..."};
 then, per request {"config": {...}, "run_id": "...", "speedup": bool}, one answer
 {"row": {...}, "cell_s": seconds} or {"error": "..."}. End of input ends the worker.
 """
@@ -50,7 +51,8 @@ def main() -> int:
         send({"error": f"{type(error).__name__}: {error}"})
         return 1
     fields = [f.name for f in dataclasses.fields(ExperimentConfig)]
-    send({"fields": fields, "nice": priority})
+    package = os.path.realpath(os.path.dirname(sys.modules["sinelstm"].__file__))
+    send({"fields": fields, "nice": priority, "package": package})
     for line in sys.stdin:
         if not line.strip():
             continue

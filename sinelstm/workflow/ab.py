@@ -1,6 +1,6 @@
 """`sinelstm ab`: a grid run by two revisions in one job, judged for speed and for results.
 
-The sides (a commit's worktree, a folder, or the working tree), the run
+The sides (a commit, a folder, or the working tree, each copied alike), the run
 (sinelstm.sweep.ab), the speed verdict per config and timing metric
 (sinelstm.verdict.speed), the results each side gave compared at the reproduction tier
 (both sides run on this one stack), and the files: the pairs as CSV, the full table and
@@ -9,10 +9,15 @@ a PR-sized summary as markdown.
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import csv
+import io
 import math
+import shutil
 import subprocess
+import tarfile
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,46 +30,101 @@ from sinelstm.verdict.speed import TIMINGS, Acceptance, SpeedRules, SpeedVerdict
 # adds it (a row the base's copy of the file does not hold).
 ACCEPTED = Path("results/speed-accepted.csv")
 ACCEPTED_COLUMNS = ("config", "metric", "up_to", "reason")
+ACCEPT_SLACK = 0.05  # an acceptance allows its run's interval top and this much more
 
 
 class SpeedConfigError(ValueError):
     """A broken [tool.sinelstm.gate.ab] or acceptance file: one line, exit status 2."""
 
 
-def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
+# What a side's copy holds: the package its workers import, the stack files the report
+# compares, and the acceptances the verdict reads.
+COPIED = ("sinelstm", "pyproject.toml", "constraints.txt", str(ACCEPTED))
 
 
 def commit_of(repo: Path, rev: str) -> str | None:
     """The full sha of rev, or None where it names no commit here."""
-    done = git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+    from sinelstm.history.commits import git
+    from sinelstm.history.store import HistoryError
+
+    try:
+        return git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") or None
+    except HistoryError:
+        return None
 
 
 @contextlib.contextmanager
-def side(repo: Path | None, spec: str | None, name: str) -> Iterator[Side]:
-    """A side of the A/B: None is the working tree; a folder holding a sinelstm package is
-    that folder; anything else a git revision, checked out in a temporary worktree."""
-    from sinelstm.history.commits import worktree
+def sides(repo: Path | None, base: str | None, head: str | None) -> Iterator[tuple[Side, Side]]:
+    """Both sides of the A/B, made alike: each a fresh copy of COPIED in one temporary folder
+    (`.../base`, `.../head`: paths, and so environments, of one length), byte-compiled
+    before any worker starts. A spec is a folder holding a sinelstm package, a git revision,
+    or None for the working tree (what git would commit: tracked and untracked files, not
+    ignored ones). Neither side is the tree the driver runs in, so neither has warm caches,
+    compiled bytecode or a path of its own."""
+    with tempfile.TemporaryDirectory(prefix="sinelstm-ab-") as scratch:
+        made = []
+        for name, spec in zip(SIDES, (base, head), strict=True):
+            tree = Path(scratch) / name
+            label = _copy_side(repo, spec, name, tree)
+            compileall.compile_dir(tree / "sinelstm", quiet=2)
+            made.append(Side(name, tree, label))
+        yield made[0], made[1]
 
+
+def _copy_side(repo: Path | None, spec: str | None, name: str, tree: Path) -> str:
+    """Copy a side's files into tree; returns its label."""
     folder = Path(spec) if spec is not None else None
     if folder is not None and folder.is_dir() and (folder / "sinelstm" / "__init__.py").is_file():
-        yield Side(name, folder.resolve(), str(folder))
-        return
+        files = [path.relative_to(folder) for path in _files_under(folder)]
+        _copy(folder, files, tree)
+        return str(folder)
     if repo is None:
         raise ABError(
             f"{name.upper()}: {spec or 'the working tree'} needs a git checkout; run sinelstm ab inside one"
         )
+    from sinelstm.history.commits import git
+
     if spec is None:
-        yield Side(name, repo, "working tree")
-        return
+        listed = git(repo, "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", *COPIED)
+        files = [Path(path) for path in sorted(set(listed.split("\0"))) if path and (repo / path).is_file()]
+        _copy(repo, files, tree)
+        return "working tree"
     sha = commit_of(repo, spec)
     if sha is None:
         raise ABError(
             f"{name.upper()}: {spec!r} is neither a commit of {repo} nor a folder holding sinelstm/"
         )
-    with worktree(repo, sha) as (tree, _):
-        yield Side(name, tree, sha[:10])
+    present = git(repo, "ls-tree", "--name-only", sha, "--", *COPIED).split()
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", sha, "--", *present],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        message = (archive.stderr.decode(errors="replace").strip().splitlines() or ["failed"])[-1]
+        raise ABError(f"{name.upper()}: git archive {sha[:10]}: {message}")
+    tree.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(tree, filter="data")
+    return sha[:10]
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """A folder side's files among COPIED, without bytecode."""
+    found = []
+    for name in COPIED:
+        path = folder / name
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found += [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return found
+
+
+def _copy(source: Path, files: list[Path], tree: Path) -> None:
+    for relative in files:
+        (tree / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / relative, tree / relative)
 
 
 def speed_rules(pyproject: Path) -> SpeedRules:
@@ -123,8 +183,10 @@ def new_acceptances(base: Side, head: Side) -> tuple[Acceptance, ...]:
     return tuple(a for a in read_acceptances(head.tree / ACCEPTED) if a not in before)
 
 
-def write_acceptances(verdicts: list[SpeedVerdict], reason: str, path: Path, margin: float) -> int:
-    """Accept every slower verdict up to its interval's top plus the margin, appended with
+def write_acceptances(
+    verdicts: list[SpeedVerdict], reason: str, path: Path, slack: float = ACCEPT_SLACK
+) -> int:
+    """Accept every slower verdict up to its interval's top plus the slack, appended with
     the reason; returns how many."""
     slower = [v for v in verdicts if v.verdict == "slower"]
     fresh = not path.is_file()
@@ -134,7 +196,7 @@ def write_acceptances(verdicts: list[SpeedVerdict], reason: str, path: Path, mar
         if fresh:
             writer.writerow(ACCEPTED_COLUMNS)
         for v in slower:
-            writer.writerow([v.config, v.metric, f"{v.high * (1 + margin):.3f}", reason.strip()])
+            writer.writerow([v.config, v.metric, f"{v.high * (1 + slack):.3f}", reason.strip()])
     return len(slower)
 
 
