@@ -14,6 +14,7 @@ caught and no benign variation failed, 1 otherwise, 2 on bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import os
@@ -24,13 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from mutations.benign import GATES, main_benign, read_rows, write_rows
-from mutations.catalog import BENIGN, FAST, MUTANTS, PATHS, TIMING, TIMING_BENIGN, Variant
+from mutations.catalog import AA, BENIGN, FAST, MUTANTS, PATHS, TIMING, TIMING_BENIGN, Variant
+from sinelstm.verdict.speed import TIMINGS, hodges_lehmann
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "results" / "baseline-quick.csv"
@@ -130,7 +132,10 @@ def run_gate(variant: Variant, folder: Path, keep_failures: bool = False) -> Out
     command, core = on_a_core_of_its_own(command)
     start = time.monotonic()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=folder, timeout=1200)
+        with burdened(variant) as enter:
+            done = subprocess.run(
+                command, capture_output=True, text=True, env=env, cwd=folder, timeout=1200, preexec_fn=enter
+            )
     finally:
         if core is not None:
             FREE_CORES.put(core)
@@ -162,31 +167,107 @@ class Trial:
     first_failure: str
     seconds: float
     error: str = ""
+    pairs: list[dict] = dataclasses.field(default_factory=list)  # the run's pairs CSV rows
 
 
 def run_ab(variant: Variant, folder: Path) -> Trial:
-    """sinelstm ab on CI's A/B grid: an unchanged copy of the code as the base, the planted
-    copy as the head (the same copy for a benign variant of one tree), with the variant's
-    neighbours busy beside it for the whole run."""
-    base = plant(Variant("unchanged", "benign", "the code as it is"), folder / "base")
-    head = base if variant.same_tree else plant(variant, folder / "head")
+    """sinelstm ab on CI's A/B grid under the variant's load: an unchanged copy of the code as
+    the base, the planted copy as the head (the same copy for a benign variant of one tree),
+    or, for an A/A, this checkout's sides as the variant names them."""
     out = folder / "ab.csv"
-    command = [sys.executable, "-m", "sinelstm", "ab", str(base), str(head), "--grid", "ab",
-               "-q", "-o", str(out), *variant.flags]  # fmt: skip
+    if variant.sides:
+        named = [str(ROOT) if spec == "." else spec for spec in variant.sides if spec is not None]
+        cwd = ROOT
+    else:
+        base = plant(Variant("unchanged", "benign", "the code as it is"), folder / "base")
+        named = [str(base), str(base if variant.same_tree else plant(variant, folder / "head"))]
+        cwd = folder
+    command = [
+        sys.executable,
+        "-m",
+        "sinelstm",
+        "ab",
+        *named,
+        "--grid",
+        "ab",
+        "-q",
+        "-o",
+        str(out),
+        *variant.flags,
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(variant.neighbours)]
     start = time.monotonic()
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=folder, timeout=1200)
-    finally:
-        for process in busy:
-            process.kill()
-            process.wait()
+    with burdened(variant) as enter:
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, cwd=cwd, timeout=1800, preexec_fn=enter
+        )
     seconds = time.monotonic() - start
     if done.returncode not in (0, 1):
         return Trial(variant, False, "", seconds, error=(done.stderr.strip().splitlines() or ["?"])[-1])
     headline = [line for line in done.stdout.splitlines() if line.startswith("A/B ")]
-    return Trial(variant, done.returncode == 1, headline[-1] if headline else "", seconds)
+    pairs = read_rows(out, PAIR_COLUMNS) if out.is_file() else []
+    return Trial(variant, done.returncode == 1, headline[-1] if headline else "", seconds, pairs=pairs)
+
+
+def _clean_at_head() -> str:
+    """Why this checkout's working tree is not HEAD for the A/B's files ("" where it is)."""
+    from sinelstm.workflow.ab import COPIED
+
+    done = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", *COPIED],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    return f"the working tree differs from HEAD: {done.stdout.split()[-1]}" if done.stdout.strip() else ""
+
+
+@contextlib.contextmanager
+def burdened(variant: Variant) -> Iterator[Callable[[], None] | None]:
+    """The variant's load for as long as its run: busy-loop neighbours at normal priority,
+    and a CPU quota (a cgroup of its own, v2 cpu.max or v1 cfs quota). Yields the function
+    that puts the run's process into the quota's cgroup as it starts (None without one)."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(variant.neighbours)]
+    group = _quota_group(variant.quota) if variant.quota else None
+    try:
+        yield (lambda: (group / "cgroup.procs").write_text(str(os.getpid()))) if group else None
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+        if group is not None:
+            _remove_group(group)
+
+
+def _quota_group(cores: float) -> Path:
+    """A new cgroup whose processes share `cores` cores of CPU time per 100 ms period."""
+    period = 100_000
+    for parent, files in (
+        (Path("/sys/fs/cgroup"), "cpu.max"),
+        (Path("/sys/fs/cgroup/cpu"), "cpu.cfs_quota_us"),
+    ):
+        if not (parent / "cgroup.procs").is_file() or not os.access(parent, os.W_OK):
+            continue
+        group = parent / f"sinelstm-quota-{os.getpid()}"
+        try:
+            group.mkdir(exist_ok=True)
+            if files == "cpu.max":
+                (group / "cpu.max").write_text(f"{round(cores * period)} {period}")
+            else:
+                (group / "cpu.cfs_period_us").write_text(str(period))
+                (group / "cpu.cfs_quota_us").write_text(str(round(cores * period)))
+            return group
+        except OSError:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+    raise SystemExit(
+        "mutations: error: cannot make a cgroup with a CPU quota here (needs a writable cgroup fs)"
+    )
+
+
+def _remove_group(group: Path) -> None:
+    for _ in range(50):  # its last process may take a moment to leave
+        try:
+            group.rmdir()
+            return
+        except OSError:
+            time.sleep(0.1)
 
 
 def run_timing(variant: Variant) -> Iterator[Trial]:
@@ -268,6 +349,13 @@ def power_sentence(rows: list[tuple[str, bool, bool]]) -> str:
 
 
 AB_COLUMNS = ("variant", "benign", "caught", "seconds", "headline", "error", "commit")
+# A run's pairs (sinelstm ab's CSV), kept for the A/A bias: results/mutations-ab-pairs.csv.
+PAIR_COLUMNS = (
+    *("config", "cell", "seed", "repeat", "core", "first"),
+    *(f"{side}_{metric}" for metric in TIMINGS for side in ("base", "head")),
+    *("base_error", "head_error"),
+)
+KEPT_PAIR_COLUMNS = ("variant", "run", "commit", *PAIR_COLUMNS)
 
 
 def code_commit() -> str:
@@ -299,9 +387,7 @@ def timing_report(rows: list[dict], markdown: Path) -> str:
     """The A/B's measured power: per variant the runs it failed, with the rate's exact
     interval and the commit the runs measured, between markers in the markdown (the gate's
     table stays as it was)."""
-    from mutations.catalog import TIMING, TIMING_BENIGN
-
-    catalog = {v.name: v for v in TIMING + TIMING_BENIGN}
+    catalog = {v.name: v for v in TIMING + TIMING_BENIGN + AA}
     begin, end = markers("ab-power")
     minutes = sum(float(row["seconds"]) for row in rows) / 60
     lines = [
@@ -329,10 +415,67 @@ def timing_report(rows: list[dict], markdown: Path) -> str:
             f"| {name} | {catalog[name].what} | {hits} of {len(group)} ({word}){note} | "
             f"{hits / len(group):.0%} | [{low:.0%}, {high:.0%}] | {seconds:.0f} | {commits} |"
         )
+    lines += bias_lines(read_rows(markdown.with_name("mutations-ab-pairs.csv"), KEPT_PAIR_COLUMNS), catalog)
     lines.append(end)
     section = "\n".join(lines)
     write_markdown(markdown, ab_power=section)
     return section
+
+
+def bias_lines(pairs: list[dict], catalog: dict) -> list[str]:
+    """The A/A bias: per benign variant, config and timing, head/base over every pair of its
+    runs (Hodges-Lehmann, 95% signed-rank interval), and how many of its runs' own intervals
+    (one a config) held 1.0: on identical code a "faster" interval is as wrong as a slower."""
+    import math
+
+    import numpy as np
+
+    benign = [
+        name for name in catalog if catalog[name].benign and any(row["variant"] == name for row in pairs)
+    ]
+    if not benign:
+        return []
+    lines = [
+        "",
+        "The same-code runs' pairs (results/mutations-ab-pairs.csv): head/base per timing over every "
+        "pair of a variant's runs, and how many of the runs' own 95% intervals (one per run and "
+        "config) held 1.0 (identical code: an interval wholly above or below 1.0 is an error either way).",
+        "",
+        "| variant | config | timing | pairs (runs) | head/base, all pairs | 95% interval | "
+        "run intervals holding 1.0 |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def logs(group: list[dict], metric: str) -> np.ndarray:
+        values = []
+        for row in group:
+            try:
+                base, head = float(row[f"base_{metric}"]), float(row[f"head_{metric}"])
+            except ValueError:
+                continue
+            if base > 0 and head > 0:
+                values.append(math.log(head / base))
+        return np.asarray(values)
+
+    for name in benign:
+        mine = [row for row in pairs if row["variant"] == name]
+        for config in sorted({row["config"] for row in mine}):
+            group = [row for row in mine if row["config"] == config]
+            runs = sorted({row["run"] for row in group}, key=int)
+            for metric, words in TIMINGS.items():
+                estimate, low, high, _ = hodges_lehmann(logs(group, metric))
+                held = 0
+                for run in runs:
+                    _, one_low, one_high, _ = hodges_lehmann(
+                        logs([r for r in group if r["run"] == run], metric)
+                    )
+                    held += bool(one_low <= 0.0 <= one_high)
+                lines.append(
+                    f"| {name} | {config} | {words} | {len(logs(group, metric))} ({len(runs)}) | "
+                    f"{math.exp(estimate):.3f} | [{math.exp(low):.3f}, {math.exp(high):.3f}] | "
+                    f"{held} of {len(runs)} |"
+                )
+    return lines
 
 
 def run_one(variant: Variant) -> Outcome:
@@ -413,7 +556,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timing", action="store_true", help="the speed A/B's slowdowns and benign runs (one at a time)"
     )
-    parser.add_argument("--runs", type=int, help="with --timing or --only: runs of each variant")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        help="with --timing or --only: runs of each variant; with --benign: of each condition",
+    )
     parser.add_argument(
         "--merge",
         metavar="CSV",
@@ -431,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
         "--benign", action="store_true", help="the quality gates' false alarms under benign conditions"
     )
     parser.add_argument("--gates", help=f"with --benign: comma-separated, of {', '.join(GATES)} (all)")
+    parser.add_argument("--conditions", help="with --benign: comma-separated condition names (all)")
     args = parser.parse_args(argv)
     if args.benign:
 
@@ -439,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
             PINNING = pin_cores(jobs)
 
         return main_benign(args, run_gate, clopper_pearson, markers, write_markdown, code_commit, pin)
-    timing = {v.name: v for v in TIMING + TIMING_BENIGN}
+    timing = {v.name: v for v in TIMING + TIMING_BENIGN + AA}
     if args.merge:  # rows measured elsewhere replace the kept rows of their variants; no run
         path = Path(args.out).with_name("mutations-ab.csv")
         incoming = read_ab_rows(Path(args.merge))
@@ -457,13 +605,25 @@ def main(argv: list[str] | None = None) -> int:
         rows = [row for row in read_ab_rows(path) if row["variant"] not in names]
         for row in rows:  # rows of a file written before its commit column: the commit the caller names
             row["commit"] = row["commit"] or args.earlier_commit
+        unclean = _clean_at_head() if any(timing[name].sides for name in names) else ""
+        if unclean:
+            print(
+                f"mutations: error: an A/A of this checkout needs it clean at HEAD: {unclean}",
+                file=sys.stderr,
+            )
+            return 2
+        pairs_path = path.with_name("mutations-ab-pairs.csv")
+        kept_pairs = [row for row in read_rows(pairs_path, KEPT_PAIR_COLUMNS) if row["variant"] not in names]
         commit, trials = code_commit(), []
         for name in names:
             variant = timing[name] if not args.runs else dataclasses.replace(timing[name], runs=args.runs)
-            for trial in run_timing(variant):
+            for number, trial in enumerate(run_timing(variant)):
                 trials.append(trial)
                 rows.append(trial_row(trial, commit))
                 write_ab_rows(path, rows)
+                run = {"variant": name, "run": str(number), "commit": commit}
+                kept_pairs += [{**run, **pair} for pair in trial.pairs]
+                write_rows(pairs_path, kept_pairs, KEPT_PAIR_COLUMNS)
         print(timing_report(rows, Path(args.out)))
         wrong = [t for t in trials if t.error or t.caught == t.variant.benign]
         return 1 if wrong else 0

@@ -6,11 +6,13 @@ the settings its result rows recorded; the rates go between markers in mutations
 
     python -m mutations --benign                       # every gate, 18 runs each
     python -m mutations --benign --gates paths,paths-jax
+    python -m mutations --benign --gates quick --conditions neighbours,cpu-quota --runs 4
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 import sys
 import tempfile
@@ -34,12 +36,20 @@ class Condition:
     env: dict = field(default_factory=dict)
     runs: int = 3
     threads: int = 1  # 2: the cells compute on both cores (--executor local, run alone)
+    neighbours: int = 0  # busy-loop processes beside the run (run alone)
+    quota: float = 0.0  # cores of CPU time the run may use, a cgroup quota (run alone)
+
+    @property
+    def alone(self) -> bool:
+        """Run with nothing of the suite's beside it: it uses both cores, or loads them."""
+        return self.threads > 1 or bool(self.neighbours) or bool(self.quota)
 
 
-def conditions(backend: str, flags: set[str]) -> list[Condition]:
+def conditions(backend: str, flags: set[str], timed: bool = False) -> list[Condition]:
     """The benign conditions of a backend on this host, RUNS runs in all: a cap at an
     instruction set only where the host has it (XLA refuses none, but emulates only down);
-    oneDNN only on TensorFlow (JAX computes through XLA alone)."""
+    oneDNN only on TensorFlow (JAX computes through XLA alone); and, for a gate that judges
+    timings (`timed`: quick's), load beside it: two busy-loop neighbours, a CPU quota."""
     caps = [isa for isa, flag in (("AVX", "avx"), ("AVX2", "avx2"), ("AVX512", "avx512f")) if flag in flags]
     chosen = [
         Condition("rerun", "the same code, run again (the host's defaults)"),
@@ -57,8 +67,15 @@ def conditions(backend: str, flags: set[str]) -> list[Condition]:
                 {"XLA_FLAGS": "--xla_cpu_max_isa=AVX2", "TF_ENABLE_ONEDNN_OPTS": "0"},
             ),
         ]
+    if timed:
+        chosen += [
+            Condition(
+                "neighbours", "two busy-loop processes beside the run, at normal priority", neighbours=2
+            ),
+            Condition("cpu-quota", "a CPU quota of 1.5 cores (cgroup) over the run", quota=1.5),
+        ]
     per, extra = divmod(RUNS, len(chosen))  # RUNS in all, the first conditions one more
-    return [Condition(c.name, c.what, c.env, per + (i < extra), c.threads) for i, c in enumerate(chosen)]
+    return [dataclasses.replace(c, runs=per + (i < extra)) for i, c in enumerate(chosen)]
 
 
 def variant_of(gate: str, condition: Condition) -> Variant:
@@ -78,7 +95,8 @@ def variant_of(gate: str, condition: Condition) -> Variant:
             flags=flags,
         )
     driver = "local" if condition.threads == 2 else "pytest"
-    return Variant(f"{gate}:{condition.name}", "benign", condition.what, env=env, driver=driver, benign=True)
+    return Variant(f"{gate}:{condition.name}", "benign", condition.what, env=env, driver=driver, benign=True,
+                   neighbours=condition.neighbours, quota=condition.quota)  # fmt: skip
 
 
 COLUMNS = (
@@ -165,17 +183,26 @@ def measure(gate: str, condition: Condition, run_gate, commit: str) -> dict:
 
 
 def run_all(
-    gates: list[str], run_gate, commit: str, out: Path, flags: set[str], jobs: int, pin
-) -> list[dict]:
-    """Every gate under every condition: the one-thread runs `jobs` at once, each on a core of
-    its own; the two-thread runs alone. Each row is written as its run ends."""
-    rows = [row for row in read_rows(out) if row["gate"] not in gates]
-    plan = [
-        (g, c)
+    gates: list[str], run_gate, commit: str, out: Path, flags: set[str], jobs: int, pin,
+    only: set[str] | None = None, runs: int | None = None,
+) -> list[dict]:  # fmt: skip
+    """Every gate under every condition (those `only` names, `runs` times each where given):
+    the one-thread runs `jobs` at once, each on a core of its own; the runs that use both
+    cores or load them alone. Each row is written as its run ends; the rows of every gate
+    and condition run again are replaced."""
+    chosen = {
+        g: [
+            dataclasses.replace(c, runs=runs or c.runs)
+            for c in conditions(
+                "jax" if g.endswith("-jax") else "tensorflow", flags, timed=g.startswith("quick")
+            )
+            if only is None or c.name in only
+        ]
         for g in gates
-        for c in conditions("jax" if g.endswith("-jax") else "tensorflow", flags)
-        for _ in range(c.runs)
-    ]
+    }
+    again = {(g, c.name) for g in gates for c in chosen[g]}
+    rows = [row for row in read_rows(out) if (row["gate"], row["condition"]) not in again]
+    plan = [(g, c) for g in gates for c in chosen[g] for _ in range(c.runs)]
 
     lock = threading.Lock()
 
@@ -189,12 +216,11 @@ def run_all(
         error = f" ERROR {row['error']}" if row["error"] else ""
         print(f"{gate} {condition.name}: {mark} ({row['seconds']} s){error}", flush=True)
 
-    single = [item for item in plan if item[1].threads == 1]
     pin(jobs)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(one, single))
+        list(pool.map(one, [item for item in plan if not item[1].alone]))
     pin(1)
-    for item in [item for item in plan if item[1].threads == 2]:
+    for item in [item for item in plan if item[1].alone]:
         one(item)
     return rows
 
@@ -293,7 +319,16 @@ def main_benign(args, run_gate, clopper_pearson, markers, write_markdown, code_c
         return 2
     out = Path(args.out).with_name("mutations-benign.csv")
     started = time.monotonic()
-    rows = run_all(gates, run_gate, code_commit(), out, cpu_flags(), args.jobs, pin_cores)
+    only = set(args.conditions.split(",")) if args.conditions else None
+    known = {c.name for c in conditions("tensorflow", {"avx", "avx2", "avx512f"}, timed=True)}
+    if only is not None and only - known:
+        print(
+            f"mutations: error: --conditions: unknown {', '.join(sorted(only - known))}; "
+            f"expected {', '.join(sorted(known))}",
+            file=sys.stderr,
+        )
+        return 2
+    rows = run_all(gates, run_gate, code_commit(), out, cpu_flags(), args.jobs, pin_cores, only, args.runs)
     begin, end = markers("benign")
     text = section(rows, clopper_pearson, begin, end)
     write_markdown(Path(args.out), benign=text)

@@ -24,7 +24,14 @@ class Variant:
     runs: int = 1  # times the variant is run (a timing variant's detection rate needs several)
     flags: tuple[str, ...] = ()  # extra flags of its command (sinelstm ab's --threads, --env)
     neighbours: int = 0  # busy-loop processes kept running beside it for its whole length
+    quota: float = 0.0  # cores of CPU time the run may use (a cgroup quota; 0: none)
     same_tree: bool = False  # an A/B of one copy of the code against itself
+    # An A/A of this checkout as sinelstm ab names it: (BASE, HEAD), WORKING_TREE for the
+    # working tree as HEAD (no argument), "." for it as a folder; () for planted copies.
+    sides: tuple = ()
+
+
+WORKING_TREE = None
 
 
 # Runs of each planted slowdown: the 20% ones must be caught 10 times in 10, the 40% ones
@@ -159,6 +166,18 @@ TIMING_BENIGN = (
             benign=True, runs=3, flags=("--env", "TF_ENABLE_ONEDNN_OPTS=0")),
     Variant("ab-noisy-neighbour", "benign (A/B)", "two busy-loop processes beside the run for its whole length",
             driver="ab", benign=True, runs=3, neighbours=2),
+    Variant("ab-cpu-quota", "benign (A/B)", "a CPU quota of 1.5 cores (cgroup) over the whole run", driver="ab",
+            benign=True, runs=3, quota=1.5),
+)  # fmt: skip
+# A/A runs of this checkout (clean at HEAD) as CI and a user name its sides: two commits,
+# the working tree as the head, and the working tree as the base (the sides swapped).
+AA = (
+    Variant("aa-commits", "A/A", "HEAD against HEAD (two commits)", driver="ab", benign=True, runs=10,
+            sides=("HEAD", "HEAD")),
+    Variant("aa-working-head", "A/A", "HEAD against the working tree (sinelstm ab HEAD)", driver="ab",
+            benign=True, runs=10, sides=("HEAD", WORKING_TREE)),
+    Variant("aa-working-base", "A/A", "the working tree against HEAD (sinelstm ab . HEAD)", driver="ab",
+            benign=True, runs=10, sides=(".", "HEAD")),
 )  # fmt: skip
 
 # CI's fast subset: two of the regressions the old gate missed, and a benign rerun.

@@ -35,6 +35,8 @@ def _the_committed_results(committed_results, monkeypatch):
     rewrites latest.csv and REPORT.md and appends to history.csv, and the pages quote the
     committed ones."""
     monkeypatch.setattr(sys.modules[__name__], "RESULTS", committed_results)
+
+
 NUMBER = re.compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+]?\d+)?")
 N = r"(\d+(?:\.\d+)?)"  # a number in a pattern, captured
 COMMIT = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b")
@@ -599,7 +601,9 @@ def test_the_settings_the_pages_quote_are_the_codes():
         ("ab.md", r"The threshold is (\d+)%"): round(100 * ab_rules["threshold"]),
         ("ab.md", r"threshold \+ (\d+)%"): round(100 * ab_rules["margin"]),
         ("ab.md", r"its \*\*(\d+)% interval\*\*"): round(100 * ab_rules["confidence"]),
-        ("ab.md", r"the measured interval's top plus the (\d+)% margin"): round(100 * ab_rules["margin"]),
+        ("ab.md", r"the measured interval's top plus (\d+)%"): round(
+            100 * _constant("sinelstm/workflow/ab.py", "ACCEPT_SLACK")
+        ),
         ("ab.md", r"A slowdown of less than (\d+)% passes"): round(100 * ab_rules["threshold"]),
         ("ab.md", rf"\[1/{N}, \d+(?:\.\d+)?\]"): 1 + ab_rules["threshold"],
         ("ab.md", rf"catch slowdowns of {N}-\d+x"): 1 + timing["ratios"]["epoch_floor_ratio"],
@@ -607,7 +611,7 @@ def test_the_settings_the_pages_quote_are_the_codes():
         ("ab.md", r"`--repeats` \((\d+)\)"): repeats,
         ("ab.md", r"`--max-repeats` \((\d+)\)"): _constant("sinelstm/cli/ab.py", "DEFAULT_MAX_REPEATS"),
         ("ab.md", r"`--budget` \((\d+) s\)"): _constant("sinelstm/cli/ab.py", "DEFAULT_BUDGET"),
-        ("ab.md", r"lower their nice value by (\d+)"): _constant("sinelstm/sweep/ab.py", "NICE"),
+        ("ab.md", r"lower their nice value by (\d+)"): _constant("sinelstm/runtime.py", "NICE"),
         ("ab.md", r"timed (\d+) times after its warm-up"): _constant(
             "sinelstm/sweep/ab.py", "FORECAST_ROUNDS"
         ),

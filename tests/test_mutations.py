@@ -157,3 +157,55 @@ def test_a_benign_false_alarm_fails_the_command_and_is_counted_apart_from_timing
     assert "| quick | 18 | 0 | 0% | [0%, 19%] | 18 |" in text
     assert "| paths | 18 | 2 | 11% |" in text
     assert suite.main(["--benign", "--gates", "nope", "--out", str(out)]) == 2
+
+
+def test_the_quick_gates_timing_rules_also_run_beside_load():
+    from mutations.benign import conditions, variant_of
+
+    timed = {c.name: c for c in conditions("tensorflow", {"avx", "avx2"}, timed=True)}
+    assert sum(c.runs for c in timed.values()) == 18
+    assert timed["neighbours"].alone and timed["cpu-quota"].alone and not timed["rerun"].alone
+    loaded = variant_of("quick", timed["cpu-quota"])
+    assert (loaded.quota, variant_of("quick", timed["neighbours"]).neighbours) == (1.5, 2)
+    assert "neighbours" not in {c.name for c in conditions("tensorflow", {"avx"})}  # paths judges no timing
+
+
+def test_a_cpu_quota_holds_a_busy_loop_to_its_share_of_time(tmp_path):
+    """The benign condition's cgroup: a process in it gets 0.5 core of CPU time, not one."""
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    import mutations.__main__ as suite
+    from mutations.catalog import Variant
+
+    try:
+        with suite.burdened(Variant("q", "benign", "", quota=0.5)) as enter:
+            start = time.monotonic()
+            spin = "import time, os\nend = time.monotonic() + 1.5\nwhile time.monotonic() < end: pass\n"
+            spin += "print(os.times().user)"
+            command = [sys.executable, "-c", spin]
+            done = subprocess.run(command, capture_output=True, text=True, preexec_fn=enter)
+            wall = time.monotonic() - start
+    except SystemExit as error:
+        pytest.skip(str(error))
+    assert 0.1 < float(done.stdout) < 0.7 * wall  # a busy loop alone takes its whole wall time
+
+
+def test_the_aa_bias_table_counts_intervals_holding_one_either_way():
+    import mutations.__main__ as suite
+    from mutations.catalog import AA
+
+    rows = []
+    for run, shift in enumerate((1.0, 1.0, 1.3)):  # the third run's head is 30% slower
+        for k in range(8):
+            jitter = 1 + 0.01 * (k % 4 - 1.5)
+            row = {"variant": "aa-commits", "run": str(run), "config": "c"}
+            for metric in suite.TIMINGS:
+                row[f"base_{metric}"], row[f"head_{metric}"] = "1.0", str(shift * jitter)
+            rows.append(row)
+    lines = suite.bias_lines(rows, {v.name: v for v in AA})
+    epoch = next(line for line in lines if "| epoch |" in line)
+    assert "| aa-commits | c | epoch | 24 (3) |" in epoch and epoch.endswith("| 2 of 3 |")

@@ -30,7 +30,7 @@ from sinelstm.verdict.speed import TIMINGS, SpeedRules, judge_pairs
 # history find's timing metrics -> the pair timing that judges each.
 SPEED_METRICS = {**{name: name for name in TIMINGS}, "epoch_floor_ratio": "epoch_floor_ratio",
                  "engine_speedup": "forecast_ms_per_step"}  # fmt: skip
-PROBE_ROUNDS = Rounds(repeats=4, max_repeats=12, budget=900.0)
+PROBE_ROUNDS = Rounds(repeats=4, max_repeats=16, budget=900.0)
 
 
 def find_speed_commit(

@@ -63,8 +63,10 @@ def markdown(run: ABRun, summary: bool = False) -> str:
         f"the sides taking turns cell by cell, A B then B A), {len(run.pairs)} pairs in "
         f"{run.wall_s:.0f} s. Ratio: Hodges-Lehmann estimate of head/base over a config's pairs; "
         f"interval: Wilcoxon signed-rank, exact coverage >= {run.rules.confidence:.0%}. A slowdown "
-        f"fails where its interval lies wholly above +{run.rules.threshold:.0%}; a verdict that "
-        f"could not have seen +{run.rules.threshold + run.rules.margin:.0%} is underpowered and fails."
+        f"fails where its interval lies wholly above +{run.rules.threshold:.0%}; one that straddles "
+        "it passes as inconclusive where the run could have seen "
+        f"+{run.rules.threshold + run.rules.margin:.0%}, "
+        "and is underpowered (fails) where it could not."
     )
     lines.append("")
     lines += [

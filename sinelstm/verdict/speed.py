@@ -19,9 +19,10 @@ per timing metric; a config's pairs (its seeds times the repeats) give the verdi
 
 Verdicts: "slower" (the interval wholly above 1 + threshold: fails), "faster" (wholly
 below 1), "same" (wholly below 1 + threshold), "inconclusive" (it straddles 1 +
-threshold, and the run could have seen a slowdown of threshold + margin), "underpowered"
-(it could not have: fails, as does a config with too few pairs for the interval at all),
-"accepted" (slower, within a ratio a reviewed acceptance allows).
+threshold, and the run could have seen a slowdown of threshold + margin: passes, said so),
+"underpowered" (it could not have: fails, as does a config with too few pairs for the
+interval at all), "accepted" (slower, within a ratio a reviewed acceptance allows). Only
+evidence fails a config: an interval past the threshold, or none that could show one.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ class SpeedRules:
     """How an A/B run judges speed ([tool.sinelstm.gate.ab] in pyproject.toml)."""
 
     threshold: float = 0.10  # a slowdown past this fraction fails, where the interval shows it
-    margin: float = 0.05  # underpowered: could not have seen threshold + margin
+    # Undecided after every round: passes as inconclusive where the run could have seen
+    # threshold + margin (+25%), and is underpowered (fails) where it could not.
+    margin: float = 0.15
     confidence: float = 0.95
     # metric -> its own threshold, where one is measured to need another.
     thresholds: tuple[tuple[str, float], ...] = ()
