@@ -331,20 +331,25 @@ def write_markdown(markdown: Path, head: str | None = None, **sections: str) -> 
     markdown.write_text("\n\n".join(part for part in parts if part) + "\n")
 
 
-def power_sentence(rows: list[tuple[str, bool, bool]]) -> str:
-    """The A/B's measured power in one sentence, from (variant, benign, caught) per run: what
-    the README quotes (tests/test_quoted.py recomputes it from results/mutations-ab.csv)."""
+def power_sentence(rows: list[dict]) -> str:
+    """The A/B's measured power in one sentence, from the rows of results/mutations-ab.csv:
+    what the README quotes (tests/test_quoted.py recomputes it). On unchanged code a
+    verdict "faster" is as wrong as a red one, and an inconclusive one passes: both counted."""
 
     def rate(name: str) -> str:
-        runs = [caught for variant, _, caught in rows if variant == name]
+        runs = [row["caught"] == "True" for row in rows if row["variant"] == name]
         return f"{sum(runs)} of {len(runs)}"
 
-    benign = [caught for _, is_benign, caught in rows if is_benign]
+    benign = [row for row in rows if row["benign"] == "True"]
+    red = sum(row["caught"] == "True" for row in benign)
+    unsure = sum(" inconclusive" in row["headline"] for row in benign)
+    faster = sum(" faster" in row["headline"] for row in benign)
     return (
         f"a 20% slower epoch in {rate('epoch-slower-20')} runs and a 20% slower compiled forecast in "
         f"{rate('forecast-slower-20')}; at 40%, {rate('epoch-slower-40')} and {rate('forecast-slower-40')}; "
-        f"at 10%, {rate('epoch-slower-10')} and {rate('forecast-slower-10')}; "
-        f"{sum(benign)} false alarms in {len(benign)} benign runs"
+        f"at 10%, {rate('epoch-slower-10')} and {rate('forecast-slower-10')}. "
+        f"On unchanged code it was red in {red} of {len(benign)} runs; in {unsure} a verdict was "
+        f"inconclusive (which passes), and in {faster} one called a timing faster"
     )
 
 
@@ -399,8 +404,9 @@ def timing_report(rows: list[dict], markdown: Path) -> str:
         f"Command: `python -m mutations --timing` (`--only NAME,...` reruns some); {len(rows)} runs, "
         f"{minutes:.0f} min of runs in all.",
         "",
-        "| variant | what changed | A/B failed | rate | 95% interval (Clopper-Pearson) | s a run | code at |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| variant | what changed | A/B failed | rate | 95% interval (Clopper-Pearson) | runs with a verdict "
+        "inconclusive / faster | s a run | code at |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in [n for n in catalog if any(row["variant"] == n for row in rows)]:
         group = [row for row in rows if row["variant"] == name]
@@ -411,9 +417,12 @@ def timing_report(rows: list[dict], markdown: Path) -> str:
         note = f" ({errors} errors)" if errors else ""
         seconds = sum(float(row["seconds"]) for row in group) / len(group)
         commits = ", ".join(sorted({row["commit"] or "?" for row in group}))
+        unsure = sum(" inconclusive" in row["headline"] for row in group)
+        faster = sum(" faster" in row["headline"] for row in group)
         lines.append(
             f"| {name} | {catalog[name].what} | {hits} of {len(group)} ({word}){note} | "
-            f"{hits / len(group):.0%} | [{low:.0%}, {high:.0%}] | {seconds:.0f} | {commits} |"
+            f"{hits / len(group):.0%} | [{low:.0%}, {high:.0%}] | {unsure} / {faster} | {seconds:.0f} | "
+            f"{commits} |"
         )
     lines += bias_lines(read_rows(markdown.with_name("mutations-ab-pairs.csv"), KEPT_PAIR_COLUMNS), catalog)
     lines.append(end)
