@@ -15,6 +15,7 @@ record is compared where both rows have it (the counts say how many).
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import pandas as pd
 
@@ -52,7 +53,8 @@ def main(field: str, new_value: str, new_path: str, old_value: str, *old_paths: 
             if metric in EXACT or a.dtype == object:
                 row[metric] = f"{int((a.astype(str) != b.astype(str)).sum())} of {len(both)} differ"
                 continue
-            units = (a.astype(float) - b.astype(float)).abs() / b.astype(float).abs().map(rules.tolerance)
+            tolerance = partial(rules.tolerance, metric=metric)
+            units = (a.astype(float) - b.astype(float)).abs() / b.astype(float).abs().map(tolerance)
             beyond = int((units > 1).sum())
             row[metric] = f"{units.max():.3f}" + (f" ({beyond} beyond)" if beyond else "")
         rows.append(row)

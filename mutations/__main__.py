@@ -136,6 +136,8 @@ def run_gate(variant: Variant, folder: Path, keep_failures: bool = False) -> Out
             done = subprocess.run(
                 command, capture_output=True, text=True, env=env, cwd=folder, timeout=1200, preexec_fn=enter
             )
+    except subprocess.SubprocessError as error:  # past its time, or it could not enter its quota
+        return Outcome(variant, False, False, "", time.monotonic() - start, error=str(error).splitlines()[0])
     finally:
         if core is not None:
             FREE_CORES.put(core)
@@ -197,10 +199,13 @@ def run_ab(variant: Variant, folder: Path) -> Trial:
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     start = time.monotonic()
-    with burdened(variant) as enter:
-        done = subprocess.run(
-            command, capture_output=True, text=True, env=env, cwd=cwd, timeout=1800, preexec_fn=enter
-        )
+    try:
+        with burdened(variant) as enter:
+            done = subprocess.run(
+                command, capture_output=True, text=True, env=env, cwd=cwd, timeout=1800, preexec_fn=enter
+            )
+    except subprocess.SubprocessError as error:  # past its time, or it could not enter its quota
+        return Trial(variant, False, "", time.monotonic() - start, error=str(error).splitlines()[0])
     seconds = time.monotonic() - start
     if done.returncode not in (0, 1):
         return Trial(variant, False, "", seconds, error=(done.stderr.strip().splitlines() or ["?"])[-1])
@@ -223,16 +228,16 @@ def burdened(variant: Variant) -> Iterator[Callable[[], None] | None]:
     """The variant's load for as long as its run: busy-loop neighbours at normal priority,
     and a CPU quota (a cgroup of its own, v2 cpu.max or v1 cfs quota). Yields the function
     that puts the run's process into the quota's cgroup as it starts (None without one)."""
-    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(variant.neighbours)]
     group = _quota_group(variant.quota) if variant.quota else None
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(variant.neighbours)]
     try:
         yield (lambda: (group / "cgroup.procs").write_text(str(os.getpid()))) if group else None
     finally:
         for process in busy:
             process.kill()
             process.wait()
-        if group is not None:
-            _remove_group(group)
+        if group is not None and not _remove_group(group):
+            print(f"mutations: warning: could not remove {group}", file=sys.stderr)
 
 
 def _quota_group(cores: float) -> Path:
@@ -261,13 +266,14 @@ def _quota_group(cores: float) -> Path:
     )
 
 
-def _remove_group(group: Path) -> None:
+def _remove_group(group: Path) -> bool:
     for _ in range(50):  # its last process may take a moment to leave
         try:
             group.rmdir()
-            return
+            return True
         except OSError:
             time.sleep(0.1)
+    return False
 
 
 def run_timing(variant: Variant) -> Iterator[Trial]:
@@ -473,16 +479,17 @@ def bias_lines(pairs: list[dict], catalog: dict) -> list[str]:
             runs = sorted({row["run"] for row in group}, key=int)
             for metric, words in TIMINGS.items():
                 estimate, low, high, _ = hodges_lehmann(logs(group, metric))
-                held = 0
+                held, judged = 0, 0
                 for run in runs:
                     _, one_low, one_high, _ = hodges_lehmann(
                         logs([r for r in group if r["run"] == run], metric)
                     )
+                    judged += not math.isnan(one_low)  # a run too short for an interval says nothing
                     held += bool(one_low <= 0.0 <= one_high)
                 lines.append(
                     f"| {name} | {config} | {words} | {len(logs(group, metric))} ({len(runs)}) | "
                     f"{math.exp(estimate):.3f} | [{math.exp(low):.3f}, {math.exp(high):.3f}] | "
-                    f"{held} of {len(runs)} |"
+                    f"{held} of {judged} |"
                 )
     return lines
 

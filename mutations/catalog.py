@@ -158,7 +158,7 @@ TIMING = tuple(
 )
 TIMING_BENIGN = (
     Variant("ab-identical", "benign (A/B)", "two copies of the same code", driver="ab", benign=True, runs=3),
-    Variant("ab-rerun", "benign (A/B)", "one copy of the code against itself", driver="ab", benign=True, runs=3,
+    Variant("ab-rerun", "benign (A/B)", "one folder named as both sides", driver="ab", benign=True, runs=3,
             same_tree=True),
     Variant("ab-two-threads", "benign (A/B)", "both sides' workers on two compute threads, unpinned",
             driver="ab", benign=True, runs=3, flags=("--threads", "2")),

@@ -271,3 +271,43 @@ def test_a_worker_that_imports_another_tree_is_refused(tmp_path, monkeypatch):
     )
     worker.handshake()
     assert worker.fields == []
+
+
+def test_a_later_round_keeps_each_cells_order_balanced_by_its_place_in_the_grid():
+    from collections import Counter
+
+    from sinelstm.sweep.ab import schedule
+    from sinelstm.sweep.grid import GRIDS, cell_id
+
+    cells = GRIDS["ab"].cells()
+    positions = {cell_id(cell): index for index, cell in enumerate(cells)}
+    # Three repeats of all four cells, then three more of the last two only (odd rounds).
+    rounds = [(cells, 0), (cells[2:], 3)]
+    orders = Counter(
+        (cell_id(cell), order[0])
+        for todo, first in rounds
+        for jobs in schedule(todo, 3, 2, first, positions)
+        for _, cell, order in jobs
+    )
+    assert all(orders[(cell_id(cell), "base")] == orders[(cell_id(cell), "head")] == 3 for cell in cells[2:])
+
+
+def test_a_side_without_a_sinelstm_package_is_refused_in_one_line(tmp_path):
+    from sinelstm.sweep.ab import ABError
+    from sinelstm.workflow.ab import sides
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "README").write_text("no package here\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    with pytest.raises(ABError, match=r"^BASE: [0-9a-f]{10} holds no sinelstm package$"):
+        with sides(repo, "HEAD", None):
+            pass
+    folder = tmp_path / "folder"
+    (folder / "sinelstm").mkdir(parents=True)
+    (folder / "sinelstm" / "__init__.py").write_text("")
+    with pytest.raises(ABError, match=r"^HEAD: working tree holds no sinelstm package$"):
+        with sides(repo, str(folder), None):  # the working tree has none either
+            pass

@@ -7,7 +7,7 @@ commit's code and the probed commit's, taking turns on the same cores now
 (sinelstm.verdict.pairs.run_rounds), and the timing moved where its head/base interval
 lies wholly outside [1 / (1 + threshold), 1 + threshold]: slower or faster by more than
 the A/B's threshold. A probe that cannot decide (underpowered) is passed over, as a
-commit that cannot run is.
+commit that cannot run is; an inconclusive one counts as not moved, as the A/B passes it.
 
 epoch_floor_ratio is judged on its own pairs (an epoch over its floor, both measured in
 each cell); engine_speedup by the compiled forecast step, the part of it this code owns
@@ -16,6 +16,7 @@ each cell); engine_speedup by the compiled forecast step, the part of it this co
 
 from __future__ import annotations
 
+import compileall
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -55,10 +56,12 @@ def find_speed_commit(
     details: dict[int, str] = {}
     with worktree(repo, commits[0]) as (reference_tree, _):
         reference = Side(SIDES[0], reference_tree, commits[0][:10])
+        compileall.compile_dir(reference_tree / "sinelstm", quiet=2)
 
         def moved(index: int) -> bool | None:
             sha = commits[index]
             with worktree(repo, sha) as (tree, scratch):
+                compileall.compile_dir(tree / "sinelstm", quiet=2)  # both sides' bytecode made alike
                 found.runs += 1
                 echo(f"{sha[:10]}: A/B of {len(cells)} cells of {config} against {commits[0][:10]}")
                 run = run_rounds(
@@ -80,7 +83,11 @@ def find_speed_commit(
                 return None
             outside = math.log(verdict.low) > limit or math.log(verdict.high) < -limit
             details[index] = detail
-            echo(f"{sha[:10]}: {'moved' if outside else 'same'} ({detail})")
+            # An interval that straddles the threshold but could have seen +25% counts as not
+            # moved, as the A/B passes it: the bisection then says so ("inconclusive").
+            said = "moved" if outside else "same"
+            said = "inconclusive, not moved" if verdict.verdict == "inconclusive" else said
+            echo(f"{sha[:10]}: {said} ({detail})")
             return outside
 
         result = bisect(len(commits), moved)

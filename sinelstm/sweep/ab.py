@@ -1,16 +1,11 @@
 """An A/B run: the same cells run by two revisions of the code, taking turns on the same cores.
 
-Each side is a source tree (a git worktree of a commit, or the working tree) and its
-own worker processes (sinelstm/sweep/abworker.py), which import that tree's sinelstm on
-this install's stack. Cells are split into streams, one per core; each stream has a
-base worker and a head worker pinned to its core, and runs its cells one after another,
-each cell on both sides back to back, each cell's order alternating over its repeats
-(A B, then B A). Both
-workers of a stream see the same cells in the same order, so their warm-ups pair; drift,
-clock changes and neighbours fall on both sides of a pair alike.
-
-The driver sends each side only the config fields that side knows, so a field new in
-the head (at its default) does not make every cell unpaired.
+Each side is a fresh copy of its code (sinelstm.workflow.ab.sides) and its own worker
+processes (abworker.py), which import that copy's sinelstm on this install's stack. One
+stream per core; each stream's base and head workers are pinned to its core and run each
+cell back to back, the order flipping every repeat (A B, then B A), so drift, clock
+changes and neighbours fall on both sides alike. Each side is sent only the config
+fields it knows, so a field new in the head does not leave every cell unpaired.
 """
 
 from __future__ import annotations
@@ -195,14 +190,20 @@ def cores(streams: int | None) -> list[int | None]:
 
 
 def schedule(
-    cells: list[ExperimentConfig], repeats: int, streams: int, first_repeat: int = 0
+    cells: list[ExperimentConfig],
+    repeats: int,
+    streams: int,
+    first_repeat: int = 0,
+    positions: dict[str, int] | None = None,
 ) -> list[list[tuple[int, ExperimentConfig, tuple[str, str]]]]:
     """(repeat, cell, order) jobs per stream: the grid's order repeated, dealt out in turn.
-    A cell's order flips from one repeat to the next and between neighbouring cells, so each
-    cell runs base first as often as head first (with an even number of repeats): whatever
+    A cell's order flips from one repeat to the next and between neighbouring cells (by its
+    place in the whole grid, `positions`, where a later round runs some of them), so each
+    cell runs base first as often as head first over an even number of repeats: whatever
     running second gains (warm shared caches, a settled clock) falls on both sides alike."""
+    positions = positions or {}
     jobs = [
-        (repeat, cell, SIDES if (repeat + index) % 2 == 0 else SIDES[::-1])
+        (repeat, cell, SIDES if (repeat + positions.get(cell_id(cell), index)) % 2 == 0 else SIDES[::-1])
         for repeat in range(first_repeat, first_repeat + repeats)
         for index, cell in enumerate(cells)
     ]
@@ -221,6 +222,7 @@ def run_ab(
     env: dict[str, str] | None = None,
     threads: int = 1,
     first_repeat: int = 0,
+    positions: dict[str, int] | None = None,
     on_pair: Callable[[Pair], None] | None = None,
 ) -> tuple[list[Pair], dict[str, list[str]]]:
     """Run every cell `repeats` times on both sides, interleaved (the repeats numbered from
@@ -230,7 +232,7 @@ def run_ab(
     out, also on an error or Ctrl-C. Workers of more than one thread are not pinned."""
     env = {**worker_env(), **(env or {})}
     pinned = cores(streams) if threads == 1 else [None] * (streams or 1)
-    plan = schedule(cells, repeats, len(pinned), first_repeat)
+    plan = schedule(cells, repeats, len(pinned), first_repeat, positions)
     logs.mkdir(parents=True, exist_ok=True)
     workers = [
         {side.name: Worker(side, core, env, logs / f"{side.name}-{stream}.log") for side in (base, head)}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.sweep.ab import SIDES, Pair, Side, cores, run_ab
-from sinelstm.sweep.grid import config_id
+from sinelstm.sweep.grid import cell_id, config_id
 from sinelstm.verdict.rules import ReproductionRules
 from sinelstm.verdict.speed import TIMINGS, Acceptance, SpeedRules, SpeedVerdict, judge_pairs
 
@@ -195,11 +195,12 @@ def run_rounds(
     start, run_id = time.perf_counter(), new_run_id()
     pairs: list[Pair] = []
     todo, done = cells, 0
+    positions = {cell_id(cell): index for index, cell in enumerate(cells)}
     while todo:
         round_start = time.perf_counter()
         more, fields = run_ab(
             base, head, todo, repeats=rounds.repeats, streams=streams, logs=logs, run_id=run_id,
-            env=env, threads=threads, first_repeat=done, on_pair=on_pair,
+            env=env, threads=threads, first_repeat=done, positions=positions, on_pair=on_pair,
         )  # fmt: skip
         pairs += more
         done += rounds.repeats

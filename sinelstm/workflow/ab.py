@@ -66,6 +66,8 @@ def sides(repo: Path | None, base: str | None, head: str | None) -> Iterator[tup
         for name, spec in zip(SIDES, (base, head), strict=True):
             tree = Path(scratch) / name
             label = _copy_side(repo, spec, name, tree)
+            if not (tree / "sinelstm" / "__init__.py").is_file():
+                raise ABError(f"{name.upper()}: {label} holds no sinelstm package")
             compileall.compile_dir(tree / "sinelstm", quiet=2)
             made.append(Side(name, tree, label))
         yield made[0], made[1]
@@ -95,6 +97,8 @@ def _copy_side(repo: Path | None, spec: str | None, name: str, tree: Path) -> st
             f"{name.upper()}: {spec!r} is neither a commit of {repo} nor a folder holding sinelstm/"
         )
     present = git(repo, "ls-tree", "--name-only", sha, "--", *COPIED).split()
+    if "sinelstm" not in present:
+        raise ABError(f"{name.upper()}: {sha[:10]} holds no sinelstm package")
     archive = subprocess.run(
         ["git", "-C", str(repo), "archive", "--format=tar", sha, "--", *present],
         capture_output=True,
@@ -104,8 +108,14 @@ def _copy_side(repo: Path | None, spec: str | None, name: str, tree: Path) -> st
         message = (archive.stderr.decode(errors="replace").strip().splitlines() or ["failed"])[-1]
         raise ABError(f"{name.upper()}: git archive {sha[:10]}: {message}")
     tree.mkdir(parents=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(tree, filter="data")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            if hasattr(tarfile, "data_filter"):  # Python 3.11.4 on: no path out of the tree
+                tar.extractall(tree, filter="data")
+            else:
+                tar.extractall(tree, members=[m for m in tar if m.isfile() or m.isdir()])
+    except (tarfile.TarError, OSError) as error:
+        raise ABError(f"{name.upper()}: {sha[:10]}: cannot copy its files: {error}") from None
     return sha[:10]
 
 
