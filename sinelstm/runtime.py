@@ -55,7 +55,7 @@ def select_backend(name: str | None) -> str:
     os.environ["KERAS_BACKEND"] = name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if name == "jax":
-        # Every new Keras model compiles its train step anew (2-5 s); with JAX's persistent
+        # Every new Keras model compiles its train step anew; with JAX's persistent
         # cache the cells of one config after the first, in any worker, load it instead.
         cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sinelstm" / "jax"
         os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(cache))
@@ -94,8 +94,8 @@ def become_worker(core: int | None = None, load: bool = True) -> None:
         preload_backend()
 
 
-# How far a worker lowers its nice value, where the OS lets it (root, or CAP_SYS_NICE): a
-# busy neighbour at normal priority then takes about 3% of its core, not half of it.
+# How far a worker lowers its nice value, where the OS lets it (root, or CAP_SYS_NICE), so
+# that a busy neighbour at normal priority takes little of its core.
 NICE = 15
 
 

@@ -1,22 +1,12 @@
 """The seeds of one config trained together: one compiled step advances every member.
 
-The loop trainer (sinelstm.experiment.train) steps one small model one small batch at a
-time, so a hidden-16 epoch spends most of its time on per-op overhead, not arithmetic.
-Here the members of a config (the same config but for the seed) are stacked: every
-weight gains a leading member axis, and each training step is one batched product per
-time step for all members at once.
-
-Each member keeps everything the loop trainer gives a seed: its own data (its seed's
-noise) and initial weights (its model built from its seed, as one by one), its own
-shuffle order (its seed's generator, drawn as the loop trainer draws it), its own Adam
-state, its own validation loss and early stopping; a stopped member's weights no longer
-change. Adam is element-wise and the members' losses are summed, so each member's
-gradient and update are exactly its own. The arithmetic is the same as Keras' cells
-(gate order, biases, Adam's update) up to the order of float summation; tests hold the
-members' metrics to the one-by-one loop trainer's.
-
-Covered: the recurrent kinds (lstm, gru, rnn) with Keras' own layers on the TensorFlow
-backend and one-step training. Everything else trains one by one (batchable says so).
+The members (one config but for the seed) are stacked: every weight gains a leading member
+axis, and a training step is one batched product per time step for all members. Each keeps
+what the loop trainer gives a seed: its own data, initial weights, shuffle order, Adam
+state, validation loss and early stopping. Losses are summed and Adam is element-wise, so
+each member's update is its own; tests hold the metrics to the loop trainer's. Covered:
+lstm, gru and rnn with Keras' layers on TensorFlow, one-step training; everything else
+trains one by one (batchable says so). Why: docs/layout.md, design notes.
 """
 
 from __future__ import annotations
@@ -35,8 +25,7 @@ BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
 
 
 # Seeds of a larger model train one by one: at hidden 300 an epoch is one large product a
-# step already (1.5-1.8x its floor alone), and a member axis made it slower, 122 against
-# 108 ms an epoch at the article-2017 shape.
+# step already, and a member axis makes it slower (docs/layout.md, design notes).
 MAX_BATCHED_HIDDEN = 128
 
 
@@ -117,9 +106,8 @@ class Members:
         self.velocities = [tf.Variable(tf.zeros_like(value, dtype=tf.float32)) for value in stacked]
         self.steps = tf.Variable(0, dtype=tf.int64)
         self.cell = _cell(cfg.model)
-        # Graph functions without XLA: XLA's CPU products are slower than oneDNN's here, and
-        # compiling the unrolled steps cost more than it saved (hidden 16: 6.6 ms a member's
-        # epoch with XLA, 2.2 ms without; hidden 64 on 601 samples: 221 ms against 68 ms).
+        # Graph functions without XLA: here XLA's CPU products are slower than oneDNN's, and
+        # compiling the unrolled steps costs more than it saves (docs/layout.md, design notes).
         self.train_step = tf.function(self._train_step, reduce_retracing=True)
         self.losses = tf.function(self._losses, reduce_retracing=True)
 

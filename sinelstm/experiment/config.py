@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from sinelstm.experiment import kinds
 
 ENGINES = ("compiled", "predict")
-# loop: model.fit's algorithm (shuffled minibatches, validation after each
-# epoch, EarlyStopping) as train_on_batch calls, without fit's ~0.1 s of
-# per-epoch machinery; fit: the article's model.fit call itself; batched: the
-# loop's algorithm with a config's seeds trained together (sinelstm.experiment.batched).
+# loop: model.fit's algorithm (shuffled minibatches, validation after each epoch,
+# EarlyStopping) as train_on_batch calls, without fit's per-epoch machinery; fit: the
+# article's model.fit call itself; batched: the loop's algorithm with a config's seeds
+# trained together (sinelstm.experiment.batched).
 TRAINERS = ("loop", "fit", "batched")
 
 
@@ -51,8 +51,7 @@ class ExperimentConfig:
     validation_split: float = 0.1  # last fraction of windows held out, as Keras does
     trainer: str = "loop"  # how the fit is driven, one of TRAINERS
     implementation: str = "keras"  # training pass, one of the kind's implementations; "" where it has none
-    # The remedy for the decay: train on k-step rollouts that feed the model's own
-    # predictions back (loss over all k steps). 1 = the article's one-step training.
+    # Loss over all k steps; 1 = the article's one-step training.
     train_rollout: int = 1  # the remedy: train on k-step rollouts of the model's own predictions
     # Forecast.
     horizon: int = 400  # autoregressive steps after the observed data

@@ -52,7 +52,7 @@ def _timed(product: Callable[[], object], products: int, flops: float) -> Probe:
 def sgemm_probe(cfg: ExperimentConfig, products: int = 40) -> Probe:
     """A function that times `products` numpy float32 products at the training shape and
     returns their rate, GFLOP/s: run between epochs, it gives each epoch the machine's
-    speed of that moment (on a shared machine the rate moves by 30% within a minute)."""
+    speed of that moment (on a shared machine the rate moves within a minute)."""
     a, b = _operands(cfg)
     a @ b
     return _timed(lambda: a @ b, products, 2.0 * a.shape[0] * a.shape[1] * b.shape[1])

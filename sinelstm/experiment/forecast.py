@@ -1,27 +1,12 @@
 """Autoregressive forecasting: each prediction is appended to the window and fed back.
 
-Two engines compute the same rollout:
-
-- ``predict``: the article's way, one ``model.predict`` call per step. Kept
-  as the reference; almost all of its time is per-call overhead.
-- ``compiled``: the whole rollout as one compiled loop (XLA on TensorFlow,
-  jax.jit on JAX), with no Python round trip per step. For a model that is
-  a recurrent layer followed by per-sample layers it runs the windows as a
-  wavefront: the ``window`` overlapping windows in flight are advanced
-  together, one batched cell step per forecast step, instead of re-running
-  the recurrence over each window from scratch (``window`` sequential
-  matrix-vector products become one matrix product). Other models are
-  called on each window inside the same compiled loop.
-
-On TensorFlow a compiled rollout is built once per architecture and horizon in a
-process, not once per model: the models of a grid's cells differ in their
-weights only (the seeds of a config, and every config of the same shape), and
-compiling the loop cost 0.5-1.5 s a cell, several times the forecast itself. The
-rollout runs on a template model of that architecture into which each model's
-variables are copied first; the variables are the compiled loop's inputs, so the
-same compiled code gives each model's forecast (tests/test_forecast.py holds it
-to a rollout compiled for the model alone, value for value). JAX bakes the
-weights into its compiled function, so there each model keeps its own.
+Two engines compute the same rollout. ``predict`` is the article's way and the reference:
+one ``model.predict`` call per step. ``compiled`` runs the whole rollout as one compiled
+loop (XLA on TensorFlow, jax.jit on JAX); for a recurrent layer followed by per-sample
+layers it advances the overlapping windows together, one batched cell step per forecast
+step. On TensorFlow one compiled rollout per architecture and horizon serves every model of
+that shape: each model's variables are copied into a template first. JAX keeps one per
+model, as it bakes the weights in (docs/layout.md, design notes).
 """
 
 from __future__ import annotations

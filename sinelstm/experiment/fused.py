@@ -1,37 +1,12 @@
 """The article's LSTM layer with faster training passes for TensorFlow: fused and block.
 
-keras.layers.LSTM trains on the CPU through a generic `while` loop: at every
-step an input product, a recurrent product, a bias add and a dozen separate
-element-wise ops, and the same again, transposed, in the backward pass, with
-the recurrent weights' gradient summed from one small product per step.
-FusedLSTM computes the same function with fewer, larger operations:
-
-- forward, one product per step: [h, x_t, 1] (batch x hidden+inputs+1) by the
-  stacked [recurrent kernel; kernel; bias], the shape the training floor is
-  measured at; the first step, whose state is zero, needs only x_0's part;
-- the gate arithmetic of a step fused into one XLA-compiled function, forward
-  and backward;
-- backward, one product per step for the state's gradient, then every weight
-  gradient (recurrent kernel, kernel and bias together) as one large product
-  over all steps and windows.
-
-It is the same layer - same weights, same initializers, same Keras config -
-and only its training pass (training=True) changes; inference and any use it
-does not cover (masks, an initial state, dropout, other activations,
-return_sequences, go_backwards, stateful, other dtypes or backends) run
-Keras' own code. tests/test_fused.py holds its outputs and gradients to
-keras.layers.LSTM's.
-
-BlockLSTM runs the whole sequence, forward and backward, in TensorFlow's own
-fused kernels (BlockLSTMV2 and BlockLSTMGradV2, the monolithic LSTM ops kept
-from tf.contrib): per step one product of [x_t, h] by the stacked [kernel;
-recurrent kernel] and the gate arithmetic in one C++ loop, with no graph op
-per step at all. Its V2 layout is Keras' (gates i, f, c, o, no forget bias).
-TensorFlow registers BlockLSTMV2's gradient as the first version's grad op,
-which assumes the other gate order (i, c, f, o) and returns wrong gradients,
-so block_lstm calls BlockLSTMGradV2 through its own custom gradient. The same
-function as Keras' forward, it also serves inference (the validation pass and
-`model.predict`), where FusedLSTM leaves it to Keras.
+FusedLSTM is keras.layers.LSTM (same weights, initializers and config) whose training pass
+uses fewer, larger operations: one product a step, each step's gate arithmetic in one XLA
+function, and every weight gradient as one product over all steps. Inference, and the
+options it does not cover, run Keras' own code. BlockLSTM runs the whole sequence in
+TensorFlow's fused BlockLSTMV2 kernels, in training and inference, with a gradient of its
+own (the registered one is wrong). tests/test_fused.py holds both to keras.layers.LSTM;
+the reasoning is in docs/layout.md, design notes.
 """
 
 from __future__ import annotations

@@ -1,18 +1,12 @@
 """The model-kind registry: every forecaster the grid can run, one entry each.
 
-An entry says what a kind is (its family, whether `hidden` applies), how to
-build it and how much arithmetic one training epoch costs. Everything else
-(config checks, training, forecast, grid, report, cost model) asks the
-registry instead of testing names. A new kind is one `register` call plus its
-builder.
-
-Builders are referenced as "package.module:function" and imported only when a
-model is built, so this module imports nothing of sinelstm's and the config can
-consult it. A user's own Keras model runs through the same grid, metrics, gate
-and report: `--model package.module:function` names a factory that takes the
-ExperimentConfig and returns an uncompiled Keras model (input (window, 1),
-output (1,)); installed packages may also register kinds under the entry-point
-group "sinelstm.models" (name = "package.module:function").
+An entry says what a kind is (its family, whether `hidden` applies), how to build it and
+how much arithmetic one training epoch costs. The rest of the package asks the registry
+instead of testing names: a new kind is one `register` call plus its builder. Builders are
+named "package.module:function" and imported only when a model is built, so this module
+imports nothing of sinelstm's and the config can consult it. A user's own Keras model comes
+in through `--model package.module:function` or the entry-point group "sinelstm.models"
+(docs/models.md has the factory's contract).
 """
 
 from __future__ import annotations

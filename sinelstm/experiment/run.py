@@ -136,8 +136,8 @@ def train_members(cfgs: list[ExperimentConfig], then: Callable[[Trained], object
     then = then or (lambda trained: trained)
     wanted, done = set(cfgs), {}
     seeds = [first.replace(seed=seed, epochs=caps[-1]) for seed in dict.fromkeys(c.seed for c in cfgs)]
-    # A batch of one is the loop trainer itself: the same arithmetic, and at hidden 300 Keras'
-    # own cell was faster than a member axis of one (108 against 122 ms an epoch).
+    # A batch of one is the loop trainer itself: the same arithmetic, and Keras' own cell is
+    # faster than a member axis of one (MAX_BATCHED_HIDDEN's note).
     if len(seeds) == 1 or not batchable(first, keras.backend.backend()):
         for cfg in seeds:
             _train_alone(cfg, caps[:-1], lambda trained: _settle(trained, wanted, then, done))

@@ -170,8 +170,8 @@ def _in_place_of(model) -> Iterator[object]:
     model: one compiled template per architecture, optimizer config and loss in this
     process, which takes model's variables (weights, seed states) and a fresh optimizer
     state first and gives its trained variables back after. Tracing a model's train and
-    test functions cost 0.4-1.5 s a cell (its first epoch's fit_warmup_s), several times a
-    small cell's training; the template traces them once. The same graph on the same
+    test functions (its first epoch's fit_warmup_s) can cost more than a small cell's
+    training; the template traces them once. The same graph on the same
     values: the same arithmetic (tests/test_experiment.py holds a cell trained after
     another on the template to the cell trained alone, bit for bit). Elsewhere, or while
     the template is in use, `model`."""

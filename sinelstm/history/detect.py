@@ -1,30 +1,12 @@
 """Change points in each metric's series over commits, found by ruptures (PELT), and named
 by the first commit after each shift, its size and whether it is better or worse.
 
-A series is one (grid, stack, config, metric): per commit, the median over seeds (the
-total, for a count such as diverged), commits in the tip's first-parent order. Only clean
-runs count: a dirty run's code is not its commit's. Stacks are never mixed: another
-TensorFlow draws other weights, a shift that is no commit's.
-
-Tolerance: within one stack seeded runs repeat (the quick grid's metrics were identical
-over the 35 commits from 2e66e9d to f121578), so a gated metric is measured in units of
-the reproduction tolerance, as the gate's reproduction tier and `history find` judge it;
-the same-run timing ratios, which vary run to run, in units of the statistical tolerance.
-
-Method: PELT with the l2 cost (a shift in the mean), exact over every segmentation and
-linear in the series' length, on the series in units of that tolerance. The
-penalty is 4 * sigma^2 * log(n): twice the BIC one for a mean shift in Gaussian noise,
-with sigma the commit-to-commit noise estimated from the first differences by their
-median absolute deviation (robust to the shifts themselves), and never below half a
-tolerance: on a series that repeats exactly between code changes (sigma near 0) a
-sub-tolerance wiggle would otherwise cut it into pieces. Twice BIC, measured on 300
-synthetic 40-commit series: noise as large as the tolerance gives a false change in 2%
-of them (BIC's own penalty: 15%), and a shift of two tolerances is still found in 85%
-of them (86%). A segment is at least two commits long: one commit off the line is a
-blip, not a shift (the gate catches a regression at the tip). Then a change whose size
-(the median after minus the median before, over the segments either side) is within
-the gate's tolerance for that metric and config is dropped: the gate would not call it
-worse either.
+A series is one (grid, stack, config, metric): per commit the median over seeds (the total,
+for a count), clean runs only, stacks never mixed. Values are in units of the gate's
+tolerance: the reproduction one for gated metrics, the statistical one for timing ratios.
+The penalty is twice BIC's, with the noise estimated from first differences (never under
+half a tolerance). A segment is at least two commits; a change within the gate's tolerance
+is dropped. The reasoning, and a test on synthetic series: docs/layout.md, design notes.
 """
 
 from __future__ import annotations

@@ -1,18 +1,12 @@
 """Find the commit that moved a metric: bisection over a range (`asv find`'s job), with the
 gate's own rules for "moved".
 
-The range's first commit is the reference (good). Bisection keeps lo, the last commit
-known not to have moved, and hi, the first known to have moved, starting from a
-sentinel past the range's end: the last commit is measured only when the search gets
-there, so n commits cost ceil(log2(n)) probes plus the reference, and "nothing moved"
-is found at the same cost (the last commit is then measured). A commit whose code
-cannot run is passed over for its nearest neighbour. Bisection assumes one move: a
-metric that moves and moves back between probes is not seen.
-
-"Moved" is the gate's: where the probe's stack matches the reference's, any seed's
-value outside the reproduction tolerance; elsewhere the median over seeds (the total,
-for a count) by more than the metric's statistical tolerance, either way. A seed
-missing or crashed has moved.
+The range's first commit is the reference. Bisection keeps lo, the last commit known not to
+have moved, and hi, the first known to have moved (at first a sentinel past the range's
+end), so n commits cost ceil(log2(n)) probes plus the reference. A commit whose code cannot
+run is passed over. "Moved" is the gate's: on the reference's stack, any seed outside the
+reproduction tolerance; elsewhere, the median beyond the statistical tolerance, either way.
+A missing or crashed seed has moved. Bisection assumes one move (docs/layout.md).
 """
 
 from __future__ import annotations

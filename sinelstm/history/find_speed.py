@@ -1,17 +1,11 @@
 """Find the commit that moved a timing: bisection whose probe is an A/B run.
 
-Same-stack timings never repeat to the reproduction tolerance, and timings from another
-moment or machine differ by tens of percent, so the history's stored timings cannot say
-whether a commit moved one. Each probe runs the config's cells with the reference
-commit's code and the probed commit's, taking turns on the same cores now
-(sinelstm.verdict.pairs.run_rounds), and the timing moved where its head/base interval
-lies wholly outside [1 / (1 + threshold), 1 + threshold]: slower or faster by more than
-the A/B's threshold. A probe that cannot decide (underpowered) is passed over, as a
-commit that cannot run is; an inconclusive one counts as not moved, as the A/B passes it.
-
-epoch_floor_ratio is judged on its own pairs (an epoch over its floor, both measured in
-each cell); engine_speedup by the compiled forecast step, the part of it this code owns
-(the predict loop it is measured against is Keras' own).
+Stored timings cannot say whether a commit moved one: they never repeat, and differ between
+moments and machines. So each probe runs the reference commit's code and the probed one's,
+taking turns on the same cores now (sinelstm.verdict.pairs.run_rounds). A timing moved where
+its head/base interval lies wholly outside [1 / (1 + threshold), 1 + threshold]. An
+underpowered probe is passed over; an inconclusive one counts as not moved, as the A/B
+passes it. Which pairs judge which timing: docs/layout.md, design notes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The history store: one CSV, append-only, of every run's per-config, per-seed summaries
 of what the gate judges (the declared `history` columns), keyed by commit, dirty flag,
-time, machine and stack. One row per (config, seed), about 350 bytes, so that it can
+time, machine and stack. One short row per (config, seed), so that it can
 live in git; raw timings stay in the results CSV. Appends are whole-or-nothing under the
 results store's lock; a torn last line is set aside, never read. Results are data:
 written with the csv module, read with pandas, never evaluated (docs/history.md).
@@ -26,11 +26,9 @@ KEY_COLUMNS = (
     + STACK_COLUMNS
     + ("status", "note", "config", "seed")
 )
-# What the gate judges, as declared (sinelstm.sweep.columns: `history`): the statistical
-# rules' metrics, the reproduction tier's exact metrics and canaries, and the speed ratios
-# measured inside one run. Columns are read by name: a history written before a column was
-# declared reads with it empty (not recorded then), and is rewritten with it on its next
-# append (version 1 had no `flat`).
+# What the gate judges, as declared (sinelstm.sweep.columns: `history`): metrics,
+# canaries and same-run speed ratios. Columns are read by name: an older history reads
+# with a newer column empty, and gains it on its next append (version 1 had no `flat`).
 HISTORY_METRICS = tuple(c.name for c in COLUMNS if c.history and c.kind != TIMING)
 TEXT_METRICS = tuple(c.name for c in COLUMNS if c.history and c.value == "text")
 RATIO_COLUMNS = tuple(c.name for c in COLUMNS if c.history and c.kind == TIMING)
@@ -46,13 +44,13 @@ def _readable(names: list[str]) -> bool:
 
 
 # What a results file must hold to enter the history. The canaries and the floor ratio
-# came later inside schema 4 (9c30e1c): a file without them is read with them empty (not
-# measured then), as read_results fills in what schemas 2 and 3 lacked.
+# came later inside schema 4: a file without them reads with them empty, as read_results
+# fills in what schemas 2 and 3 lacked.
 REQUIRED_RESULTS = ("run_id", "status", "cell", "cell_key", "seed") + tuple(
     name for name in HISTORY_METRICS if name not in TEXT_METRICS
 )
 # Ten significant digits: far inside the reproduction tolerance (1e-4 of the value), and
-# about 8 bytes a value less than repr.
+# shorter than repr.
 DIGITS = 10
 SKIPPED = "skipped"
 

@@ -32,11 +32,11 @@ from sinelstm.sweep.grid import cell_id, config_id
 
 SOURCE = (Path(__file__).with_name("abworker.py")).read_text()
 SIDES = ("base", "head")
-# How far the workers lower their nice value, where the OS lets them (two busy loops beside
-# an A/B at nice 0 spread its pairs by +-50%).
+# How far the workers lower their nice value, where the OS lets them: busy neighbours
+# would spread the pairs (docs/layout.md, design notes).
 NICE = runtime.NICE
 # Timed rounds of each cell's compiled forecast (the grid's own: 5), where a side's code
-# lets its worker set them: the forecast step's pairs then spread a third as much.
+# lets its worker set them: the forecast step's pairs then spread less.
 FORECAST_ROUNDS = 25
 
 

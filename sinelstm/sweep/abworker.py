@@ -1,19 +1,12 @@
 """One side's worker of an A/B run: a process that imports that side's own sinelstm and runs
 the cells it is sent, one at a time, on the core it is pinned to.
 
-The driver (sinelstm.sweep.ab) starts it as `python -c SOURCE` with the side's tree first
-on PYTHONPATH and as its working directory, so `import sinelstm` is that side's code,
-whatever revision it is. So this file imports only the standard library before the
-side's package, and uses no more of that package than every revision with a grid has:
-ExperimentConfig and sweep.runner.run_cell. Everything else a cell needs (its thread
-count, its backend) comes through the environment the driver sets.
-
-Protocol: newline-delimited JSON on a private copy of standard output (the process's
-own stdout and stderr go to the driver's log file, so a library's prints cannot corrupt
-it). First {"fields": [...], "package": path} (the config fields this side knows, and
-the package it imported) or {"error": "..."};
-then, per request {"config": {...}, "run_id": "...", "speedup": bool}, one answer
-{"row": {...}, "cell_s": seconds} or {"error": "..."}. End of input ends the worker.
+The driver (sinelstm.sweep.ab) starts it as `python -c SOURCE` with the side's tree first on
+PYTHONPATH, so `import sinelstm` is that side's code. This file imports only the standard
+library, and of the side's package only what every revision has: ExperimentConfig and
+sweep.runner.run_cell. It speaks newline-delimited JSON on a private copy of stdout: first
+{"fields": [...], "package": path} or {"error": "..."}; then, per {"config": {...}, "run_id":
+"...", "speedup": bool}, one {"row": {...}, "cell_s": seconds} or {"error": "..."}.
 """
 
 import dataclasses
@@ -74,9 +67,8 @@ def main() -> int:
 
 def _raise_priority(nice: int) -> int:
     """Lower this worker's nice value by `nice` where allowed (root, or CAP_SYS_NICE), so
-    that processes beside the run at normal priority take little of its core: a busy
-    neighbour at nice 0 gets about 3% of a core against a worker at nice -15, not half.
-    Returns the nice value it runs at."""
+    that processes beside the run at normal priority take little of its core. Returns the
+    nice value it runs at."""
     if nice > 0:
         try:
             return os.nice(-nice)
@@ -102,9 +94,8 @@ def _exit_with_parent() -> None:
 
 def _forecast_rounds(rounds) -> None:
     """Time the compiled forecast `rounds` times after its warm-up, where the side's code
-    keeps its round counts in sinelstm.experiment.run.DEFAULT_FORECAST_ROUNDS (a rollout
-    of a quick-grid cell takes 6-11 ms: a median of 5 spreads by about 10% a pair, of 25
-    by a third of that, for a tenth of a second)."""
+    keeps its round counts in sinelstm.experiment.run.DEFAULT_FORECAST_ROUNDS (a short
+    rollout: more rounds steady its median for little time; docs/layout.md)."""
     if not rounds:
         return
     try:

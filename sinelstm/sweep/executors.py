@@ -80,23 +80,20 @@ def _pin_to_a_free_core(lock) -> None:
                 if len(pinned) == 1 and pinned[0] in used:
                     used[pinned[0]] += 1
             become_worker(min(cores, key=lambda core: (used[core], core)), load=False)
-    preload_backend()  # the ~3 s import, outside the lock: workers start side by side
+    preload_backend()  # the slow import, outside the lock: workers start side by side
 
 
-# Units (a config's seeds, sinelstm.sweep.runner.batches) a worker runs before it is
-# replaced by a fresh process. TensorFlow kept about 9 MB of every model trained with
-# train_on_batch and 3.5 MB of every compiled rollout even after clear_session (measured
-# cell by cell in one process; one worker of the 340-cell science grid reached 4.5 GB).
-# A worker now trains and forecasts on one template per architecture, so the seeds of a
-# unit add little; a fresh worker every few units keeps a grid's memory flat whatever
-# its size (the perf bench's memory test), for one TensorFlow import (~3 s) each.
+# Units (a config's seeds, sinelstm.sweep.runner.batches) a worker runs before a fresh
+# process replaces it. TensorFlow keeps memory of every model and compiled rollout even
+# after clear_session; a fresh worker every few units keeps a grid's memory flat whatever
+# its size (the perf bench's memory test), for one TensorFlow import each.
 CELLS_PER_WORKER = 4
 
 
 def time_limit(cfg: ExperimentConfig) -> float:
     """A generous default limit on one cell's seconds, from its cost: ten times what it
     would take at 2 GFLOP/s of training plus 20 microseconds per window step of every
-    epoch (about a tenth of the speed measured on this project's 2-core machine), plus
+    epoch (a tenth of a small machine's speed: docs/layout.md, design notes), plus
     30 s of start-up and forecast; never under 5 minutes."""
     per_epoch = epoch_flops(cfg) / 2e9 + 2e-5 * cfg.window * cfg.n_windows
     return max(300.0, 10 * (30 + cfg.epochs * cfg.train_rollout * per_epoch))

@@ -95,15 +95,10 @@ GRIDS: dict[str, Grid] = {
     "ab": grid("ab", _SHORT, window=(25,), length=(201,), hidden=(64,), seed=(0, 1), parts=(_AB_LARGE,)),
     "default": grid("default", _BLOCK, window=(25, 50), length=(201, 601), hidden=(16, 64, 300), seed=_THREE),
     "full": grid("full", window=(25, 50), length=(201, 601), hidden=(16, 64, 128, 300), seed=(0, 1, 2, 3, 4)),
-    # paths: CI's second gated grid, a small cell (one seed, 201 samples where the path
-    # allows) on every path the default and science grids run and quick does not: every
-    # model kind, the block kernel (at both windows), the batched trainer (two members as
-    # one unit, batches of 100: two an epoch, so shuffles count), the remedy, hidden 300
-    # in a part of its own, budgets handed on from one run, and the science controls on
-    # 601 samples (period 300 with its 1200-step horizon, 400 steps without early stopping
-    # as the science grid trains it; batches of 600). Hidden 64, the GRU on 601 samples,
-    # budgets of 100 and 200 steps: each network's forecast keeps a wave the gate can judge
-    # (none ends flat on TensorFlow or JAX; docs/gate.md).
+    # paths: CI's second gated grid: a small cell on every path the default and science
+    # grids run and quick does not (every model kind, the block kernel, the batched trainer,
+    # the remedy, hidden 300, budgets, the science controls). Its sizes keep a wave in each
+    # forecast for the gate to judge (docs/layout.md, design notes; docs/gate.md).
     "paths": grid(
         "paths",
         _BLOCK,
@@ -198,9 +193,8 @@ def science_grid(name: str, seeds: tuple, few: tuple, big: tuple, budgets: dict)
 GRIDS["science"] = science_grid(
     "science",
     # Sized by the pilot (results/pilot-science.csv): 32 seeds give the headline's sign test
-    # 80% power to find 80% of seeds closer under Holm's first step (0.05 / 5); its budget
-    # curves were flat from 200-400 steps, every seed's training converged by 400, and the
-    # article's early stopping ended at 67-78 steps on 201 samples.
+    # 80% power to find 80% of seeds closer under Holm's first step (0.05 / 5); the budgets
+    # span where the pilot's curves flattened (docs/layout.md, design notes).
     seeds=tuple(range(32)),
     few=tuple(range(10)),
     big=tuple(range(6)),

@@ -1,19 +1,11 @@
 """A grid's wall time against its arithmetic floor.
 
-The bench measures the wall time of the whole grid and keeps it as data beside the
-results (RUN.grid.json: wall_s, workers, cells, commit, utc), so that a report written
-later can set it against the grid's floor:
-
-    floor_s = sum over ok cells of epochs_run x train_rollout x epoch_flops(cell)
-              / (cell's floor_gflops x 1e9), divided by the workers (cores) it ran on
-
-(cells of several epoch caps from one run counted once, at the largest; a grid killed and
-resumed keeps the sum of its parts' wall times in its record)
-
-each model kind by its own epoch formula (the LSTM's: 3 x windows x window x 2 x
-(hidden + 2) x 4 x hidden), each cell at the best product rate measured in its own
-process. Classical cells have no FLOPs: they count 0 in the floor, but their time is in
-the wall. The record is JSON, read with json.load and checked field by field.
+The bench keeps the whole grid's wall time beside its results (RUN.grid.json: wall_s,
+workers, cells, commit, utc), so that a later report can set it against the floor: the sum
+over ok cells of epochs_run x train_rollout x epoch_flops(cell) / (the cell's floor_gflops
+x 1e9), divided by the workers. Each kind has its own epoch formula; classical cells count
+0 in the floor but are in the wall time. The record is JSON, checked field by field when
+read. Details: docs/layout.md, design notes.
 """
 
 from __future__ import annotations

@@ -32,8 +32,7 @@ from sinelstm.sweep.store import (
 )
 
 # Earlier runs kept beside a results file when a new run takes its name (NAME.prev-STAMP.csv
-# and its series); older ones are deleted. The default grid's run is about 30 KB of rows
-# and 1.3 MB of curves.
+# and its series); older ones are deleted.
 KEEP_PREVIOUS = 3
 
 
@@ -130,9 +129,8 @@ def _each(unit, job: Callable[[ExperimentConfig], CellResult]) -> list:
 
 # The activations a batch of members may hold for its backward pass. Each member keeps its
 # own (about 8 tensors of batch x 4*hidden floats a time step, as the loop trainer keeps for
-# one seed), so a batch of n holds n times one seed's: at hidden 64, window 50 and batches
-# of 300, about 120 MB a member (the science grid's first run, uncapped, had a worker at 2.9
-# GB). 512 MB keeps a worker's peak near a one-by-one worker's.
+# one seed), so a batch of n holds n times one seed's. The cap keeps a worker's peak near
+# a one-by-one worker's (docs/layout.md, design notes).
 MEMBER_BYTES = 512 * 2**20
 
 
@@ -147,7 +145,7 @@ def batches(cells: list[ExperimentConfig], workers: int = 1) -> list[tuple[Exper
     cell alone. A unit goes to one worker: its seeds train as one batch where their trainer
     batches them (batchable; activations kept under MEMBER_BYTES), else one after another,
     the second and later on the first's compiled training and forecast (the worker's
-    templates: tracing and compiling cost 1-2.5 s a cell). A unit is kept to about a
+    templates: traced and compiled once, not per cell). A unit is kept to about a
     quarter of the grid's cost per worker (estimated_cost), so that no unit runs on alone
     at the end while other cores idle. Its rows are written when the unit ends."""
     import math

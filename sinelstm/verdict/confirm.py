@@ -1,14 +1,10 @@
 """A statistical-tier failure confirmed (or withdrawn) by a rerun with more seeds.
 
-The statistical tier judges a config from few seeds (2 in the quick grid, 3 in the
-default): one chaotic seed can carry a median. Before such a failure is reported, the
-bench reruns the config with more seeds (sinelstm.workflow.confirming), and the config
-is judged again on all of them: the median over every seed, the rerun's among them,
-must still be worse than the baseline's beyond the metric's tolerance. The rerun's
-seeds have no baseline twin (the baseline's stack is not this one), so the paired
-majority rule does not apply to them; the median rule does. A count (aggregate "sum",
-the diverged seeds) is not re-judged: more seeds can only add to a total, so a count's
-failure stands as found.
+The statistical tier judges a config from few seeds, and one chaotic seed can carry a
+median. So before such a failure is reported, the config is rerun with more seeds
+(sinelstm.workflow.confirming) and judged on the median over all of them. The paired
+majority rule does not apply: the new seeds have no baseline twin. A count (the diverged
+seeds) is not re-judged: more seeds can only add to a total, so its failure stands.
 """
 
 from __future__ import annotations

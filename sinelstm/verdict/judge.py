@@ -1,19 +1,11 @@
 """The regression gate: a run against a pinned baseline, in one of two tiers per config.
 
-Cells are matched one to one by their readable name: a cell missing on either side,
-a crashed cell, a newly diverged seed, or a cell whose config differs from its
-baseline's (any field, through the cell key) fails by name. Then each config is
-judged in a tier:
-
-- reproduction, where the run's stack (library versions, backend) matches the
-  baseline's: seeded runs repeat there, so every metric and canary of every seed
-  must match within a tolerance sized from measured numerics; any difference, worse
-  or better, fails (the baseline no longer describes the experiment);
-- statistical, for another stack: per metric the
-  median over seeds, and a majority of the seeds, must not be worse than the
-  baseline's beyond the metric's tolerance.
-
-Timings are judged in sinelstm.verdict.timing.
+Cells are matched by name. A cell missing on either side, crashed, newly diverged, or with
+a config that differs from its baseline's fails by name. Then each config is judged in a
+tier: reproduction where the stack matches the baseline's (every metric and canary of every
+seed within the reproduction tolerance; any difference, worse or better, fails), and
+statistical elsewhere (per metric, the median over seeds and a majority of the seeds no
+worse than the baseline's beyond the metric's tolerance). Timings: sinelstm.verdict.timing.
 """
 
 from __future__ import annotations

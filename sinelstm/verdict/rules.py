@@ -76,15 +76,15 @@ class ReproductionRules:
 class TimingRules:
     metrics: tuple[str, ...] = ("s_per_epoch", "forecast_ms_per_step")
     rel_tol: float = 0.5  # slower by more than this fraction, and outside the spread
-    # ... and by at least this much in the metric's own unit (a minimum effect size:
-    # a 400-step rollout of a small model takes milliseconds, where load alone moves it 2x).
+    # ... and by at least this much in the metric's own unit (a minimum effect size: a
+    # small model's rollout is so short that load alone moves it far).
     min_abs: dict = field(default_factory=dict)
     # Ratios measured inside each cell (an epoch over its floor), judged on any machine:
     # metric -> how much larger the config's median may grow, as a fraction.
     ratios: dict = field(default_factory=lambda: {"epoch_floor_ratio": 0.5})
     min_epoch_s: float = 0.005  # epochs shorter than this are too short to time
     # Compiled vs predict, measured in the same run, per backend: the predict loop's
-    # overhead differs (about 100 ms a step on TensorFlow, 6 ms on JAX).
+    # overhead differs by backend (docs/layout.md, design notes).
     min_engine_speedup: dict = field(default_factory=lambda: {"tensorflow": 80.0})
     speedup_rel_tol: float = 0.5  # and no more than this fraction below the baseline's
 

@@ -1,28 +1,11 @@
 """The speed verdict of an A/B run: head against base, from paired timings taken in one job.
 
-Each pair is one cell run by the base's code and by the head's, one right after the
-other on the same core (sinelstm.sweep.ab). A pair gives one log ratio log(head / base)
-per timing metric; a config's pairs (its seeds times the repeats) give the verdict:
-
-- the ratio is the Hodges-Lehmann estimate (the median of the Walsh averages of the log
-  ratios, exponentiated), and its interval the Wilcoxon signed-rank interval (order
-  statistics of the Walsh averages), exact for any continuous distribution that is
-  symmetric about its centre. Timings are skewed and full of outliers (a neighbour's
-  burst, a page fault); their log ratios within a pair are far more symmetric, and a
-  rank method gives an outlier one rank's weight, where a mean or a t interval lets it
-  drag the estimate and widen the interval. Its coverage is exact at any n, where a
-  bootstrap's is only asymptotic (at 8 pairs a percentile bootstrap undercovers).
-- the smallest slowdown the run could have detected: a true ratio r is detected when the
-  interval it would give lies wholly above 1 + threshold, i.e. when r / (ratio / low) >
-  1 + threshold; so it is (1 + threshold) * ratio / low - 1, the interval's lower
-  half-width laid on the threshold.
-
-Verdicts: "slower" (the interval wholly above 1 + threshold: fails), "faster" (wholly
-below 1), "same" (wholly below 1 + threshold), "inconclusive" (it straddles 1 +
-threshold, and the run could have seen a slowdown of threshold + margin: passes, said so),
-"underpowered" (it could not have: fails, as does a config with too few pairs for the
-interval at all), "accepted" (slower, within a ratio a reviewed acceptance allows). Only
-evidence fails a config: an interval past the threshold, or none that could show one.
+A pair is one cell run by base's code and by head's, one right after the other on the same
+core (sinelstm.sweep.ab); it gives one log ratio per timing metric. Per config, the ratio is
+the Hodges-Lehmann estimate and its interval the Wilcoxon signed-rank interval: exact at
+any n, and an outlier weighs one rank. Verdicts: slower (fails), faster, same, inconclusive
+(passes: the run could have seen threshold + margin), underpowered (fails), accepted. Only
+evidence fails a config. Why these methods: docs/layout.md, design notes.
 """
 
 from __future__ import annotations

@@ -31,8 +31,7 @@ def judge_ratios(cur_groups: dict, base_groups: dict, timing: TimingRules, resul
     for config in sorted(set(cur_groups) & set(base_groups)):
         cur_rows, base_rows = cur_groups[config], base_groups[config]
         # The floor (a matrix product) and the epoch (many small ops) gain differently from more
-        # compute threads: ratios compare only at the baseline's thread count (the two-
-        # thread benign variation measured +85% with nothing else changed).
+        # compute threads: ratios compare only at the baseline's thread count.
         other_threads = _threads(cur_rows) != _threads(base_rows)
         for metric, tolerance in timing.ratios.items():
             cur, base = _median(cur_rows, metric), _median(base_rows, metric)
