@@ -21,11 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from sinelstm.runtime import worker_env  # noqa: E402 - imports nothing heavy
+from sinelstm.runtime import raise_priority, worker_env  # noqa: E402 - imports nothing heavy
 
 # A worker's environment, as `sinelstm bench`'s workers get it: one thread, and the
 # driver's own XLA flags kept (an instruction-set cap, --xla_cpu_max_isa, applies here too).
 os.environ.update(worker_env())
+# The cells run in this process: it takes a worker's priority too, where the OS allows, so
+# that a busy neighbour does not move the timings the gate judges.
+raise_priority()
 
 from sinelstm.experiment.config import ConfigError  # noqa: E402
 from sinelstm.sweep.grid import cell_id  # noqa: E402
