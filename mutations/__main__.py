@@ -359,7 +359,7 @@ def power_sentence(rows: list[dict]) -> str:
     )
 
 
-AB_COLUMNS = ("variant", "benign", "caught", "seconds", "headline", "error", "commit")
+AB_COLUMNS = ("variant", "benign", "caught", "seconds", "headline", "error", "commit", "host")
 # A run's pairs (sinelstm ab's CSV), kept for the A/A bias: results/mutations-ab-pairs.csv.
 PAIR_COLUMNS = (
     *("config", "cell", "seed", "repeat", "core", "first"),
@@ -388,10 +388,17 @@ def write_ab_rows(path: Path, rows: list[dict]) -> None:
     write_rows(path, rows, AB_COLUMNS)
 
 
+def this_host() -> str:
+    """This machine as the rows name it: CPU vendor family/model and its widest instruction set."""
+    from sinelstm.sweep.provenance import cpu_flags, cpu_id, host_isa
+
+    return f"{cpu_id()} ({host_isa(cpu_flags())})"
+
+
 def trial_row(trial: Trial, commit: str) -> dict:
     return {"variant": trial.variant.name, "benign": str(trial.variant.benign), "caught": str(trial.caught),
             "seconds": f"{trial.seconds:.1f}", "headline": trial.first_failure, "error": trial.error,
-            "commit": commit}  # fmt: skip
+            "commit": commit, "host": this_host()}  # fmt: skip
 
 
 def timing_report(rows: list[dict], markdown: Path) -> str:
@@ -406,13 +413,14 @@ def timing_report(rows: list[dict], markdown: Path) -> str:
         "## The speed A/B's power: planted slowdowns and benign runs",
         "",
         "Each run is `sinelstm ab BASE HEAD --grid ab` (CI's A/B step) with an unchanged copy of the code as "
-        "the base and the variant as the head, the runs one after another, never beside another timing run. "
+        "the base and the variant as the head (an A/A names this checkout's sides as its row says), the runs "
+        "one after another, never beside another timing run. "
         f"Command: `python -m mutations --timing` (`--only NAME,...` reruns some); {len(rows)} runs, "
         f"{minutes:.0f} min of runs in all.",
         "",
         "| variant | what changed | A/B failed | rate | 95% interval (Clopper-Pearson) | runs with a verdict "
-        "inconclusive / faster | s a run | code at |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "inconclusive / faster | s a run | code at | host |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in [n for n in catalog if any(row["variant"] == n for row in rows)]:
         group = [row for row in rows if row["variant"] == name]
@@ -423,12 +431,13 @@ def timing_report(rows: list[dict], markdown: Path) -> str:
         note = f" ({errors} errors)" if errors else ""
         seconds = sum(float(row["seconds"]) for row in group) / len(group)
         commits = ", ".join(sorted({row["commit"] or "?" for row in group}))
+        hosts = "; ".join(sorted({row["host"] or "not recorded" for row in group}))
         unsure = sum(" inconclusive" in row["headline"] for row in group)
         faster = sum(" faster" in row["headline"] for row in group)
         lines.append(
             f"| {name} | {catalog[name].what} | {hits} of {len(group)} ({word}){note} | "
             f"{hits / len(group):.0%} | [{low:.0%}, {high:.0%}] | {unsure} / {faster} | {seconds:.0f} | "
-            f"{commits} |"
+            f"{commits} | {hosts} |"
         )
     lines += bias_lines(read_rows(markdown.with_name("mutations-ab-pairs.csv"), KEPT_PAIR_COLUMNS), catalog)
     lines.append(end)
