@@ -351,7 +351,7 @@ def rate_sentence(rows: list[dict], clopper_pearson) -> str:
     named = f"; every false alarm under {', '.join(where)}" if where else ""
     return (
         f"on unchanged code under benign conditions the quality gates failed {alarms} of {runs} runs "
-        f"({each}; the rate is at most {pooled:.0%} at 95% confidence{named}), on {', '.join(hosts)}"
+        f"({each}; the rate is at most {pooled:.1%} at 95% confidence{named}), on {', '.join(hosts)}"
     )
 
 

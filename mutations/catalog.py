@@ -174,9 +174,9 @@ TIMING_BENIGN = (
 AA = (
     Variant("aa-commits", "A/A", "HEAD against HEAD (two commits)", driver="ab", benign=True, runs=10,
             sides=("HEAD", "HEAD")),
-    Variant("aa-working-head", "A/A", "HEAD against the working tree (sinelstm ab HEAD)", driver="ab",
+    Variant("aa-working-head", "A/A", "the working tree against HEAD (sinelstm ab HEAD)", driver="ab",
             benign=True, runs=10, sides=("HEAD", WORKING_TREE)),
-    Variant("aa-working-base", "A/A", "the working tree against HEAD (sinelstm ab . HEAD)", driver="ab",
+    Variant("aa-working-base", "A/A", "HEAD against the checkout as a folder (sinelstm ab . HEAD)", driver="ab",
             benign=True, runs=10, sides=(".", "HEAD")),
 )  # fmt: skip
 
