@@ -12,7 +12,7 @@ from sinelstm.analysis.arms import Arm, median_steps, rows_of, with_arms
 from sinelstm.analysis.effects import Effect, effects
 from sinelstm.analysis.intervals import p_text
 from sinelstm.analysis.judged import with_judgement
-from sinelstm.analysis.plan import ROLLOUT, budgets
+from sinelstm.analysis.plan import ROLLOUT, test_budget
 from sinelstm.analysis.tables import MEDIAN_ERROR, arm_rows, table
 
 BEGIN, END = "<!-- science-answer:begin -->", "<!-- science-answer:end -->"
@@ -30,7 +30,7 @@ def answer_arms(judged: pd.DataFrame) -> list[Arm]:
     hidden 64 with early stopping and at the equal-steps budget S, the crossed slices at S;
     the remedy and one-step training at its budget R and at 4 R (equal compute); hidden 300
     on the article's slices."""
-    s, r = budgets(judged)
+    s = r = test_budget(judged)
     big = sorted({a.steps for a in judged["arm"] if a.hidden == 300 and a.steps})
     wanted = [Arm(64, 25, 201), Arm(64, 50, 601)]
     if s:
@@ -79,7 +79,7 @@ def _reading(effect: Effect, judged: pd.DataFrame) -> str:
 
 
 def takeaways(judged: pd.DataFrame, found: list[Effect]) -> list[str]:
-    s, r = budgets(judged)
+    s = r = test_budget(judged)
     out = []
     more = _find(found, "2017 slice: early stopping")
     if more is not None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sinelstm.experiment.config import steps_per_epoch
+from sinelstm.experiment.config import ExperimentConfig, split_sizes, steps_per_epoch
 from sinelstm.sweep.axes import is_budgeted
 from sinelstm.sweep.rows import config_of
 
@@ -37,9 +37,37 @@ class Arm:
         training = f"{self.steps} steps" if self.steps else "early stopping"
         return " ".join(parts) + (f" rollout {self.rollout}," if self.rollout > 1 else "") + f" {training}"
 
+    @property
+    def config(self) -> ExperimentConfig:
+        """The arm's data, window and training at the science grid's batch size."""
+        return ExperimentConfig(window=self.window, length=self.length, period=self.period,
+                                train_rollout=self.rollout)  # fmt: skip
+
+    @property
+    def epochs(self) -> float:
+        return self.steps / steps_per_epoch(self.config)
+
+    @property
+    def windows_seen(self) -> int:
+        """Training windows the budget passes through the model: epochs x training windows."""
+        cfg = self.config
+        return round(self.epochs * split_sizes(cfg.n_windows - cfg.train_rollout + 1, cfg.validation_split)[0])
+
+    @property
+    def budget(self) -> str:
+        """'100 steps (50 epochs, 24.8k windows)': a budget in all three units."""
+        return f"{self.steps} steps ({self.epochs:g} epochs, {self.windows_seen / 1000:.1f}k windows)"
+
     def data(self, model: str) -> Arm:
         """The arm of another (classical) model on this arm's data and window."""
         return Arm(0, self.window, self.length, period=self.period, model=model)
+
+
+def windows_per_step(hidden: int, window: int, length: int, rollout: int = 1) -> float:
+    """Training windows an optimizer step sees on average, at the science grid's batch size."""
+    cfg = Arm(hidden, window, length, 1, rollout).config
+    n_train, _ = split_sizes(cfg.n_windows - cfg.train_rollout + 1, cfg.validation_split)
+    return n_train / steps_per_epoch(cfg)
 
 
 def arm_of(row: dict) -> Arm:

@@ -1,13 +1,7 @@
-"""The analysis, fixed before the pilot ran (and unchanged by it): the measure, the test,
-the families Holm's correction runs over, and the smallest effect worth finding. The pilot
-(its own seeds) only sized the grid: the seeds (for 80% power at the effect it showed) and
-the budgets (where its curves flatten).
-
-The effects are named by their arms and laid out over the budgets the data holds: S, the
-largest budget of optimizer steps the four hidden-64 configs share (equal steps, the
-control for data length and window), and R, the remedy's largest budget (equal steps at R;
-equal compute against one-step training at 4 R: a 4-step rollout costs about four steps).
-"""
+"""The analysis, fixed before the pilot ran: the measure, the test, the families Holm's
+correction runs over, the smallest effect worth finding, and the rules by which the pilot
+(its own seeds) sets the test budget and the seeds. What the pilot set is committed here
+(TEST_BUDGET) before the main run; docs/science.md tells the design."""
 
 from __future__ import annotations
 
@@ -18,30 +12,37 @@ import pandas as pd
 from sinelstm.analysis.arms import Arm
 from sinelstm.analysis.judged import KEEP_RATIO
 
-MEASURE = "amp_error"  # |log amp_ratio| (sinelstm.analysis.judged)
-SMALLEST_EFFECT = 0.8  # worth finding: 80% of seeds improving (the sign test's effect size)
+MEASURE = "amp_error"  # |log amp_last|: against the truth's amplitude, 1 (sinelstm.analysis.judged)
+SMALLEST_EFFECT = 2 / 3  # worth finding: two seeds of three moving one way (the sign test's effect size)
 TARGET_POWER = 0.8
 ALPHA = 0.05
-HEADLINE, REMEDY, EXPLORATORY = "headline", "remedy", "exploratory"
+MECHANISM, HEADLINE, EXPLORATORY = "mechanism", "headline", "exploratory"
 ROLLOUT = 4
+# Set by the pilot (results/pilot-science.csv) by the rule in PLAN; None: not yet set.
+TEST_BUDGET: int | None = None
 
 PLAN = (
     "**The analysis, fixed before the pilot.** "
-    "*Measure:* |log amp_ratio| (the last forecast period's amplitude over the first's), so that "
-    "halving and doubling count alike and a forecast that grows is no better than one that decays; "
-    f"a seed keeps the amplitude when amp_ratio lies within [1/{KEEP_RATIO}, {KEEP_RATIO}]; decay and "
-    "growth are counted apart. "
+    "*Measure:* |log amp_last|, the last forecast period's amplitude against the truth's (the unit sine's, "
+    "1), so that decay inside the first period counts and halving and doubling count alike; beside it, "
+    "|log amp_ratio| (the last period against the first). "
+    f"A seed keeps the amplitude when amp_last lies within [1/{KEEP_RATIO}, {KEEP_RATIO}]; the counts are "
+    "also given at 1.05 and 1.2; decay and growth are counted apart. "
     "*Effect:* the median of the paired differences, after minus before, on the same seed (the same "
-    "noise draw and initial weights); negative brings the amplitude closer to kept. "
+    "noise draw and initial weights); negative brings the amplitude closer to the truth's. "
     "*Interval and test:* the order-statistic (sign-test) interval of that median, at least 95% exact "
     "coverage, and the exact two-sided sign test; one method throughout. "
-    f"*Families:* the {HEADLINE} (five effects at hidden 64: more steps on the 2017 slice; the 2020 "
-    "change as the article made it and at equal steps; data length and window at equal steps) is "
-    f"Holm-corrected at {ALPHA}; the {REMEDY} (rollout {ROLLOUT} against one-step training at equal "
-    "steps and at equal compute) is a family of its own; every other effect is exploratory, "
-    "uncorrected, its power stated. "
-    f"*Smallest effect worth finding:* {SMALLEST_EFFECT:.0%} of seeds improving; seeds for "
-    f"{TARGET_POWER:.0%} power at the pilot's effect under that family. "
+    f"*Families:* the {MECHANISM} (rollout {ROLLOUT} against one-step training at the test budget B: at "
+    f"equal steps, and against one-step training at {ROLLOUT} B, equal compute) is Holm-corrected at "
+    f"{ALPHA}; the {HEADLINE} (hidden 64: early stopping against B steps on the 2017 slice; the 2020 change "
+    "as the article made it, at B steps each, and at equal windows seen) is a family of its own; every "
+    "other effect is exploratory, uncorrected, its power stated. "
+    f"*Smallest effect worth finding:* {SMALLEST_EFFECT:.0%} of seeds moving one way. "
+    "*What the pilot sets:* B, the budget both slices hold at which the pilot's one-step 2017 arm keeps the "
+    "amplitude in the share of seeds nearest one half (the most room for an effect either way; ties to "
+    "fewer steps); the hidden-64 seeds, the fewest that give each family's first Holm step "
+    f"{TARGET_POWER:.0%} power at the smallest effect, or the most the pilot's measured cost fits in two "
+    "hours, the power then stated; hidden 300 runs 30 seeds, exploratory. "
     "*Floor:* an effect is held back only where half or more of an arm's seeds never fitted the training "
     "series; a flat forecast from a fitted model is the decay itself and counts."
 )
@@ -55,63 +56,89 @@ class EffectSpec:
     family: str
 
 
-def budgets(frame: pd.DataFrame) -> tuple[int | None, int | None]:
-    """(S, R): the largest budget every hidden-64 config holds, and the remedy's largest."""
-    arms = set(frame["arm"])
-    lstm = [a for a in arms if a.model == "lstm" and a.hidden == 64 and a.rollout == 1 and a.period == 100.0]
-    by_config: dict[tuple[int, int], set[int]] = {}
-    for arm in lstm:
-        by_config.setdefault((arm.window, arm.length), set()).add(arm.steps)
-    shared = set.intersection(*by_config.values()) - {0} if by_config else set()
-    remedy = [a.steps for a in arms if a.rollout == ROLLOUT and a.steps]
-    return (max(shared) if shared else None, max(remedy) if remedy else None)
-
-
 def _lstm(hidden: int, window: int, length: int, steps: int = 0, **more) -> Arm:
     return Arm(hidden, window, length, steps, **more)
 
 
+def _steps(frame: pd.DataFrame, hidden: int, window: int, length: int, rollout: int = 1) -> list[int]:
+    return sorted(
+        {
+            a.steps
+            for a in frame["arm"]
+            if a.model == "lstm" and (a.hidden, a.window, a.length, a.rollout) == (hidden, window, length, rollout)
+            and a.steps and a.period == 100.0
+        }
+    )  # fmt: skip
+
+
+def pick_budget(judged: pd.DataFrame) -> int | None:
+    """The plan's rule for B, on a pilot (judged, with arms): of the budgets both slices hold,
+    the one where the one-step 2017 arm kept the amplitude in the share nearest one half."""
+    from sinelstm.analysis.arms import rows_of
+
+    shared = set(_steps(judged, 64, 25, 201)) & set(_steps(judged, 64, 50, 601))
+    if not shared:
+        return None
+    share = {b: float(rows_of(judged, _lstm(64, 25, 201, b))["kept_amp"].mean()) for b in shared}
+    return min(sorted(shared), key=lambda b: abs(share[b] - 0.5))
+
+
+def equal_windows(frame: pd.DataFrame, steps: int) -> int | None:
+    """The 2020 slice's budget whose windows seen are nearest the 2017 slice's at `steps`
+    (None where the 2020 slice holds no budget within 5% of them)."""
+    from sinelstm.analysis.arms import windows_per_step
+
+    seen = steps * windows_per_step(64, 25, 201)
+    per = windows_per_step(64, 50, 601)
+    near = min(_steps(frame, 64, 50, 601), key=lambda b: abs(b * per - seen), default=None)
+    return near if near is not None and abs(near * per - seen) <= 0.05 * seen else None
+
+
+def test_budget(frame: pd.DataFrame) -> int | None:
+    """B: the committed TEST_BUDGET, or on a run without one (the pilot) the plan's rule."""
+    if TEST_BUDGET is not None:
+        return TEST_BUDGET
+    from sinelstm.analysis.judged import with_judgement
+
+    return pick_budget(frame if "kept_amp" in frame else with_judgement(frame))
+
+
 def effect_specs(frame: pd.DataFrame) -> list[EffectSpec]:
     """The effects the plan names, at the budgets the data holds (frame with_arms)."""
-    s, r = budgets(frame)
+    b = test_budget(frame)
+    if b is None:
+        return []
     h, X = _lstm, EXPLORATORY
-    specs: list[tuple[str, Arm, Arm, str]] = []
-    if s:
+    w = equal_windows(frame, b)
+    specs: list[tuple[str, Arm, Arm, str]] = [
+        (f"one-step -> rollout {ROLLOUT}, {b} steps each (equal steps)", h(64, 25, 201, b),
+         h(64, 25, 201, b, rollout=ROLLOUT), MECHANISM),
+        (f"one-step {ROLLOUT * b} -> rollout {ROLLOUT} {b} steps (equal compute)", h(64, 25, 201, ROLLOUT * b),
+         h(64, 25, 201, b, rollout=ROLLOUT), MECHANISM),
+        (f"2017 slice: early stopping -> {b} steps", h(64, 25, 201), h(64, 25, 201, b), HEADLINE),
+        ("2017 -> 2020 slice, as the article trained", h(64, 25, 201), h(64, 50, 601), HEADLINE),
+        (f"2017 -> 2020 slice at {b} steps each (equal steps)", h(64, 25, 201, b), h(64, 50, 601, b), HEADLINE),
+    ]  # fmt: skip
+    if w:
+        specs.append(
+            (f"2017 -> 2020 slice at equal windows seen ({b} -> {w} steps)", h(64, 25, 201, b),
+             h(64, 50, 601, w), HEADLINE)
+        )  # fmt: skip
+    longer = sorted({a.rollout for a in frame["arm"] if a.rollout > ROLLOUT})
+    specs += [
+        (f"rollout {ROLLOUT} -> {k}, {b} steps each", h(64, 25, 201, b, rollout=ROLLOUT),
+         h(64, 25, 201, b, rollout=k), X)
+        for k in longer
+    ]  # fmt: skip
+    specs.append((f"2020 slice: early stopping -> {b} steps", h(64, 50, 601), h(64, 50, 601, b), X))
+    big = set(_steps(frame, 300, 25, 201)) & set(_steps(frame, 300, 50, 601))
+    if b in big:
         specs += [
-            (f"2017 slice: early stopping -> {s} steps", h(64, 25, 201), h(64, 25, 201, s), HEADLINE),
-            ("2017 -> 2020 slice, as the article trained", h(64, 25, 201), h(64, 50, 601), HEADLINE),
-            (f"2017 -> 2020 slice at {s} steps each", h(64, 25, 201, s), h(64, 50, 601, s), HEADLINE),
-            (f"201 -> 601 samples, window 25, {s} steps", h(64, 25, 201, s), h(64, 25, 601, s), HEADLINE),
-            (f"window 25 -> 50, 601 samples, {s} steps", h(64, 25, 601, s), h(64, 50, 601, s), HEADLINE),
-            (f"2020 slice: early stopping -> {s} steps", h(64, 50, 601), h(64, 50, 601, s), EXPLORATORY),
-        ]
-    if r:
-        rolled = h(64, 25, 201, r, rollout=ROLLOUT)
-        specs += [
-            (f"one-step -> rollout {ROLLOUT}, {r} steps each (equal steps)", h(64, 25, 201, r), rolled,
-             REMEDY),
-            (f"one-step {ROLLOUT * r} -> rollout {ROLLOUT} {r} steps (equal compute)",
-             h(64, 25, 201, ROLLOUT * r), rolled, REMEDY),
-        ]  # fmt: skip
-    big = sorted({a.steps for a in frame["arm"] if a.hidden == 300 and a.steps})
-    if big:
-        t = big[-1]
-        specs += [
-            (f"hidden 300, 2017 slice: early stopping -> {t} steps", h(300, 25, 201), h(300, 25, 201, t), X),
-            (f"hidden 300, 2020 slice: early stopping -> {t} steps", h(300, 50, 601), h(300, 50, 601, t), X),
-            (f"hidden 300, 2017 -> 2020 slice at {t} steps", h(300, 25, 201, t), h(300, 50, 601, t), X),
+            (f"hidden 64 -> 300, 2017 slice, {b} steps", h(64, 25, 201, b), h(300, 25, 201, b), X),
+            (f"hidden 300, 2017 slice: early stopping -> {b} steps", h(300, 25, 201), h(300, 25, 201, b), X),
+            (f"hidden 300, 2017 -> 2020 slice at {b} steps each", h(300, 25, 201, b), h(300, 50, 601, b), X),
             ("hidden 300, 2017 -> 2020 slice, as the article trained", h(300, 25, 201), h(300, 50, 601), X),
         ]  # fmt: skip
-    slow = sorted({a.steps for a in frame["arm"] if a.period == 300.0 and a.steps})
-    if slow and s:
-        p = min(slow[-1], s)
-        quarter, half = h(64, 75, 601, p, period=300.0), h(64, 150, 601, p, period=300.0)
-        specs += [
-            (f"6 -> 2 periods in 601 samples, window a quarter period, {p} steps", h(64, 25, 601, p), quarter,
-             EXPLORATORY),
-            (f"6 -> 2 periods in 601 samples, window half a period, {p} steps", h(64, 50, 601, p), half,
-             EXPLORATORY),
-            (f"2 periods: 201 -> 601 samples, window a quarter period, {p} steps", h(64, 25, 201, p), quarter,
-             EXPLORATORY),
-        ]  # fmt: skip
+    if {200, 400} <= big:
+        specs.append(("hidden 300, 2020 slice: 200 -> 400 steps", h(300, 50, 601, 200), h(300, 50, 601, 400), X))
     return [EffectSpec(*spec) for spec in specs]

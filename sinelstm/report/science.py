@@ -18,10 +18,10 @@ from sinelstm.analysis.plan import (
     EXPLORATORY,
     HEADLINE,
     PLAN,
-    REMEDY,
+    MECHANISM,
     SMALLEST_EFFECT,
     TARGET_POWER,
-    budgets,
+    test_budget,
     effect_specs,
 )
 from sinelstm.analysis.tables import arm_rows, effect_rows, table
@@ -94,7 +94,7 @@ def science_section(ok: pd.DataFrame, pilot: pd.DataFrame | None = None) -> list
     """The markdown lines of the science section; every sentence is computed from ok."""
     judged = judged_arms(ok)
     found = effects(judged)
-    s, r = budgets(judged)
+    s, r = test_budget(judged), test_budget(judged)
     arms = sorted(set(judged["arm"]), key=_order)
     lines = [PLAN, "", "| term | rule | why |", "|---|---|---|"]
     lines += ["| " + " | ".join(cell.replace("|", r"\|") for cell in row) + " |" for row in THRESHOLDS] + [""]
@@ -122,7 +122,7 @@ def science_section(ok: pd.DataFrame, pilot: pd.DataFrame | None = None) -> list
         table(arm_rows(judged, [a for a in arms if a.model == "lstm"])),
         "",
     ]
-    for family, title in ((HEADLINE, "The headline"), (REMEDY, "The remedy"), (EXPLORATORY, "Exploratory")):
+    for family, title in ((HEADLINE, "The headline"), (MECHANISM, "The mechanism"), (EXPLORATORY, "Exploratory")):
         rows = effect_rows(found, family)
         if rows:
             lines += [f"### {title} effects ({family}: {len(rows)})", "", table(rows), ""]

@@ -154,63 +154,55 @@ def budgeted(name: str, base: ExperimentConfig, steps: tuple[int, ...], length: 
     )
 
 
-def science_grid(name: str, seeds: tuple, few: tuple, big: tuple, budgets: dict) -> Grid:
-    """The science grid's parts on `seeds` (the headline), `few` (the remedy and the period
-    control) and `big` (hidden 300); budgets: arm -> its optimizer steps."""
+def science_grid(name: str, seeds: tuple, big: tuple, budgets: dict, rollouts: tuple = (4,)) -> Grid:
+    """The science grid's parts: hidden 64 on `seeds` (the headline and the mechanism), hidden
+    300 on `big`; budgets: arm -> its optimizer steps; rollouts: the remedy's rollout lengths."""
     lstm64 = {"hidden": (64,)}
     article = dict(window=(25,), length=(201,)), dict(window=(50,), length=(601,))
+    slices = ("budget-2017", "budget-2020")
     parts = [
-        # The headline: hidden 64, both windows on both data lengths, the article's early
-        # stopping and each budget.
-        grid(f"{name}-early-stopping", _ONE_STEP, window=(25, 50), length=(201, 601), seed=seeds, **lstm64),
-        *(part for length in (201, 601) for part in budgeted(
-            "budget", _BUDGETED, budgets["headline"], length, window=(25, 50), seed=seeds, **lstm64)),
+        # The article's two slices at hidden 64: its early stopping, read from the budgeted
+        # run's checkpoints (the same run, stopped where patience would), and each budget.
+        *(grid(f"{name}-early-stopping-{i}", _ONE_STEP, seed=seeds, **lstm64, **one)
+          for i, one in enumerate(article)),
+        *(part for key, one in zip(slices, article, strict=True) for part in budgeted(
+            key, _BUDGETED, budgets[key], one["length"][0], window=one["window"], seed=seeds, **lstm64)),
         # What the forecasts are worth: the classical forecasters on the same data.
-        grid("classical", _ONE_STEP, model=("ar", "seasonal-naive"), window=(25, 50), length=(201, 601),
-             seed=seeds),
-        # The remedy: train on 4-step rollouts of the model's own predictions (a step costs
-        # about four one-step steps), on the article's 2017 slice; one-step training to four
-        # times its steps on the same seeds, for equal compute.
-        *budgeted("rollout", _BUDGETED, budgets["rollout"], 201, window=(25,), train_rollout=(4,), seed=few,
-                  **lstm64),
-        *budgeted("equal-compute", _BUDGETED, budgets["compute"], 201, window=(25,), seed=few, **lstm64),
-        # The article's own LSTM, hidden 300, on its two slices: exploratory, few seeds.
+        *(grid(f"classical-{i}", _ONE_STEP, model=("ar", "seasonal-naive"), seed=seeds, **one)
+          for i, one in enumerate(article)),
+        # The mechanism: train on k-step rollouts of the model's own predictions (a step
+        # costs about k one-step steps) on the 2017 slice, against its one-step budgets.
+        *(part for k in rollouts for part in budgeted(
+            f"rollout{k}", _BUDGETED, budgets["rollout"], 201, window=(25,), train_rollout=(k,), seed=seeds,
+            **lstm64)),
+        # The article's own LSTM, hidden 300, on its two slices: early stopping and budgets.
         *(grid(f"h300-{i}", _ONE_STEP, hidden=(300,), seed=big, **one) for i, one in enumerate(article)),
-        *(part for one in article for part in budgeted(
-            "hidden300", _BUDGETED, budgets["hidden300"], one["length"][0], window=one["window"],
+        *(part for key, one in zip(slices, article, strict=True) for part in budgeted(
+            f"hidden300-{key}", _BUDGETED, budgets["hidden300-" + key], one["length"][0], window=one["window"],
             hidden=(300,), seed=big)),
-        # Fewer periods in 601 samples (period 300: two, as 201 samples hold at period 100),
-        # the window scaled with the period (75, 150: a quarter and half a period, as 25 and
-        # 50 are at period 100), the horizon kept at four periods.
-        *budgeted("period300", _BUDGETED.replace(period=300.0, horizon=1200), budgets["period300"], 601,
-                  window=(75, 150), seed=few, **lstm64),
-        grid("period300-classical", _ONE_STEP.replace(period=300.0, horizon=1200),
-             model=("ar", "seasonal-naive"), window=(75, 150), length=(601,), seed=few),
     ]  # fmt: skip
     return grid(name, _ONE_STEP, parts=tuple(parts), window=(25,), length=(201,), seed=seeds, **lstm64)
 
 
+# Round 4 (results/REPORT-science.md, docs/science.md): the budgets sweep the decay zone,
+# 2017's every step count beside 2020's at equal steps and at equal windows seen.
+_SWEEP_2017 = (25, 50, 75, 100, 150, 200, 300, 400, 600, 800)
+_SWEEP_2020 = (16, 32, 48, 50, 64, 96, 100, 128, 150, 200, 400)
 GRIDS["science"] = science_grid(
     "science",
-    # Sized by the pilot (results/pilot-science.csv): 32 seeds give the headline's sign test
-    # 80% power to find 80% of seeds closer under Holm's first step (0.05 / 5); the budgets
-    # span where the pilot's curves flattened (docs/layout.md, design notes).
-    seeds=tuple(range(32)),
-    few=tuple(range(10)),
-    big=tuple(range(6)),
-    budgets={"headline": (100, 200, 400, 800), "rollout": (100, 200, 400), "compute": (800, 1600),
-             "hidden300": (200, 400), "period300": (200, 400)},
+    seeds=tuple(range(100)),
+    big=tuple(range(30)),
+    budgets={"budget-2017": _SWEEP_2017, "budget-2020": _SWEEP_2020, "rollout": (25, 50, 75, 100, 150, 200),
+             "hidden300-budget-2017": (25, 50, 75, 100, 150, 200, 400),
+             "hidden300-budget-2020": (16, 32, 48, 50, 64, 96, 100, 128, 150, 200, 400)},
 )  # fmt: skip
-# The pilot that sized the science grid (its own seeds): the headline's arms only (the
-# remedy's, hidden 300's and the period control's seeds are set by the design), budgets
-# doubling to 800 steps, to see where the budget curve flattens.
 GRIDS["science-pilot"] = science_grid(
     "science-pilot",
-    seeds=tuple(range(100, 106)),
-    few=(),
+    seeds=tuple(range(200, 212)),
     big=(),
-    budgets={"headline": (100, 200, 400, 800), "rollout": (), "compute": (), "hidden300": (),
-             "period300": ()},
+    budgets={"budget-2017": _SWEEP_2017, "budget-2020": _SWEEP_2020, "rollout": (25, 50, 75, 100, 150, 200),
+             "hidden300-budget-2017": (), "hidden300-budget-2020": ()},
+    rollouts=(4, 8),
 )  # fmt: skip
 
 
