@@ -1,5 +1,5 @@
-"""Training budgets: the cells of several epoch caps from one run, handed on at each cap,
-are the cells of each cap trained alone; steps and convergence are recorded."""
+"""Training budgets: the cells of several epoch caps and patiences from one run, handed on
+at each, are the cells of each trained alone; steps and convergence are recorded."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def _each_cap_alone(cells):
     """Each cap's cells trained on their own (its seeds together, as the batched trainer
     does), in cells' order."""
     results = {}
-    for cap in dict.fromkeys(cell.epochs for cell in cells):
-        same = [cell for cell in cells if cell.epochs == cap]
+    for cap in dict.fromkeys((cell.epochs, cell.patience) for cell in cells):
+        same = [cell for cell in cells if (cell.epochs, cell.patience) == cap]
         results.update(zip(same, train_members(same, measure), strict=True))
     return [results[cell] for cell in cells]
 
@@ -65,9 +65,25 @@ def test_a_run_stopped_early_hands_its_end_to_the_caps_it_did_not_reach():
     assert all(r.metrics["epochs_run"] < 40 for r in handed_on[1::2])  # stopped before the cap
 
 
+@pytest.mark.parametrize("trainer", ["batched", "loop"])
+def test_early_stopping_is_read_from_a_run_with_more_patience(trainer):
+    """An early-stopped cell is the snapshot of a longer run with early stopping off where its
+    patience ran out, each member at its own epoch: one run serves both."""
+    base = TINY.replace(trainer=trainer, implementation="keras").validate()
+    seeds = (0, 1, 2)
+    cells = [base.replace(seed=seed, epochs=e, patience=p) for seed in seeds for e, p in ((30, 1), (40, 100))]
+    handed_on = train_members(cells, measure)
+    alone = _each_cap_alone(cells)
+    assert _differences(handed_on, alone) == []
+    stopped = [r.metrics["epochs_run"] for r in handed_on[0::2]]
+    assert min(stopped) < 30 and all(r.metrics["epochs_run"] == 40 for r in handed_on[1::2])
+    # One run a seed: the runner puts both marks of a seed in one unit.
+    assert all(len({(c.epochs, c.patience) for c in unit}) == 2 for unit in batches(cells, workers=1))
+
+
 def test_several_caps_without_a_handler_are_refused():
     cells = [TINY.replace(epochs=3), TINY.replace(epochs=8)]
-    with pytest.raises(ValueError, match="several epoch caps"):
+    with pytest.raises(ValueError, match="several marks"):
         train_members(cells)
 
 

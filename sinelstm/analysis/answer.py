@@ -10,10 +10,9 @@ import pandas as pd
 
 from sinelstm.analysis.arms import Arm, median_steps, rows_of, with_arms
 from sinelstm.analysis.effects import Effect, effects
-from sinelstm.analysis.intervals import p_text
 from sinelstm.analysis.judged import with_judgement
-from sinelstm.analysis.plan import ROLLOUT, test_budget
-from sinelstm.analysis.tables import MEDIAN_ERROR, arm_rows, table
+from sinelstm.analysis.plan import EXPLORATORY, ROLLOUT, equal_windows, test_budget
+from sinelstm.analysis.tables import CLASSICAL, MEDIAN_DRIFT, MEDIAN_ERROR, arm_rows, table
 
 BEGIN, END = "<!-- science-answer:begin -->", "<!-- science-answer:end -->"
 MAX_ROWS = 12
@@ -26,30 +25,36 @@ def judged_arms(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def answer_arms(judged: pd.DataFrame) -> list[Arm]:
-    """The table's arms (those the data holds, at most MAX_ROWS): the article's two slices at
-    hidden 64 with early stopping and at the equal-steps budget S, the crossed slices at S;
-    the remedy and one-step training at its budget R and at 4 R (equal compute); hidden 300
-    on the article's slices."""
-    s = r = test_budget(judged)
-    big = sorted({a.steps for a in judged["arm"] if a.hidden == 300 and a.steps})
-    wanted = [Arm(64, 25, 201), Arm(64, 50, 601)]
-    if s:
-        wanted += [Arm(64, 25, 201, s), Arm(64, 50, 601, s), Arm(64, 25, 601, s)]
-    if r:
-        wanted += [Arm(64, 25, 201, r), Arm(64, 25, 201, r, rollout=ROLLOUT), Arm(64, 25, 201, ROLLOUT * r)]
+    """The table's arms (those the data holds, at most MAX_ROWS): hidden 64 on the 2017 slice
+    with early stopping, at the test budget B one-step and rollout, and at 4 B (equal
+    compute); on the 2020 slice with early stopping, at equal windows seen, at B and at its
+    largest budget; hidden 300 on both slices with early stopping and at its largest."""
+    b = test_budget(judged)
+    wanted = [Arm(64, 25, 201)]
+    if b:
+        wanted += [Arm(64, 25, 201, b), Arm(64, 25, 201, b, rollout=ROLLOUT), Arm(64, 25, 201, ROLLOUT * b)]
+    wanted.append(Arm(64, 50, 601))
+    if b:
+        w = equal_windows(judged, b)
+        wanted += ([Arm(64, 50, 601, w)] if w else []) + [Arm(64, 50, 601, b)]
+    wanted += [Arm(64, 50, 601, steps) for steps in largest(judged, 64, 50, 601)]
     for window, length in ((25, 201), (50, 601)):
-        wanted += [Arm(300, window, length)] + ([Arm(300, window, length, big[-1])] if big else [])
+        wanted += [Arm(300, window, length)] + [
+            Arm(300, window, length, s) for s in largest(judged, 300, window, length)
+        ]
     present = set(judged["arm"])
     return [arm for arm in dict.fromkeys(wanted) if arm in present][:MAX_ROWS]
 
 
+def largest(judged: pd.DataFrame, hidden: int, window: int, length: int) -> list[int]:
+    """[the largest one-step budget of that config], or [] where it has none."""
+    steps = [a.steps for a in set(judged["arm"]) if a.model == "lstm" and a.rollout == 1 and a.steps
+             and (a.hidden, a.window, a.length) == (hidden, window, length)]  # fmt: skip
+    return [max(steps)] if steps else []
+
+
 def _find(found: list[Effect], start: str) -> Effect | None:
     return next((e for e in found if e.spec.name.startswith(start)), None)
-
-
-def _kept(judged: pd.DataFrame, arm: Arm) -> str:
-    rows = rows_of(judged, arm)
-    return f"{int(rows['kept_amp'].sum())} of {len(rows)}"
 
 
 def _steps(judged: pd.DataFrame, arm: Arm) -> str:
@@ -60,50 +65,113 @@ def _steps(judged: pd.DataFrame, arm: Arm) -> str:
     return f"early stopping (median {median_steps(rows_of(judged, arm)):.0f} steps)"
 
 
-def _reading(effect: Effect, judged: pd.DataFrame) -> str:
-    """'comes closer to keeping the amplitude (-0.35 [...] n=32, 25 of 32 seeds closer, Holm p
-    0.003, power 0.83; kept 12 of 32 -> 30 of 32)' or 'makes no clear difference (...)': the
-    verb from the corrected test and the seeds' direction, the kept counts of both arms."""
+def _reading(effect: Effect | None) -> str:
+    """'closer to the true amplitude (-0.35 [-0.61, -0.12], 25/32 closer)' or 'no clear
+    change (...)': the words from the corrected test and the seeds' direction."""
+    if effect is None:
+        return "not run"
     if effect.floor:
         return f"cannot be read ({effect.floor})"
-    tested = "p" if effect.spec.family == "exploratory" else "Holm p"
-    kept = f"kept {_kept(judged, effect.spec.before)} -> {_kept(judged, effect.spec.after)}"
-    stats = (
-        f"{effect.interval.text(2, signed=True)}, {effect.improved} of {effect.n} seeds closer, "
-        f"{tested} {p_text(effect.holm_p)}, power {effect.power:.2f} to find 80% of seeds closer; {kept}"
-    )
+    interval = effect.interval.text(2, signed=True).rsplit(" n=", 1)[0]
+    stats = f"{interval}, {effect.improved}/{effect.n} closer"
     if effect.significant:
-        way = "comes closer to keeping the amplitude" if effect.closer else "moves further from keeping it"
-        return f"{way} ({stats})"
-    return f"makes no clear difference ({stats})"
+        return f"{'closer to' if effect.closer else 'further from'} the true amplitude ({stats})"
+    return f"no clear change ({stats})"
+
+
+def _power(effects_: list[Effect | None]) -> str:
+    """'Power 0.86 (100 seeds, Holm).': the family's power at the smallest effect."""
+    read = [e for e in effects_ if e is not None and not e.floor and e.n]
+    if not read:
+        return ""
+    low, high = min(e.power for e in read), max(e.power for e in read)
+    power = f"{low:.2f}" if round(low, 2) == round(high, 2) else f"{low:.2f}-{high:.2f}"
+    seeds = "/".join(map(str, sorted({e.n for e in read})))
+    corrected = ", Holm" if read[0].spec.family != EXPLORATORY else ""
+    return f"Power {power} ({seeds} seeds{corrected})."
+
+
+def one_step_alone(judged: pd.DataFrame) -> tuple[int, int, int] | None:
+    """(b, kept, n): the smallest one-step 2017 budget from which every larger budget keeps
+    the amplitude in at least 90% of seeds, and the fewest seeds kept among those budgets."""
+    steps = sorted(a.steps for a in set(judged["arm"]) if a == Arm(64, 25, 201, a.steps) and a.steps)
+    counts = {b: rows_of(judged, Arm(64, 25, 201, b))["kept_amp"] for b in steps}
+    holding = [b for b in steps if all(counts[c].mean() >= 0.9 for c in steps if c >= b)]
+    if not holding:
+        return None
+    tail = [counts[c] for c in steps if c >= holding[0]]
+    worst = min(tail, key=lambda k: k.mean())
+    return holding[0], int(worst.sum()), len(worst)
+
+
+def baselines(judged: pd.DataFrame) -> str:
+    """How the best hidden-64 LSTM arm's median RMSE compares with AR's and seasonal-naive's
+    on each slice, and what more training does to RMSE and phase on the 2020 slice."""
+    parts = []
+    for name, window, length in (("2017", 25, 201), ("2020", 50, 601)):
+        arms = [a for a in set(judged["arm"]) if a.model == "lstm" and a.hidden == 64
+                and (a.window, a.length) == (window, length)]  # fmt: skip
+        if not arms:
+            continue
+        medians = {a: rows_of(judged, a)["forecast_rmse"].median() for a in arms}
+        best = min(sorted(medians), key=medians.get)
+        refs = [rows_of(judged, best.data(m))["forecast_rmse"].median() for m in CLASSICAL]
+        beats = [m for m, ref in zip(("AR", "seasonal-naive"), refs, strict=True) if medians[best] < ref]
+        verb = "beats " + " and ".join(beats) if beats else "beats neither"
+        parts.append(f"{name}, {medians[best]:.3f} {verb} ({refs[0]:.3f}, {refs[1]:.3f})")
+    if not parts:
+        return ""
+    text = "The best hidden-64 arm's median RMSE: " + "; ".join(parts) + "."
+    steps = sorted(a.steps for a in set(judged["arm"]) if a == Arm(64, 50, 601, a.steps) and a.steps >= 200)
+    if len(steps) >= 2:
+        first, last = (rows_of(judged, Arm(64, 50, 601, s)) for s in (steps[0], steps[-1]))
+        rmse = [r["forecast_rmse"].median() for r in (first, last)]
+        drift = [r["phase_drift"].abs().median() for r in (first, last)]
+        text += (
+            f" On the 2020 slice, {steps[0]} -> {steps[-1]} steps moves median RMSE {rmse[0]:.3f} -> "
+            f"{rmse[1]:.3f} and phase drift {drift[0]:.2f} -> {drift[1]:.2f} steps a period."
+        )
+    return text
 
 
 def takeaways(judged: pd.DataFrame, found: list[Effect]) -> list[str]:
-    s = r = test_budget(judged)
+    """At most three, each under 61 words: the mechanism, the training budget and the 2020
+    change, the baselines."""
+    b = test_budget(judged)
     out = []
-    more = _find(found, "2017 slice: early stopping")
-    if more is not None:
-        out.append(
-            f"**Training too little?** On the 2017 slice (hidden 64, window 25, 201 samples), {s} optimizer "
-            f"steps without early stopping instead of the article's "
-            f"{_steps(judged, more.spec.before)} {_reading(more, judged)}."
-        )
-    article, equal = _find(found, "2017 -> 2020 slice, as"), _find(found, "2017 -> 2020 slice at")
-    if article is not None and equal is not None:
-        out.append(
-            "**The 2020 change (window 50, 601 samples) at hidden 64:** as the article trained it "
-            f"({_steps(judged, article.spec.before)} on 2017's slice, {_steps(judged, article.spec.after)} "
-            f"on 2020's), it {_reading(article, judged)}; at {s} steps each it {_reading(equal, judged)}."
-        )
-    steps, compute = _find(found, "one-step -> rollout"), _find(found, f"one-step {ROLLOUT * (r or 0)} ")
+    steps, compute = _find(found, "one-step -> rollout"), _find(found, f"one-step {ROLLOUT * (b or 0)} ")
     if steps is not None:
-        equal_compute = _reading(compute, judged) if compute is not None else ""
-        tail = f"; against one-step training for {ROLLOUT * r} steps (equal compute) it {equal_compute}"
+        alone = one_step_alone(judged)
+        verdict = ""
+        if alone is not None:
+            at, kept, n = alone
+            verdict = (
+                f" From {at} steps one-step training keeps the amplitude in ≥{kept}/{n} seeds: alone, it "
+                "does not cause the decay."
+            )
         out.append(
-            f"**Training one step ahead?** On the 2017 slice at hidden 64, training on {ROLLOUT}-step "
-            f"rollouts of the model's own predictions for {r} steps, against one-step training for as many "
-            f"steps, {_reading(steps, judged)}" + (tail if compute is not None else "") + "."
+            f"**One step ahead?** At {b} steps on the 2017 slice, rollout {ROLLOUT} vs one-step: "
+            f"{_reading(steps)}; vs one-step at {ROLLOUT * b} (equal compute): {_reading(compute)}. "
+            f"{_power([steps, compute])}{verdict}"
         )
+    more = _find(found, "2017 slice: early stopping")
+    equal, windows = _find(found, f"2017 -> 2020 slice at {b} "), _find(found, "2017 -> 2020 slice at equal")
+    if more is not None:
+        tail = ""
+        if equal is not None:
+            tail = f" 2020 slice at {b} steps: {_reading(equal)}"
+            if windows is not None:
+                tail += f"; at equal windows seen ({windows.spec.after.steps} steps): {_reading(windows)}"
+            tail += "."
+        out.append(
+            f"**Too little training?** 2017 slice, early stopping (median "
+            f"{median_steps(rows_of(judged, more.spec.before)):.0f} steps) -> {b} steps: "
+            f"{_reading(more)}.{tail} "
+            f"{_power([more, equal, windows])}"
+        )
+    said = baselines(judged)
+    if said:
+        out.append(f"**Against the baselines:** {said}")
     return out
 
 
@@ -112,16 +180,18 @@ def answer(frame: pd.DataFrame) -> str:
     judged = judged_arms(frame)
     found = effects(judged)
     rows = arm_rows(judged, answer_arms(judged))
-    columns = ["arm", "kept the amplitude", MEDIAN_ERROR, "forecast RMSE", "ar RMSE"]
-    columns.append("seasonal-naive RMSE")
+    columns = ["arm", "kept the amplitude", "kept the wave", MEDIAN_ERROR, MEDIAN_DRIFT]
+    columns += ["forecast RMSE", "ar RMSE", "seasonal-naive RMSE"]
     lines = [
         table(rows, columns),
         "",
-        "Kept the amplitude: the last forecast period's amplitude within a factor 1.1 of the first's "
-        "(n/N seeds, exact 95% interval); |log amp| is |log amp_ratio| (0: kept; 0.69: halved or "
-        "doubled), its median with a sign-test interval (95%, uncorrected) and n; early stopping's rows "
-        "give the median optimizer steps it ran; RMSE medians over the same seeds. Full statistics, "
-        "power and the plan they follow: `results/REPORT-science.md`.",
+        "Kept the amplitude: the last forecast period's amplitude within a factor 1.1 of the truth's, 1 "
+        "(n/N seeds, exact 95% interval); kept the wave: that, with |phase drift| at most 1% of the period "
+        "and RMSE at most 0.1; |log amp| is |log amp_last| (0: kept; 0.69: halved or doubled), its median "
+        "with a sign-test interval (95%, uncorrected); phase drift in steps a period; a budget in optimizer "
+        "steps, epochs and training windows seen; RMSE medians over the same seeds. Effects: median paired "
+        "change in |log amp| [95% interval], seeds closer. Thresholds, power, pilot: "
+        "`results/REPORT-science.md`.",
         "",
     ]
     lines += [f"{i}. {sentence}" for i, sentence in enumerate(takeaways(judged, found), 1)]

@@ -51,7 +51,9 @@ class Arm:
     def windows_seen(self) -> int:
         """Training windows the budget passes through the model: epochs x training windows."""
         cfg = self.config
-        return round(self.epochs * split_sizes(cfg.n_windows - cfg.train_rollout + 1, cfg.validation_split)[0])
+        return round(
+            self.epochs * split_sizes(cfg.n_windows - cfg.train_rollout + 1, cfg.validation_split)[0]
+        )
 
     @property
     def budget(self) -> str:

@@ -84,11 +84,18 @@ class MedianInterval:
         (then the interval is min to max, its coverage said in the report)."""
         if self.n == 0 or not np.isfinite(self.value):
             return "n/a n=0"
-        sign = "+" if signed else ""
-        # Rounded first, so that a tiny negative prints as 0.00, not -0.00.
-        value, low, high = (round(v, digits) + 0.0 for v in (self.value, self.low, self.high))
+        value, low, high = (number(v, digits, signed) for v in (self.value, self.low, self.high))
         star = "" if self.at_95 else "*"
-        return f"{value:{sign}.{digits}f} [{low:{sign}.{digits}f}, {high:{sign}.{digits}f}] n={self.n}{star}"
+        return f"{value} [{low}, {high}] n={self.n}{star}"
+
+
+def number(value: float, digits: int = 2, signed: bool = False) -> str:
+    """value at `digits` decimals, or where those round a non-zero value to 0, at two
+    significant digits, so that its sign shows ('-0.0047', not '+0.00'); 0 itself is '0.00'."""
+    sign = "+" if signed else ""
+    if value != 0 and round(value, digits) == 0:
+        return f"{value:{sign}.2g}"
+    return f"{round(value, digits) + 0.0:{sign}.{digits}f}"
 
 
 def median_interval(values, confidence: float = CONFIDENCE) -> MedianInterval:

@@ -9,15 +9,16 @@ import math
 import numpy as np
 import pandas as pd
 
-from sinelstm.analysis.arms import Arm, median_steps, rows_of
+from sinelstm.analysis.arms import Arm, median_steps, paired, rows_of
 from sinelstm.analysis.effects import Effect
 from sinelstm.analysis.intervals import clopper_pearson, median_interval, p_text
-from sinelstm.analysis.judged import numeric
+from sinelstm.analysis.judged import OTHER_KEEP_RATIOS, kept_at, numeric
 
 CLASSICAL = ("ar", "seasonal-naive")
 # The measure in a table's header: its bars escaped, so that they do not end the cell.
 ERROR = r"\|log amp\|"
 MEDIAN_ERROR = f"median {ERROR}"
+MEDIAN_DRIFT = r"median \|phase drift\|"
 
 
 def count(flags: pd.Series) -> str:
@@ -53,15 +54,20 @@ def arm_rows(judged: pd.DataFrame, arms: list[Arm]) -> list[dict]:
         if rows.empty:
             continue
         label = arm.label
-        if not arm.steps and arm.model == "lstm" and rows["steps_run"].notna().any():
+        if arm.steps and arm.model == "lstm":
+            label = label.removesuffix(f"{arm.steps} steps") + arm.budget
+        elif arm.model == "lstm" and rows["steps_run"].notna().any():
             label += f" (median {median_steps(rows):.0f} steps)"
         line = {
             "arm": label,
             "seeds": len(rows),
             "kept the amplitude": count(rows["kept_amp"]),
+            **{f"at {t:g}": f"{int(rows[kept_at(t)].sum())}/{len(rows)}" for t in OTHER_KEEP_RATIOS},
             "decayed": int(rows["decayed"].sum()),
             "grew": int(rows["grown"].sum()),
             MEDIAN_ERROR: median_interval(rows["amp_error"]).text(2),
+            r"median \|log amp_ratio\|": f"{_median(rows['ratio_error']):.2f}",
+            MEDIAN_DRIFT: f"{_median(numeric(rows, 'phase_drift').abs()):.2f}",
             "kept the wave": count(rows["kept"]),
             "never fitted": int(rows["unfit"].sum()),
             "converged": count(rows["converged"]) if rows["loss_drift"].notna().any() else "n/a",
@@ -87,7 +93,15 @@ def table(rows: list[dict], columns: list[str] | None = None) -> str:
     return tabulate(cells, headers=columns, tablefmt="github", disable_numparse=True)
 
 
-def effect_rows(found: list[Effect], family: str) -> list[dict]:
+def kept_pair(judged: pd.DataFrame, effect: Effect) -> str:
+    """'kept 5 -> 9 of 12': the kept counts of both arms on the seeds the effect pairs."""
+    both = paired(judged, effect.spec.before, effect.spec.after, "kept_amp")
+    return f"kept {int(both['before'].sum())} -> {int(both['after'].sum())} of {len(both)}"
+
+
+def effect_rows(found: list[Effect], family: str, judged: pd.DataFrame) -> list[dict]:
+    from sinelstm.analysis.plan import SMALLEST_EFFECT
+
     return [
         {
             "effect (before -> after)": effect.spec.name,
@@ -95,8 +109,11 @@ def effect_rows(found: list[Effect], family: str) -> list[dict]:
             if not effect.floor
             else f"held back: {effect.floor}",
             "seeds closer / further": f"{effect.improved} / {effect.worsened}",
+            "kept, paired seeds": kept_pair(judged, effect),
             ("Holm p" if family != "exploratory" else "p"): p_text(effect.holm_p),
-            "power (80% of seeds closer)": f"{effect.power:.2f} at level {effect.alpha:.3g}",
+            f"power ({SMALLEST_EFFECT:.0%} of seeds moving)": (
+                f"{effect.power:.2f} at level {effect.alpha:.3g}"
+            ),
         }
         for effect in found
         if effect.spec.family == family

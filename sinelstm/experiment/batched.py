@@ -200,11 +200,15 @@ def train_batched(
     active = np.ones(members, dtype=np.float32)
     clock = FitClock(time.perf_counter())
 
-    def hand_on(at: int) -> None:
+    def hand_on(mark, due: list[int]) -> None:
         stacked.write_back()
         fit_s = clock.elapsed() / members
         shares = [s / members for s in seconds]
-        checkpoints.then(at, [so_far(shares[: len(h["val_loss"])], h, fit_s) for h in losses])
+        results = [so_far(shares[: len(h["val_loss"])], h, fit_s) for h in losses]
+        checkpoints.then(mark, [one if member in due else None for member, one in enumerate(results)])
+
+    # Each member's marks not yet handed on (a stopped member's weights stay as they are).
+    pending = [list(checkpoints.at) if checkpoints is not None else [] for _ in cfgs]
 
     for epoch in range(cfg.epochs):
         start = time.perf_counter()
@@ -234,11 +238,16 @@ def train_batched(
                 wait[member] += 1
                 if wait[member] >= cfg.patience and epoch > 0:
                     active[member] = 0.0
-        if checkpoints is not None:
-            # Those due now, and (every member stopped) those the run will not reach.
-            due = () if active.any() else checkpoints.after(epoch + 1)
-            for at in ((epoch + 1,) if checkpoints.due(epoch + 1) else ()) + due:
-                clock.pause(lambda at=at: hand_on(at))
+        # Each member's marks due now, and (the member stopped) those it will not reach.
+        due: dict = {}
+        for member, marks in enumerate(pending):
+            for mark in [
+                mark for mark in marks if not active[member] or mark.reached(epoch + 1, wait[member])
+            ]:
+                marks.remove(mark)
+                due.setdefault(mark, []).append(member)
+        for mark, who in sorted(due.items()):
+            clock.pause(lambda mark=mark, who=who: hand_on(mark, who))
         if not active.any():
             break
     fit_s = clock.elapsed() / members

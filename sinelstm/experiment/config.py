@@ -189,12 +189,17 @@ def checkpointable(cfg: ExperimentConfig) -> bool:
     return cfg.kind.is_network and cfg.trainer != "fit"
 
 
+def run_of(cfg: ExperimentConfig) -> ExperimentConfig:
+    """The key of the training run a cell belongs to: cells that differ in their epoch cap
+    and patience only are one run (checkpointable), every other cell its own."""
+    return cfg.replace(epochs=1, patience=1) if checkpointable(cfg) else cfg
+
+
 def runs_of(cells) -> dict[ExperimentConfig, int]:
-    """The training runs behind cells: cells that differ in their epoch cap only are one
-    run to the largest (checkpointable), every other cell its own. Run -> its epochs."""
+    """The training runs behind cells (run_of), each to its largest cap. Run -> its epochs."""
     runs: dict[ExperimentConfig, int] = {}
     for cfg in cells:
-        key = cfg.replace(epochs=1) if checkpointable(cfg) else cfg
+        key = run_of(cfg)
         runs[key] = max(runs.get(key, 0), cfg.epochs)
     return runs
 

@@ -22,7 +22,7 @@ from sinelstm.experiment.forecast import forget_compiled, rollout
 from sinelstm.experiment.metrics import fit_metrics, forecast_metrics, loss_drift
 from sinelstm.experiment.models import build_model, rollout_model
 from sinelstm.experiment.seeding import set_seed
-from sinelstm.experiment.train import Checkpoints, TrainResult, train
+from sinelstm.experiment.train import Checkpoints, Mark, TrainResult, train
 from sinelstm.experiment.windows import make_windows
 
 # Timed forecast rounds after the first (warm-up) call, per engine. The
@@ -126,23 +126,29 @@ def train_members(cfgs: list[ExperimentConfig], then: Callable[[Trained], object
     import keras
 
     first = cfgs[0]
-    if any(cfg.replace(seed=first.seed, epochs=first.epochs) != first for cfg in cfgs):
-        raise ValueError("members of one batch must differ in their seed and epochs only")
-    caps = sorted({cfg.epochs for cfg in cfgs})
-    if len(caps) > 1 and then is None:
-        raise ValueError("cells of several epoch caps need `then`: a checkpoint's model trains on")
-    if len(caps) > 1 and not checkpointable(first):
+    if any(
+        cfg.replace(seed=first.seed, epochs=first.epochs, patience=first.patience) != first for cfg in cfgs
+    ):
+        raise ValueError("members of one batch must differ in their seed, epochs and patience only")
+    marks = sorted({Mark(cfg.epochs, cfg.patience) for cfg in cfgs})
+    if len(marks) > 1 and then is None:
+        raise ValueError("cells of several marks need `then`: a checkpoint's model trains on")
+    if len(marks) > 1 and not checkpointable(first):
         return [one for cfg in cfgs for one in train_members([cfg], then)]
     then = then or (lambda trained: trained)
     wanted, done = set(cfgs), {}
-    seeds = [first.replace(seed=seed, epochs=caps[-1]) for seed in dict.fromkeys(c.seed for c in cfgs)]
+    # The run: to the largest cap, with the most patience; every other mark handed on.
+    top = Mark(max(m.epochs for m in marks), max(m.patience for m in marks))
+    caps = [mark for mark in marks if mark != top]
+    seeds = [first.replace(seed=seed, epochs=top.epochs, patience=top.patience)
+             for seed in dict.fromkeys(c.seed for c in cfgs)]  # fmt: skip
     # A batch of one is the loop trainer itself: the same arithmetic, and Keras' own cell is
     # faster than a member axis of one (MAX_BATCHED_HIDDEN's note).
     if len(seeds) == 1 or not batchable(first, keras.backend.backend()):
         for cfg in seeds:
-            _train_alone(cfg, caps[:-1], lambda trained: _settle(trained, wanted, then, done))
+            _train_alone(cfg, caps, lambda trained: _settle(trained, wanted, then, done))
     else:
-        _train_together(seeds, caps[:-1], lambda trained: _settle(trained, wanted, then, done))
+        _train_together(seeds, caps, lambda trained: _settle(trained, wanted, then, done))
     return [done[cfg] for cfg in cfgs]
 
 
@@ -153,19 +159,20 @@ def _settle(trained: Trained, wanted: set, then, done: dict) -> None:
         done[trained.config] = then(trained)
 
 
-def _handing_on(cfg: ExperimentConfig, caps: list[int], settle, made) -> Checkpoints | None:
-    """Checkpoints at caps (below cfg's): settle(made(member, cfg of that cap, its result))."""
+def _handing_on(cfg: ExperimentConfig, caps: list[Mark], settle, made) -> Checkpoints | None:
+    """Checkpoints at marks (below cfg's): settle(made(member, cfg of that mark, its result))."""
     if not caps:
         return None
 
-    def then(at: int, results: list[TrainResult]) -> None:
+    def then(at: Mark, results: list[TrainResult | None]) -> None:
         for member, result in enumerate(results):
-            settle(made(member, cfg.replace(epochs=at), result))
+            if result is not None:
+                settle(made(member, cfg.replace(epochs=at.epochs, patience=at.patience), result))
 
     return Checkpoints(tuple(caps), then)
 
 
-def _train_together(cfgs: list[ExperimentConfig], caps: list[int], settle) -> None:
+def _train_together(cfgs: list[ExperimentConfig], caps: list[Mark], settle) -> None:
     prepared = [_prepared(cfg) for cfg in cfgs]
     models = [model for *_, model in prepared]
     init_weights = [weights_sum(model) for model in models]
@@ -185,7 +192,7 @@ def _train_together(cfgs: list[ExperimentConfig], caps: list[int], settle) -> No
         settle(made(member, cfgs[member], training))
 
 
-def _train_alone(cfg: ExperimentConfig, caps: list[int], settle) -> None:
+def _train_alone(cfg: ExperimentConfig, caps: list[Mark], settle) -> None:
     series, inputs, targets, model = _prepared(cfg)
     init_weights = weights_sum(model)
 

@@ -29,23 +29,32 @@ class TrainResult:
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, order=True)
+class Mark:
+    """Where a cell of one run ends: its epoch cap and its early stopping's patience."""
+
+    epochs: int
+    patience: int
+
+    def reached(self, epoch: int, wait: int) -> bool:
+        """Whether a run of this cap and patience ends after `epoch` (1-based), val_loss not
+        improved for `wait` epochs (Keras' rule: never after the first epoch)."""
+        return epoch >= self.epochs or (wait >= self.patience and epoch > 1)
+
+
 @dataclass(frozen=True)
 class Checkpoints:
-    """Epochs (1-based, below the config's cap) at which a training hands its state on and
-    goes on: the cells of several budgets from one run. At each, `then(epochs, results)` is
-    called while the models hold that epoch's weights, with each member's TrainResult so
-    far (fit_s without the time spent in earlier calls). A capped run is the first epochs
-    of a longer one (the cap only ends it), so a checkpoint is the cell of that cap trained
-    alone; where early stopping ended the run sooner, the later checkpoints get its end."""
+    """Marks (below the run's own cap and patience) at which a training hands its state on
+    and goes on: the cells of several budgets, and of early stopping, from one run. At each,
+    `then(mark, results)` is called while the models hold that epoch's weights, with each
+    member's TrainResult so far (None for a member not at that mark now; fit_s without the
+    time spent in earlier calls). A capped run is the first epochs of a longer one, and a
+    run stopped early is a snapshot of one with more patience (the validation losses are
+    the same), so a mark's cell is that cell trained alone; where the run ends sooner, the
+    marks it has not reached get its end."""
 
-    at: tuple[int, ...]
-    then: Callable[[int, list[TrainResult]], None]
-
-    def due(self, epoch: int) -> bool:
-        return epoch in self.at
-
-    def after(self, epoch: int) -> tuple[int, ...]:
-        return tuple(at for at in self.at if at > epoch)
+    at: tuple[Mark, ...]
+    then: Callable[[Mark, list[TrainResult | None]], None]
 
 
 def _epoch_timer(after_epoch: Callable[[], None] | None = None):
@@ -222,11 +231,11 @@ def _loop(model, inputs, targets, cfg, after_epoch=None, checkpoints=None, clock
         handed = None
         if checkpoints is not None:
 
-            def then(epoch, results):
+            def then(mark, results):
                 if trainee is not model:
                     for target, source in zip(model.variables, trainee.variables, strict=True):
                         target.assign(source.value)
-                checkpoints.then(epoch, results)
+                checkpoints.then(mark, results)
 
             handed = Checkpoints(checkpoints.at, then)
         return _loop_on(trainee, inputs, targets, cfg, after_epoch, handed, clock)
@@ -243,6 +252,7 @@ def _loop_on(model, inputs, targets, cfg, after_epoch=None, checkpoints=None, cl
     seconds: list[float] = []
     losses: dict[str, list[float]] = {"loss": [], "val_loss": []}
     best, wait = math.inf, 0
+    pending = list(checkpoints.at) if checkpoints is not None else []
     for epoch in range(cfg.epochs):
         start = time.perf_counter()
         order = rng.permutation(n_train)
@@ -261,11 +271,10 @@ def _loop_on(model, inputs, targets, cfg, after_epoch=None, checkpoints=None, cl
         else:
             wait += 1
             stop = wait >= cfg.patience and epoch > 0
-        if checkpoints is not None:
-            # Those due now, and (the run ending sooner) those it will not reach.
-            due = checkpoints.after(epoch + 1) if stop else ()
-            for at in ((epoch + 1,) if checkpoints.due(epoch + 1) else ()) + due:
-                clock.pause(lambda at=at: checkpoints.then(at, [so_far(seconds, losses, clock.elapsed())]))
+        # Those due now, and (the run ending sooner) those it will not reach.
+        for mark in [mark for mark in pending if stop or mark.reached(epoch + 1, wait)]:
+            pending.remove(mark)
+            clock.pause(lambda mark=mark: checkpoints.then(mark, [so_far(seconds, losses, clock.elapsed())]))
         if stop:
             break
     return seconds, losses

@@ -1,7 +1,7 @@
 """The science's figures, drawn from the analysis: the budget curve (each arm's measure and
-the share of seeds keeping the amplitude against its optimizer steps) and decay and growth
-apart, arm by arm. The article's hidden 300 is in every chart; every legend sits outside
-the axes, so that no line hides behind it."""
+the share of seeds keeping the amplitude against its optimizer steps), decay and growth
+apart, arm by arm, and each seed's last amplitude over the budgets of the 2020 slice. The
+article's hidden 300 is in every chart; every legend sits outside the axes."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def draw_budget_curve(judged: pd.DataFrame, path: Path) -> None:
                           label=f"{label} early stopping")  # fmt: skip
                 right.plot([x], [rows["kept_amp"].mean()], marker="s", mfc="none", color=colour, ms=8)
     for axes, title in (
-        (left, "median |log amp_ratio| (0: amplitude kept)"),
+        (left, "median |log amp_last| (0: the true amplitude)"),
         (right, "share of seeds keeping it"),
     ):
         axes.set_xscale("log")
@@ -83,9 +83,35 @@ def draw_decay_growth(judged: pd.DataFrame, arms: list[Arm], path: Path) -> None
     axes.set_yticks(range(len(present)), [arm.label for arm in present], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlim(0, 1)
-    axes.set_xlabel("share of seeds: amp_ratio below 1/1.1 (decayed), within, above 1.1 (grew)")
+    axes.set_xlabel("share of seeds: amp_last below 1/1.1 (decayed), within, above 1.1 (grew)")
     fig.legend(loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
+    save_png(fig, path)
+    plt.close(fig)
+
+
+def draw_seed_curves(judged: pd.DataFrame, path: Path) -> None:
+    """Each seed's amp_last against the budget, hidden 64 and 300 on the 2020 slice."""
+    plt = pyplot()
+    fig, panels = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for axes, hidden in zip(panels, (64, 300), strict=True):
+        arms = sorted(a for a in set(judged["arm"]) if a == Arm(hidden, 50, 601, a.steps) and a.steps)
+        if not arms:
+            continue
+        table = pd.concat(
+            [judged[judged["arm"] == a][["seed", "amp_last"]].assign(steps=a.steps) for a in arms]
+        )
+        for _, seed in table.groupby("seed"):
+            seed = seed.sort_values("steps")
+            axes.plot(seed["steps"], seed["amp_last"], color="#4f81bd", alpha=0.35, lw=0.8)
+        for bound in (1 / 1.1, 1.1):
+            axes.axhline(bound, color="#c0504d", lw=0.8, ls="--")
+        axes.set_xscale("log")
+        axes.set_xlabel("optimizer steps")
+        axes.set_title(f"hidden {hidden}, window 50, 601 samples: each seed", fontsize=10)
+        axes.grid(alpha=0.3)
+    panels[0].set_ylabel("amp_last (truth: 1; dashed: within 1.1)")
+    fig.tight_layout()
     save_png(fig, path)
     plt.close(fig)
 
@@ -96,7 +122,9 @@ def draw_science_figures(judged: pd.DataFrame, arms: list[Arm], folder: Path) ->
     folder.mkdir(parents=True, exist_ok=True)
     draw_budget_curve(judged, folder / "budget_curve.png")
     draw_decay_growth(judged, arms, folder / "decay_growth.png")
+    draw_seed_curves(judged, folder / "seed_curves.png")
     return [
         ("The budget curve: amplitude against optimizer steps", "budget_curve.png"),
         ("Decay and growth apart, arm by arm", "decay_growth.png"),
+        ("Each seed's last amplitude over the 2020 slice's budgets", "seed_curves.png"),
     ]

@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sinelstm.experiment.config import checkpointable, epoch_flops
+from sinelstm.experiment.config import epoch_flops, run_of
 from sinelstm.sweep.rows import config_of
 
 FIELDS = {"wall_s": (int, float), "workers": (int,), "cells": (int,), "commit": (str,), "utc": (str,)}
@@ -96,10 +96,9 @@ def cell_flop(row) -> float:
 
 
 def _run_of(row):
-    """The training run a row came from: cells of several epoch caps of one seed are one run
+    """The training run a row came from: cells of several marks of one seed are one run
     (sinelstm.experiment.train.Checkpoints), counted once, at its largest cap."""
-    cfg = config_of(row)
-    return cfg.replace(epochs=1) if checkpointable(cfg) else cfg
+    return run_of(config_of(row))
 
 
 def grid_floor(frame, workers: int) -> GridFloor:

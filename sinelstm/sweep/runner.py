@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sinelstm.experiment.config import ExperimentConfig, checkpointable
+from sinelstm.experiment.config import ExperimentConfig, run_of
 from sinelstm.runtime import backend
 from sinelstm.sweep.executors import Executor, LocalExecutor, estimated_cost, members
 from sinelstm.sweep.grid import cell_id
@@ -157,21 +157,25 @@ def batches(cells: list[ExperimentConfig], workers: int = 1) -> list[tuple[Exper
     units: list[tuple[ExperimentConfig, ...]] = []
     for cell in cells:
         if cell.kind.is_network:
-            # A config's seeds, and its epoch caps where one run serves them all.
-            key = cell.replace(seed=0, epochs=1) if checkpointable(cell) else cell.replace(seed=0)
+            # A config's seeds, and its marks (epoch caps, patience) where one run serves them all.
+            key = run_of(cell.replace(seed=0))
             groups.setdefault(key, []).append(cell)
         else:
             units.append((cell,))
     for group in groups.values():
-        # Seeds with the same caps together: a unit trains every seed to its largest cap.
-        by_caps: dict[tuple[int, ...], list[int]] = {}
+        # Seeds with the same marks together: a unit trains every seed to its largest cap.
+        by_caps: dict[tuple, list[int]] = {}
         for seed in dict.fromkeys(cell.seed for cell in group):
-            by_caps.setdefault(tuple(sorted(c.epochs for c in group if c.seed == seed)), []).append(seed)
+            marks = tuple(sorted((c.epochs, c.patience) for c in group if c.seed == seed))
+            by_caps.setdefault(marks, []).append(seed)
         for seeds in by_caps.values():
             one_seed = tuple(cell for cell in group if cell.seed == seeds[0])
             size = max(1, min(len(seeds), math.floor(budget / estimated_cost(one_seed))))
             if batchable(group[0], backend()):
                 size = min(size, max(1, math.floor(MEMBER_BYTES / activation_bytes(group[0]))))
+            elif len(seeds) > 4 * workers:
+                # Trained seed after seed anyway: a seed a unit, so no worker ends on a long tail.
+                size = 1
             for start in range(0, len(seeds), size):
                 chunk = set(seeds[start : start + size])
                 units.append(tuple(cell for cell in group if cell.seed in chunk))
