@@ -16,25 +16,24 @@ from sinelstm.analysis.arms import Arm
 from sinelstm.analysis.effects import effects, sizing
 from sinelstm.analysis.intervals import clopper_pearson, seeds_for_power, sign_test_power
 from sinelstm.analysis.judged import amp_error
-from sinelstm.analysis.plan import ALPHA, HEADLINE, REMEDY, budgets
+from sinelstm.analysis.plan import ALPHA, HEADLINE, MECHANISM, TEST_BUDGET, equal_windows, pick_budget
 from sinelstm.experiment.config import steps_per_epoch
 from sinelstm.sweep.axes import is_budgeted
 from sinelstm.sweep.grid import make_grid
 from sinelstm.sweep.rows import ok_row
 
-# |log amp_ratio| planted per arm: the 2017 slice decays with early stopping and less with
-# steps; the 2020 slice keeps it; the remedy keeps it; hidden 300 grows on the 2017 slice.
-BASE = {(64, 25, 201): 0.9, (64, 50, 601): 0.1, (64, 25, 601): 0.3, (64, 50, 201): 0.7, (300, 25, 201): 1.2,
-        (300, 50, 601): 0.2, (64, 75, 601): 0.8, (64, 150, 601): 0.8}  # fmt: skip
+# |log amp_last| planted per arm: the 2017 slice decays with early stopping and less with
+# steps; the 2020 slice keeps it; the rollouts keep it; hidden 300 grows on the 2017 slice.
+BASE = {(64, 25, 201): 0.9, (64, 50, 601): 0.1, (300, 25, 201): 1.2, (300, 50, 601): 0.2}
 
 
 def planted(cfg) -> float:
     steps = cfg.epochs * steps_per_epoch(cfg) if is_budgeted(cfg) else 0
     level = BASE[(cfg.hidden, cfg.window, cfg.length)]
     if steps:
-        level *= math.exp(-steps / 1000)
+        level *= math.exp(-steps / 100)
     if cfg.train_rollout > 1:
-        level = 0.05
+        level = 0.01
     return level
 
 
@@ -48,13 +47,14 @@ def science_rows(unfit=(), flat=()) -> pd.DataFrame:
         grows = cfg.hidden == 300 and cfg.window == 25
         amp = math.exp(error if grows else -error)
         steps = cfg.epochs * steps_per_epoch(cfg) if is_budgeted(cfg) else 60
-        values = dict(amp_ratio=amp, forecast_rmse=0.05 + 0.2 * error, phase_drift=0.1, fit_rmse_clean=0.02,
+        values = dict(amp_last=amp, amp_ratio=amp, forecast_rmse=0.05 + 0.2 * error, phase_drift=0.1,
+                      fit_rmse_clean=0.02,
                       loss_drift=0.01, steps_run=steps if cfg.kind.is_network else float("nan"))  # fmt: skip
         key = (cfg.hidden, cfg.window, cfg.length)
         if key in unfit:
             values["fit_rmse_clean"] = 0.3
         if key in flat:
-            values["amp_ratio"] = 0.001
+            values["amp_last"] = values["amp_ratio"] = 0.001
         values.update(diverged=False, epochs_run=cfg.epochs, forecast_rmse_p1=0.1)
         timings = dict(fit_s=1.0, s_per_epoch=0.01, forecast_s=0.01, forecast_warmup_s=0.1)
         rows.append({**ok_row(cfg, "r", values, timings), "machine": "m1", **PROVENANCE})
@@ -73,15 +73,38 @@ def test_growth_counts_as_far_from_kept_as_decay():
 
 
 def test_the_plan_lays_its_effects_over_the_budgets_the_data_holds(judged):
-    assert budgets(judged) == (800, 400)
+    assert TEST_BUDGET == 100 and equal_windows(judged, 100) == 64  # 15.8k windows on both slices
     found = effects(judged)
     headline = [e for e in found if e.spec.family == HEADLINE]
-    assert len(headline) == 5 and all(e.alpha == pytest.approx(ALPHA / 5) for e in headline)
-    assert len([e for e in found if e.spec.family == REMEDY]) == 2
+    assert len(headline) == 4 and all(e.alpha == pytest.approx(ALPHA / 4) for e in headline)
+    mechanism = [e for e in found if e.spec.family == MECHANISM]
+    assert len(mechanism) == 2 and all(e.alpha == pytest.approx(ALPHA / 2) for e in mechanism)
     more = next(e for e in headline if e.spec.name.startswith("2017 slice: early stopping"))
-    # Planted: 32 of 32 seeds closer.
-    assert more.improved == more.n == 32 and more.interval.value < 0 and more.significant
+    # Planted: every seed closer.
+    assert more.improved == more.n == 100 and more.interval.value < 0 and more.significant
     assert more.holm_p >= more.interval.p_value
+
+
+def test_the_pilots_rule_picks_the_shared_budget_nearest_half_kept():
+    """B: of the budgets both slices hold, the one where the one-step 2017 arm kept the
+    amplitude in the share of seeds nearest one half (planted: 0.9 e^(-steps/100))."""
+    rows = judged_arms(science_rows())
+    shares = {b: rows[rows["arm"] == Arm(64, 25, 201, b)]["kept_amp"].mean() for b in (50, 100, 150, 200)}
+    assert pick_budget(rows) == min(shares, key=lambda b: abs(shares[b] - 0.5))
+    rows.loc[rows["arm"] == Arm(64, 25, 201, 200), "kept_amp"] = [i % 2 == 0 for i in range(100)]
+    assert pick_budget(rows) == 200  # exactly half kept
+
+
+def test_the_measure_is_against_the_truth_not_the_first_period():
+    """A forecast that starts at half the amplitude and stays there keeps its ratio (1) but
+    misses the truth by a factor 2: the measure reads amp_last, the ratio sits beside it."""
+    from sinelstm.analysis.judged import with_judgement
+
+    rows = science_rows().head(1).assign(amp_first=0.5, amp_last=0.5, amp_ratio=1.0)
+    judged = with_judgement(rows).iloc[0]
+    assert judged["amp_error"] == pytest.approx(math.log(2)) and judged["ratio_error"] == 0.0
+    assert not judged["kept_amp"] and judged["decayed"]
+    assert not judged["kept_amp_at_1.2"] and with_judgement(rows.assign(amp_last=0.85))["kept_amp_at_1.2"].all()
 
 
 def test_an_arm_that_never_fitted_holds_its_effects_back_and_a_flat_fitted_one_does_not():
@@ -89,7 +112,8 @@ def test_an_arm_that_never_fitted_holds_its_effects_back_and_a_flat_fitted_one_d
     by_name = {e.spec.name: e for e in found}
     held = by_name["2017 -> 2020 slice, as the article trained"]
     assert held.floor and "never fitted" in held.floor and not held.significant
-    flat = next(e for name, e in by_name.items() if name.startswith("201 -> 601 samples"))
+    found = effects(judged_arms(science_rows(flat=[(64, 50, 601)])))
+    flat = next(e for e in found if e.spec.name.startswith("2017 -> 2020 slice at 100"))
     assert not flat.floor and flat.worsened == flat.n  # flat is the decay itself, and counts
 
 
@@ -98,10 +122,13 @@ def test_the_answer_is_a_table_of_at_most_twelve_rows_and_three_takeaways(judged
     table = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert 0 < len(table) <= MAX_ROWS and len(answer_arms(judged)) == len(table)
     takeaways = [line for line in text.splitlines() if line[:3] in ("1. ", "2. ", "3. ")]
-    assert len(takeaways) == 3
-    assert "comes closer to keeping the amplitude" in takeaways[0]  # planted: more steps help the 2017 slice
-    assert "early stopping (median 60 steps)" in takeaways[0] and "kept 0 of 32 -> " in takeaways[0]
-    assert "Holm p" in takeaways[1] and "rollout" in takeaways[2]
+    assert len(takeaways) == 3 and all(len(line.split()) - 1 <= 60 for line in takeaways)
+    # Planted: rollouts keep the amplitude at 100 steps, one-step training decays there.
+    assert "rollout 4 vs one-step: closer to the true amplitude (" in takeaways[0]
+    assert "100/100 closer" in takeaways[0] and "Power 0.8" in takeaways[0]
+    assert "alone, it does not cause the decay" not in takeaways[0]  # one-step keeps it nowhere (planted)
+    assert "early stopping (median 60 steps) -> 100 steps: closer to the true amplitude" in takeaways[1]
+    assert "Against the baselines" in takeaways[2]
     assert "h300 w25 L201 early stopping" in text  # the article's own LSTM in the table
 
 
@@ -129,9 +156,10 @@ def test_a_science_report_builds_with_small_figures(tmp_path):
     report = tmp_path / "REPORT-science.md"
     build_report(results, report)
     text = report.read_text()
-    assert "fixed before the pilot" in text and "The headline effects (headline: 5)" in text
+    assert "fixed before the pilot" in text and "The headline effects (headline: 4)" in text
+    assert "The mechanism effects (mechanism: 2)" in text
     figures = sorted((tmp_path / "REPORT-science_figures").glob("*.png"))
-    assert {p.name for p in figures} >= {"budget_curve.png", "decay_growth.png"}
+    assert {p.name for p in figures} >= {"budget_curve.png", "decay_growth.png", "seed_curves.png"}
     assert all(p.stat().st_size < 250_000 for p in figures)
 
 
@@ -140,6 +168,10 @@ def test_arm_labels_read_as_the_table_shows_them():
     assert Arm(64, 25, 201, 400, rollout=4).label == "h64 w25 L201 rollout 4, 400 steps"
     assert Arm(64, 75, 601, 1000, period=300.0).label == "h64 w75 L601 P300 1000 steps"
     assert Arm(0, 25, 201, model="ar").label == "ar w25 L201"
+    # A budget in steps, epochs and windows seen: 158 training windows an epoch of one step on
+    # the 2017 slice, 495 in two steps on the 2020 slice.
+    assert Arm(64, 25, 201, 100).budget == "100 steps (100 epochs, 15.8k windows)"
+    assert Arm(64, 50, 601, 64).budget == "64 steps (32 epochs, 15.8k windows)"
 
 
 def test_a_test_passed_on_untied_seeds_is_not_read_while_the_interval_holds_0():
@@ -177,10 +209,10 @@ def test_two_configs_an_arm_does_not_tell_apart_are_never_pooled():
 
 
 def test_the_docs_sizing_numbers_are_the_functions():
-    """docs/gate.md: 32 seeds for 80% power at 80% closer, level 0.05/5; n=6 the fewest with
-    a 95% interval, n=5's widest covering 93.8%."""
+    """docs/science.md: 100 seeds for 80% power at 2 of 3 seeds moving, level 0.05/4 (86 at
+    0.05/2); n=6 the fewest with a 95% interval, n=5's widest covering 93.8%."""
     from sinelstm.analysis.intervals import binomial_cdf_half, order_statistic_rank
 
-    assert seeds_for_power(0.8, ALPHA / 5) == 32
+    assert seeds_for_power(2 / 3, ALPHA / 4) == 100 and seeds_for_power(2 / 3, ALPHA / 2) == 86
     assert order_statistic_rank(5)[0] == 0 and order_statistic_rank(6)[0] == 1
     assert round(100 * (1 - 2 * binomial_cdf_half(0, 5)), 1) == 93.8

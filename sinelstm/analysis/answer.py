@@ -11,7 +11,7 @@ import pandas as pd
 from sinelstm.analysis.arms import Arm, median_steps, rows_of, with_arms
 from sinelstm.analysis.effects import Effect, effects
 from sinelstm.analysis.judged import with_judgement
-from sinelstm.analysis.plan import EXPLORATORY, ROLLOUT, equal_windows, test_budget
+from sinelstm.analysis.plan import EXPLORATORY, ROLLOUT, TARGET_POWER, equal_windows, test_budget
 from sinelstm.analysis.tables import CLASSICAL, MEDIAN_DRIFT, MEDIAN_ERROR, arm_rows, table
 
 BEGIN, END = "<!-- science-answer:begin -->", "<!-- science-answer:end -->"
@@ -80,15 +80,16 @@ def _reading(effect: Effect | None) -> str:
 
 
 def _power(effects_: list[Effect | None]) -> str:
-    """'Power 0.86 (100 seeds, Holm).': the family's power at the smallest effect."""
+    """'Power 0.63 (64 seeds, exploratory).': the family's power at the smallest effect, and
+    under TARGET_POWER the reading the plan gives it."""
     read = [e for e in effects_ if e is not None and not e.floor and e.n]
     if not read:
         return ""
     low, high = min(e.power for e in read), max(e.power for e in read)
     power = f"{low:.2f}" if round(low, 2) == round(high, 2) else f"{low:.2f}-{high:.2f}"
     seeds = "/".join(map(str, sorted({e.n for e in read})))
-    corrected = ", Holm" if read[0].spec.family != EXPLORATORY else ""
-    return f"Power {power} ({seeds} seeds{corrected})."
+    under = ", exploratory" if low < TARGET_POWER or read[0].spec.family == EXPLORATORY else ""
+    return f"Power {power} ({seeds} seeds{under})."
 
 
 def one_step_alone(judged: pd.DataFrame) -> tuple[int, int, int] | None:
@@ -122,7 +123,8 @@ def baselines(judged: pd.DataFrame) -> str:
     if not parts:
         return ""
     text = "The best hidden-64 arm's median RMSE: " + "; ".join(parts) + "."
-    steps = sorted(a.steps for a in set(judged["arm"]) if a == Arm(64, 50, 601, a.steps) and a.steps >= 200)
+    b = test_budget(judged) or 0
+    steps = sorted(a.steps for a in set(judged["arm"]) if a == Arm(64, 50, 601, a.steps) and a.steps >= b)
     if len(steps) >= 2:
         first, last = (rows_of(judged, Arm(64, 50, 601, s)) for s in (steps[0], steps[-1]))
         rmse = [r["forecast_rmse"].median() for r in (first, last)]

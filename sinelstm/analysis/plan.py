@@ -42,8 +42,10 @@ PLAN = (
     "*What the pilot sets:* B, the budget both slices hold at which the pilot's one-step 2017 arm keeps the "
     "amplitude in the share of seeds nearest one half (the most room for an effect either way; ties to "
     "fewer steps); the hidden-64 seeds, the fewest that give each family's first Holm step "
-    f"{TARGET_POWER:.0%} power at the smallest effect, or the most the pilot's measured cost fits in two "
-    "hours, the power then stated; hidden 300 runs 30 seeds, exploratory. "
+    f"{TARGET_POWER:.0%} power at the smallest effect, or the most the pilot's measured cost fits in the "
+    "time the run has, the power then stated; hidden 300 is exploratory. A family under "
+    f"{TARGET_POWER:.0%} power keeps its correction but is read as exploratory: a clear change is a "
+    "finding, no clear change is not evidence of none. "
     "*Floor:* an effect is held back only where half or more of an arm's seeds never fitted the training "
     "series; a flat forecast from a fitted model is the decay itself and counts."
 )
