@@ -435,14 +435,14 @@ def _grid_run(name: str):
 
 def _training_runs(frame) -> list:
     """Each training run of a results frame once, at its row of the most epochs (the cells of
-    several budgets of one run are one run, as the grid's floor counts them)."""
-    from sinelstm.experiment.config import checkpointable
+    several budgets and of early stopping of one run are one run, as the grid's floor counts
+    them)."""
+    from sinelstm.experiment.config import run_of
     from sinelstm.sweep.rows import config_of
 
     runs: dict = {}
     for _, row in frame[frame["status"] == "ok"].iterrows():
-        cfg = config_of(row)
-        key = cfg.replace(epochs=1) if checkpointable(cfg) else cfg
+        key = run_of(config_of(row))
         if key not in runs or float(row["epochs_run"]) > float(runs[key]["epochs_run"]):
             runs[key] = row
     return list(runs.values())

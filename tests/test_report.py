@@ -32,11 +32,12 @@ DECAY = {(25, s): 0.7 for s in range(3)} | {(50, s): 1.0 for s in range(3)}
 
 def fixture_rows(changes=None):
     # forecast_rmse at window 25: 0.1, 0.3, 0.2 -> median 0.2, half-range 0.1.
-    base = {(25, s): {"amp_ratio": 0.8} for s in range(3)}
+    base = {(25, s): {"amp_ratio": 0.8, "amp_last": 0.8} for s in range(3)}
     base[25, 0] |= {"forecast_rmse": 0.1}
     base[25, 1] |= {"forecast_rmse": 0.3}
     # Window 50 keeps the wave: amplitude, phase and a forecast RMSE under 0.1.
-    base |= {(50, s): {"amp_ratio": 1.0, "decay_per_period": 1.0, "forecast_rmse": 0.05} for s in range(3)}
+    base |= {(50, s): {"amp_ratio": 1.0, "amp_last": 1.0, "decay_per_period": 1.0, "forecast_rmse": 0.05}
+             for s in range(3)}  # fmt: skip
     for key, values in (changes or {}).items():
         base[key] = {**base.get(key, {}), **values}
     return grid_rows(base)
@@ -62,7 +63,8 @@ def test_report_tables_verdict_and_findings(tmp_path):
     # The declared report columns, in the row's order: epochs, fit RMSE, forecast RMSE, ...
     row = "| window25-length201-hidden8 | 3       | 50 ± 0   | 0.020 ± 0.000 | 0.200 ± 0.100 [0.100–0.300]"
     assert row in markdown
-    assert "1 of 2 configs keep the wave (amp_ratio within [1/1.1, 1.1], |phase_drift| <= 1%" in markdown
+    rule = "amp_last within [1/1.1, 1.1] of the truth, |phase_drift| <= 1%"
+    assert f"1 of 2 configs keep the wave ({rule}" in markdown
     assert ": window50-length201-hidden8." in markdown
     assert "No forecast diverged." in markdown
     assert (tmp_path / "REPORT.md").read_text() == markdown
@@ -71,7 +73,7 @@ def test_report_tables_verdict_and_findings(tmp_path):
 def test_findings_follow_the_data(tmp_path):
     first, _ = judged_report(write(tmp_path, "a.csv", fixture_rows(), DECAY), tmp_path / "a.md")
     # Window 25 held too, amplitude and accuracy: both keep the wave.
-    held = {(25, s): {"amp_ratio": 1.02, "forecast_rmse": 0.05} for s in range(3)}
+    held = {(25, s): {"amp_ratio": 1.02, "amp_last": 1.02, "forecast_rmse": 0.05} for s in range(3)}
     second, _ = judged_report(write(tmp_path, "b.csv", fixture_rows(held), DECAY), tmp_path / "b.md")
     assert "1 of 2 configs keep" in first and "2 of 2 configs keep" in second
 

@@ -65,10 +65,15 @@ def test_the_rows_come_from_a_clean_commit_and_a_later_package_says_so(science):
     diff = _git("diff", "--name-only", commits[0], "HEAD", "--", "sinelstm/")
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert diff.returncode == 0
+    assert f"`sinelstm/` at {commits[0][:7]}" in readme, "the README does not name the rows' commit"
     if not diff.stdout.strip():
         assert STALE not in readme
         return
     assert STALE in readme and f"`sinelstm/` at {commits[0][:7]}" in readme, diff.stdout
+    # What changed since reads rows and never makes them: the rows are the shipping code's.
+    reads = ("sinelstm/analysis/", "sinelstm/report/")
+    makes = [path for path in diff.stdout.split() if not path.startswith(reads)]
+    assert makes == [], f"code that makes rows changed since the rows were made: {makes}"
 
 
 def test_read_at_the_amplitude_resolution_the_rows_give_the_same_answer(science):

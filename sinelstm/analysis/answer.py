@@ -66,7 +66,7 @@ def _steps(judged: pd.DataFrame, arm: Arm) -> str:
 
 
 def _reading(effect: Effect | None) -> str:
-    """'closer to the true amplitude (-0.35 [-0.61, -0.12], 25/32 closer)' or 'no clear
+    """'closer to the truth (-0.35 [-0.61, -0.12], 25/32 closer)' or 'no clear
     change (...)': the words from the corrected test and the seeds' direction."""
     if effect is None:
         return "not run"
@@ -75,7 +75,7 @@ def _reading(effect: Effect | None) -> str:
     interval = effect.interval.text(2, signed=True).rsplit(" n=", 1)[0]
     stats = f"{interval}, {effect.improved}/{effect.n} closer"
     if effect.significant:
-        return f"{'closer to' if effect.closer else 'further from'} the true amplitude ({stats})"
+        return f"{'closer to' if effect.closer else 'further from'} the truth ({stats})"
     return f"no clear change ({stats})"
 
 
@@ -152,7 +152,7 @@ def takeaways(judged: pd.DataFrame, found: list[Effect]) -> list[str]:
                 "does not cause the decay."
             )
         out.append(
-            f"**One step ahead?** At {b} steps on the 2017 slice, rollout {ROLLOUT} vs one-step: "
+            f"**One step ahead?** At {b} steps (2017 slice), rollout {ROLLOUT} vs one-step: "
             f"{_reading(steps)}; vs one-step at {ROLLOUT * b} (equal compute): {_reading(compute)}. "
             f"{_power([steps, compute])}{verdict}"
         )

@@ -111,8 +111,8 @@ def effect_specs(frame: pd.DataFrame, budget: int | None = None) -> list[EffectS
     """The effects the plan names, at the budgets the data holds (frame with_arms), at B
     (budget, or test_budget's)."""
     b = budget or test_budget(frame)
-    if b is None:
-        return []
+    if b is None or _lstm(64, 25, 201, b) not in set(frame["arm"]):
+        return []  # not the science design's data
     h, X = _lstm, EXPLORATORY
     w = equal_windows(frame, b)
     specs: list[tuple[str, Arm, Arm, str]] = [

@@ -21,8 +21,9 @@ def findings(ok: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
     keep = [label for label, yes in kept.items() if yes]
     lose = [label for label, yes in kept.items() if not yes]
     rule = (
-        f"amp_ratio within [1/{KEEP_RATIO}, {KEEP_RATIO}], |phase_drift| <= {PHASE_TOLERANCE:.0%} of the "
-        f"period and forecast_rmse <= {RMSE_TOLERANCE} in at least half the seeds"
+        f"amp_last within [1/{KEEP_RATIO}, {KEEP_RATIO}] of the truth, |phase_drift| <= "
+        f"{PHASE_TOLERANCE:.0%} of the period and forecast_rmse <= {RMSE_TOLERANCE} in at least half the "
+        "seeds"
     )
     if keep:
         out.append(f"{len(keep)} of {len(kept)} configs keep the wave ({rule}): {', '.join(keep)}.")
