@@ -87,7 +87,7 @@ def test_a_member_is_the_same_whatever_its_co_members():
 
 
 def test_members_must_share_their_config_but_the_seed():
-    with pytest.raises(ValueError, match="seed and epochs only"):
+    with pytest.raises(ValueError, match="seed, epochs and patience only"):
         train_members([TINY.replace(trainer="batched"), TINY.replace(trainer="batched", hidden=4, seed=1)])
 
 

@@ -189,8 +189,9 @@ def test_a_worker_that_dies_mid_cell_is_a_failed_cell_and_is_replaced(tiny):
     assert all(outcomes[s].row["status"] == "ok" for s in (0, 2, 3))
 
 
-def test_a_grid_of_several_parts_takes_flags_in_every_part_and_never_names_two_cells_alike():
-    from sinelstm.experiment.config import ConfigError
+def test_a_grid_of_several_parts_takes_flags_in_every_part_and_never_names_two_cells_alike(monkeypatch):
+    from sinelstm.experiment.config import ConfigError, ExperimentConfig
+    from sinelstm.sweep import grid as grids
     from sinelstm.sweep.grid import cell_id, make_grid
 
     science = make_grid("science")
@@ -199,19 +200,25 @@ def test_a_grid_of_several_parts_takes_flags_in_every_part_and_never_names_two_c
     loop = make_grid("science", fields={"trainer": "loop"}, seed="0")
     assert {cell.trainer for cell in loop.cells()} == {"loop"}
     assert {cell.seed for cell in loop.cells()} == {0} and loop.name == "science+custom"
-    # --period 300 --window 75 over every part would give the budget parts' cells the
-    # control's names with another horizon: refused, naming the field no name shows.
+    # Two parts that differ in a field no name shows (the horizon): --window 75 over both
+    # gives their cells one name, refused, naming that field.
+    two = grids.grid("two", parts=(
+        grids.grid("a", ExperimentConfig(horizon=400), window=(25,), seed=(0,)),
+        grids.grid("b", ExperimentConfig(horizon=1200), window=(50,), seed=(0,))))  # fmt: skip
+    monkeypatch.setitem(grids.GRIDS, "two", two)
+    make_grid("two")
     with pytest.raises(ConfigError, match="differ in horizon"):
-        make_grid("science", period="300", window="75")
+        make_grid("two", window="75")
 
 
 def test_the_paths_grid_trains_its_batched_members_as_one_unit():
     """CI's paths grid must reach the batched trainer's member axis: its two batched seeds
     go to a worker as one unit (a unit of one is the loop trainer), and the budget paths:
-    two seeds' two caps as one batched run, and one seed's two caps as one loop run."""
+    two seeds' early stopping and two caps as one batched run, and one seed's two caps as
+    one loop run."""
     from sinelstm.sweep.runner import batches
 
     units = batches(GRIDS["paths"].cells(), workers=2)
-    assert [len(unit) for unit in units if unit[0].trainer == "batched"] == [2, 4]
+    assert [len(unit) for unit in units if unit[0].trainer == "batched"] == [6]
     budgets = [unit for unit in units if len({cell.epochs for cell in unit}) > 1]
-    assert [(len(unit), len({cell.seed for cell in unit})) for unit in budgets] == [(4, 2), (2, 1)]
+    assert [(len(unit), len({cell.seed for cell in unit})) for unit in budgets] == [(6, 2), (2, 1)]
