@@ -111,8 +111,9 @@ def effect_specs(frame: pd.DataFrame, budget: int | None = None) -> list[EffectS
     """The effects the plan names, at the budgets the data holds (frame with_arms), at B
     (budget, or test_budget's)."""
     b = budget or test_budget(frame)
-    if b is None or _lstm(64, 25, 201, b) not in set(frame["arm"]):
-        return []  # not the science design's data
+    design = {_lstm(64, 25, 201, b), _lstm(64, 25, 201, b, rollout=ROLLOUT), _lstm(64, 50, 601, b)}
+    if b is None or not design <= set(frame["arm"]):
+        return []  # not the science design's data (the paths grid holds some of its arms)
     h, X = _lstm, EXPLORATORY
     w = equal_windows(frame, b)
     specs: list[tuple[str, Arm, Arm, str]] = [
