@@ -151,7 +151,7 @@ def test_a_batch_that_cannot_train_fails_every_cell_in_it(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(run, "train_batched", broken)
+    monkeypatch.setattr(run, "batched_checkpoints", broken)
     cells = tuple(TINY.replace(trainer="batched", seed=seed) for seed in range(2))
     results = run_batch(cells, "run")
     assert [r.row["status"] for r in results] == ["failed", "failed"]

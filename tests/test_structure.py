@@ -237,3 +237,48 @@ def test_a_new_metric_is_one_declaration_plus_its_computation(tmp_path):
         capture_output=True, text=True, env=env, cwd=tmp_path,
     )  # fmt: skip
     assert judged.returncode == 1 and "forecast_peak regressed" in judged.stdout, judged.stdout[-2000:]
+
+
+def kind_name_tests(source: str, names: set[str]) -> list[int]:
+    """The lines where source compares a value with a kind's name written out (x == "gru",
+    x in ("lstm", "gru")), or dispatches on names in a dict literal ({"lstm": f, "gru": g})."""
+
+    def named(node) -> set[str]:
+        if isinstance(node, ast.Constant) and node.value in names:
+            return {node.value}
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            return {e.value for e in node.elts if isinstance(e, ast.Constant) and e.value in names}
+        return set()
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare) and any(named(side) for side in [node.left, *node.comparators]):
+            found.append(node.lineno)
+        elif isinstance(node, ast.Dict) and len(set().union(*map(named, filter(None, node.keys)))) >= 2:
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def test_no_module_but_the_registry_tests_a_kind_by_its_name():
+    """Capabilities (batchable, classical, gates, the article's model) are asked of the kind:
+    adding a kind needs no edit elsewhere."""
+    from sinelstm.experiment import kinds
+
+    names = set(kinds.builtin_names())
+    registry = PACKAGE / "experiment" / "kinds.py"
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted(modules().values())
+        if path != registry
+        for line in kind_name_tests(path.read_text(), names)
+    ]
+    assert found == []
+
+
+def test_the_kind_name_check_catches_a_name_test():
+    """The check above can fail: a comparison, a membership test and a dispatch table."""
+    names = {"lstm", "gru", "rnn"}
+    assert kind_name_tests('if cfg.model == "gru":\n    pass\n', names) == [1]
+    assert kind_name_tests('ok = model in ("lstm", "gru")\n', names) == [1]
+    assert kind_name_tests('x = 1\nf = {"lstm": a, "rnn": b}[model]\n', names) == [2]
+    assert kind_name_tests('grid(model=("gru",))\nif kinds.is_article(m):\n    pass\n', names) == []

@@ -13,6 +13,7 @@ from sinelstm.analysis.effects import Effect, effects
 from sinelstm.analysis.judged import with_judgement
 from sinelstm.analysis.plan import EXPLORATORY, ROLLOUT, TARGET_POWER, equal_windows, test_budget
 from sinelstm.analysis.tables import CLASSICAL, MEDIAN_DRIFT, MEDIAN_ERROR, arm_rows, table
+from sinelstm.experiment import kinds
 
 BEGIN, END = "<!-- science-answer:begin -->", "<!-- science-answer:end -->"
 MAX_ROWS = 12
@@ -48,7 +49,7 @@ def answer_arms(judged: pd.DataFrame) -> list[Arm]:
 
 def largest(judged: pd.DataFrame, hidden: int, window: int, length: int) -> list[int]:
     """[the largest one-step budget of that config], or [] where it has none."""
-    steps = [a.steps for a in set(judged["arm"]) if a.model == "lstm" and a.rollout == 1 and a.steps
+    steps = [a.steps for a in set(judged["arm"]) if kinds.is_article(a.model) and a.rollout == 1 and a.steps
              and (a.hidden, a.window, a.length) == (hidden, window, length)]  # fmt: skip
     return [max(steps)] if steps else []
 
@@ -110,7 +111,7 @@ def baselines(judged: pd.DataFrame) -> str:
     on each slice, and what more training does to RMSE and phase on the 2020 slice."""
     parts = []
     for name, window, length in (("2017", 25, 201), ("2020", 50, 601)):
-        arms = [a for a in set(judged["arm"]) if a.model == "lstm" and a.hidden == 64
+        arms = [a for a in set(judged["arm"]) if kinds.is_article(a.model) and a.hidden == 64
                 and (a.window, a.length) == (window, length)]  # fmt: skip
         if not arms:
             continue

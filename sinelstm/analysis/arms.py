@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sinelstm.experiment import kinds
 from sinelstm.experiment.config import ExperimentConfig, split_sizes, steps_per_epoch
 from sinelstm.sweep.axes import is_budgeted
 from sinelstm.sweep.rows import config_of
@@ -23,16 +24,16 @@ class Arm:
     steps: int = 0  # optimizer steps of a budget (early stopping off); 0: the article's early stopping
     rollout: int = 1  # train_rollout
     period: float = 100.0
-    model: str = "lstm"
+    model: str = kinds.ARTICLE
 
     @property
     def label(self) -> str:
         """'h64 w25 L201 1000 steps', 'h64 w25 L201 rollout 4, 1000 steps', 'ar w25 L201'."""
-        who = f"h{self.hidden}" if self.model == "lstm" else self.model
+        who = f"h{self.hidden}" if kinds.is_article(self.model) else self.model
         parts = [who, f"w{self.window}", f"L{self.length}"]
         if self.period != 100.0:
             parts.append(f"P{self.period:g}")
-        if self.model in ("ar", "seasonal-naive", "naive"):
+        if kinds.is_classical(self.model):
             return " ".join(parts)
         training = f"{self.steps} steps" if self.steps else "early stopping"
         return " ".join(parts) + (f" rollout {self.rollout}," if self.rollout > 1 else "") + f" {training}"

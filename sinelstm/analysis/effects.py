@@ -5,6 +5,7 @@ and the power its n gives against the smallest effect worth finding."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -65,11 +66,20 @@ class Effect:
         )
 
 
+class _Paired(NamedTuple):
+    """One plan effect's paired seeds, before Holm's correction."""
+
+    spec: EffectSpec
+    interval: MedianInterval  # of the differences
+    differences: np.ndarray  # after - before, a seed each
+    floor: str  # why it is held back ("" where it is not)
+
+
 def effects(judged: pd.DataFrame, specs: list[EffectSpec] | None = None) -> list[Effect]:
     """Every plan effect the data holds (judged: with_judgement and with_arms), Holm-corrected
     within its family over the effects that are read (not at a floor, n at least 1)."""
     specs = effect_specs(judged) if specs is None else specs
-    raw = []
+    raw: list[_Paired] = []
     for spec in specs:
         both = paired(judged, spec.before, spec.after, MEASURE)
         if both.empty:
@@ -80,27 +90,27 @@ def effects(judged: pd.DataFrame, specs: list[EffectSpec] | None = None) -> list
             for arm in (spec.before, spec.after)
             if at_floor(rows_of(judged, arm))
         ]
-        raw.append((spec, median_interval(differences), differences, "; ".join(floors)))
+        raw.append(_Paired(spec, median_interval(differences), differences, "; ".join(floors)))
     out = []
-    for family in dict.fromkeys(spec.family for spec, *_ in raw):
-        members = [one for one in raw if one[0].family == family]
-        read = [one for one in members if not one[3] and one[1].n > 0]
+    for family in dict.fromkeys(one.spec.family for one in raw):
+        members = [one for one in raw if one.spec.family == family]
+        # Those read, by their place in members.
+        read = [place for place, one in enumerate(members) if not one.floor and one.interval.n > 0]
         corrected = family != "exploratory"
-        p_values = [one[1].p_value for one in read]
-        adjusted = dict(zip(map(id, read), holm(p_values) if corrected else p_values, strict=True))
+        p_values = [members[place].interval.p_value for place in read]
+        adjusted = dict(zip(read, holm(p_values) if corrected else p_values, strict=True))
         alpha = ALPHA / max(len(read), 1) if corrected else ALPHA
-        for one in members:
-            spec, interval, differences, floor = one
+        for place, one in enumerate(members):
             out.append(
                 Effect(
-                    spec,
-                    interval,
-                    int(np.sum(differences < 0)),
-                    int(np.sum(differences > 0)),
-                    floor,
-                    adjusted.get(id(one), 1.0),
+                    one.spec,
+                    one.interval,
+                    int(np.sum(one.differences < 0)),
+                    int(np.sum(one.differences > 0)),
+                    one.floor,
+                    adjusted.get(place, 1.0),
                     alpha,
-                    sign_test_power(interval.n, SMALLEST_EFFECT, alpha),
+                    sign_test_power(one.interval.n, SMALLEST_EFFECT, alpha),
                 )
             )
     return out

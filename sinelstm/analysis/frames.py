@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from sinelstm.experiment import kinds
 from sinelstm.sweep.grid import config_axes, config_name
 
 
@@ -30,7 +31,7 @@ def with_keys(frame: pd.DataFrame) -> pd.DataFrame:
 
 def article_lstm(ok: pd.DataFrame) -> pd.DataFrame:
     """The rows of the article's own model and training (LSTM, one-step training)."""
-    return ok[(ok["model"] == "lstm") & (ok["train_rollout"] == 1)]
+    return ok[(ok["model"] == kinds.ARTICLE) & (ok["train_rollout"] == 1)]
 
 
 def median_of(frame: pd.DataFrame, column: str) -> float:

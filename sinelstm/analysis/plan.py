@@ -11,6 +11,7 @@ import pandas as pd
 
 from sinelstm.analysis.arms import Arm
 from sinelstm.analysis.judged import KEEP_RATIO
+from sinelstm.experiment import kinds
 
 MEASURE = "amp_error"  # |log amp_last|: against the truth's amplitude, 1 (sinelstm.analysis.judged)
 SMALLEST_EFFECT = 2 / 3  # worth finding: two seeds of three moving one way (the sign test's effect size)
@@ -68,7 +69,7 @@ def _steps(frame: pd.DataFrame, hidden: int, window: int, length: int, rollout: 
         {
             a.steps
             for a in frame["arm"]
-            if a.model == "lstm"
+            if kinds.is_article(a.model)
             and (a.hidden, a.window, a.length, a.rollout) == (hidden, window, length, rollout)
             and a.steps and a.period == 100.0
         }

@@ -13,6 +13,7 @@ from sinelstm.analysis.arms import Arm, median_steps, paired, rows_of
 from sinelstm.analysis.effects import Effect
 from sinelstm.analysis.intervals import clopper_pearson, median_interval, p_text
 from sinelstm.analysis.judged import OTHER_KEEP_RATIOS, kept_at, numeric
+from sinelstm.experiment import kinds
 
 CLASSICAL = ("ar", "seasonal-naive")
 # The measure in a table's header: its bars escaped, so that they do not end the cell.
@@ -54,9 +55,9 @@ def arm_rows(judged: pd.DataFrame, arms: list[Arm]) -> list[dict]:
         if rows.empty:
             continue
         label = arm.label
-        if arm.steps and arm.model == "lstm":
+        if arm.steps and kinds.is_article(arm.model):
             label = label.removesuffix(f"{arm.steps} steps") + arm.budget
-        elif arm.model == "lstm" and rows["steps_run"].notna().any():
+        elif kinds.is_article(arm.model) and rows["steps_run"].notna().any():
             label += f" (median {median_steps(rows):.0f} steps)"
         line = {
             "arm": label,

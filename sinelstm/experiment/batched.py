@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from sinelstm.experiment import kinds
 from sinelstm.experiment.config import ExperimentConfig, split_sizes
-from sinelstm.experiment.train import Checkpoints, FitClock, TrainResult, so_far, summarize
+from sinelstm.experiment.train import Checkpoint, FitClock, Mark, TrainResult, so_far, summarize
 
 # Adam's constants as keras.optimizers.Adam has them by default.
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
@@ -30,11 +31,12 @@ MAX_BATCHED_HIDDEN = 128
 
 
 def batchable(cfg: ExperimentConfig, backend: str) -> bool:
-    """Whether cfg's seeds train as members of one batch: a built-in recurrent kind with
+    """Whether cfg's seeds train as members of one batch: a kind with a member cell, with
     Keras' layers up to MAX_BATCHED_HIDDEN units, one-step training, on TensorFlow."""
     return (
         cfg.trainer == "batched"
-        and cfg.model in ("lstm", "gru", "rnn")
+        and (kind := kinds.lookup(cfg.model)) is not None
+        and kind.batchable
         and cfg.hidden <= MAX_BATCHED_HIDDEN
         # Keras' LSTM's function: its layer or TensorFlow's block kernel ("": gru, rnn).
         and cfg.implementation in ("keras", "block", "")
@@ -43,48 +45,52 @@ def batchable(cfg: ExperimentConfig, backend: str) -> bool:
     )
 
 
-def _cell(model: str):
-    """The cell's step (z_input, h, c, recurrent_kernel, recurrent_bias) -> (h, c) for one
-    kind, in Keras' own arithmetic (its gate order and where its biases go)."""
+# The kinds' member cells (kinds.ModelKind.member_cell): one step (z_input, h, c,
+# recurrent_kernel, recurrent_bias) -> (h, c), in Keras' own arithmetic (its gate order and
+# where its biases go).
+def lstm_cell(z_input, h, c, recurrent_kernel, recurrent_bias):
     import tensorflow as tf
 
-    def lstm(z_input, h, c, recurrent_kernel, recurrent_bias):
-        # (members, batch, 4 * units): Keras' gate order i, f, c, o.
-        z = z_input + tf.linalg.matmul(h, recurrent_kernel)
-        zi, zf, zc, zo = tf.split(z, 4, axis=-1)
-        c = tf.sigmoid(zf) * c + tf.sigmoid(zi) * tf.tanh(zc)
-        return tf.sigmoid(zo) * tf.tanh(c), c
-
-    def gru(z_input, h, c, recurrent_kernel, recurrent_bias):
-        # reset_after=True, Keras' default: the recurrent bias is added before the reset gate.
-        inner = tf.linalg.matmul(h, recurrent_kernel) + recurrent_bias
-        x_z, x_r, x_h = tf.split(z_input, 3, axis=-1)
-        h_z, h_r, h_h = tf.split(inner, 3, axis=-1)
-        update, reset = tf.sigmoid(x_z + h_z), tf.sigmoid(x_r + h_r)
-        candidate = tf.tanh(x_h + reset * h_h)
-        return update * h + (1 - update) * candidate, c
-
-    def rnn(z_input, h, c, recurrent_kernel, recurrent_bias):
-        return tf.tanh(z_input + tf.linalg.matmul(h, recurrent_kernel)), c
-
-    return {"lstm": lstm, "gru": gru, "rnn": rnn}[model]
+    # (members, batch, 4 * units): Keras' gate order i, f, c, o.
+    z = z_input + tf.linalg.matmul(h, recurrent_kernel)
+    zi, zf, zc, zo = tf.split(z, 4, axis=-1)
+    c = tf.sigmoid(zf) * c + tf.sigmoid(zi) * tf.tanh(zc)
+    return tf.sigmoid(zo) * tf.tanh(c), c
 
 
-def _split_weights(model: str, weights: list[np.ndarray]) -> list[np.ndarray]:
+def gru_cell(z_input, h, c, recurrent_kernel, recurrent_bias):
+    import tensorflow as tf
+
+    # reset_after=True, Keras' default: the recurrent bias is added before the reset gate.
+    inner = tf.linalg.matmul(h, recurrent_kernel) + recurrent_bias
+    x_z, x_r, x_h = tf.split(z_input, 3, axis=-1)
+    h_z, h_r, h_h = tf.split(inner, 3, axis=-1)
+    update, reset = tf.sigmoid(x_z + h_z), tf.sigmoid(x_r + h_r)
+    candidate = tf.tanh(x_h + reset * h_h)
+    return update * h + (1 - update) * candidate, c
+
+
+def rnn_cell(z_input, h, c, recurrent_kernel, recurrent_bias):
+    import tensorflow as tf
+
+    return tf.tanh(z_input + tf.linalg.matmul(h, recurrent_kernel)), c
+
+
+def _split_weights(weights: list[np.ndarray]) -> list[np.ndarray]:
     """A member's Keras weights -> [kernel (1, g), recurrent kernel (u, g), input bias (g,),
     recurrent bias (g,), dense kernel (u, 1), dense bias (1,)], g the gates' width."""
     kernel, recurrent_kernel, bias, dense_kernel, dense_bias = weights
-    if model == "gru":
-        input_bias, recurrent_bias = bias[0], bias[1]  # (2, 3 * units)
+    if bias.ndim == 2:  # GRU's input and recurrent biases, (2, 3 * units)
+        input_bias, recurrent_bias = bias[0], bias[1]
     else:
         input_bias, recurrent_bias = bias, np.zeros_like(bias)
     return [kernel, recurrent_kernel, input_bias, recurrent_bias, dense_kernel, dense_bias]
 
 
-def _join_weights(model: str, parts: list[np.ndarray]) -> list[np.ndarray]:
-    """_split_weights undone: the Keras weights of one member."""
+def _join_weights(parts: list[np.ndarray], paired_bias: bool) -> list[np.ndarray]:
+    """_split_weights undone: the Keras weights of one member (paired_bias: its bias was 2-D)."""
     kernel, recurrent_kernel, input_bias, recurrent_bias, dense_kernel, dense_bias = parts
-    bias = np.stack([input_bias, recurrent_bias]) if model == "gru" else input_bias
+    bias = np.stack([input_bias, recurrent_bias]) if paired_bias else input_bias
     return [kernel, recurrent_kernel, bias, dense_kernel, dense_bias]
 
 
@@ -95,7 +101,9 @@ class Members:
         import tensorflow as tf
 
         self.cfg, self.models = cfg, models
-        per_member = [_split_weights(cfg.model, [np.asarray(w) for w in m.get_weights()]) for m in models]
+        keras_weights = [[np.asarray(w) for w in m.get_weights()] for m in models]
+        self.paired_bias = keras_weights[0][2].ndim == 2
+        per_member = [_split_weights(weights) for weights in keras_weights]
         # Each variable: (members, *its Keras shape); the biases as (members, 1, width) so that
         # they broadcast over the batch.
         stacked = [np.stack(parts) for parts in zip(*per_member, strict=True)]
@@ -105,7 +113,7 @@ class Members:
         self.moments = [tf.Variable(tf.zeros_like(value, dtype=tf.float32)) for value in stacked]
         self.velocities = [tf.Variable(tf.zeros_like(value, dtype=tf.float32)) for value in stacked]
         self.steps = tf.Variable(0, dtype=tf.int64)
-        self.cell = _cell(cfg.model)
+        self.cell = cfg.kind.member_cell_function()
         # Graph functions without XLA: here XLA's CPU products are slower than oneDNN's, and
         # compiling the unrolled steps costs more than it saves (docs/layout.md, design notes).
         self.train_step = tf.function(self._train_step, reduce_retracing=True)
@@ -163,7 +171,7 @@ class Members:
         for index in (2, 3, 5):
             stacked[index] = stacked[index][:, 0, :]
         for member, model in enumerate(self.models):
-            model.set_weights(_join_weights(self.cfg.model, [part[member] for part in stacked]))
+            model.set_weights(_join_weights([part[member] for part in stacked], self.paired_bias))
 
 
 def train_batched(
@@ -172,7 +180,6 @@ def train_batched(
     targets: np.ndarray,
     cfgs: list[ExperimentConfig],
     after_epoch: Callable[[], None] | None = None,
-    checkpoints: Checkpoints | None = None,
 ) -> list[TrainResult]:
     """Train the members (cfgs differ only in seed; models built from their seeds; inputs
     (members, n_windows, window, 1), targets (members, n_windows, 1)) by the loop trainer's
@@ -180,9 +187,22 @@ def train_batched(
 
     A member's epoch time is the batch's epoch time over the number of members (every
     member is computed every epoch, a stopped one masked), so its s_per_epoch is its share.
-    checkpoints: every model is given its member's weights of that epoch, then the
-    training is handed on (Checkpoints), each member's result so far in cfgs' order.
     """
+    (end,) = batched_checkpoints(models, inputs, targets, cfgs, (), after_epoch)
+    return list(end.results)
+
+
+def batched_checkpoints(
+    models: list,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    cfgs: list[ExperimentConfig],
+    marks: tuple[Mark, ...] = (),
+    after_epoch: Callable[[], None] | None = None,
+) -> Iterator[Checkpoint]:
+    """train_batched, handed on at marks below cfgs' own (train.Checkpoint): at each, every
+    model is given its member's weights of that epoch first, each member's result so far in
+    cfgs' order; the end's last."""
     import tensorflow as tf
 
     cfg = cfgs[0]
@@ -200,15 +220,15 @@ def train_batched(
     active = np.ones(members, dtype=np.float32)
     clock = FitClock(time.perf_counter())
 
-    def hand_on(mark, due: list[int]) -> None:
+    def checkpoint(mark, due: list[int]) -> Checkpoint:
         stacked.write_back()
         fit_s = clock.elapsed() / members
         shares = [s / members for s in seconds]
         results = [so_far(shares[: len(h["val_loss"])], h, fit_s) for h in losses]
-        checkpoints.then(mark, [one if member in due else None for member, one in enumerate(results)])
+        return Checkpoint(mark, tuple(one if member in due else None for member, one in enumerate(results)))
 
     # Each member's marks not yet handed on (a stopped member's weights stay as they are).
-    pending = [list(checkpoints.at) if checkpoints is not None else [] for _ in cfgs]
+    pending = [list(marks) for _ in cfgs]
 
     for epoch in range(cfg.epochs):
         start = time.perf_counter()
@@ -247,11 +267,13 @@ def train_batched(
                 marks.remove(mark)
                 due.setdefault(mark, []).append(member)
         for mark, who in sorted(due.items()):
-            clock.pause(lambda mark=mark, who=who: hand_on(mark, who))
+            with clock.pause():
+                yield checkpoint(mark, who)
         if not active.any():
             break
     fit_s = clock.elapsed() / members
     stacked.write_back()
     # Each member's share of every epoch it ran.
     shares = [s / members for s in seconds]
-    return [summarize(shares[: len(history["val_loss"])], history, fit_s) for history in losses]
+    ends = tuple(summarize(shares[: len(history["val_loss"])], history, fit_s) for history in losses)
+    yield Checkpoint(Mark(cfg.epochs, cfg.patience), ends)

@@ -41,7 +41,7 @@ class ExperimentConfig:
     # Windows: `window` consecutive values predict the next one.
     window: int = 25  # window length (steps in, one step out)
     # Model.
-    model: str = "lstm"  # model kind: a name in sinelstm.experiment.kinds, or "package.module:function"
+    model: str = kinds.ARTICLE  # model kind: a name in experiment.kinds, or "package.module:function"
     hidden: int = 300  # recurrent units; 0 (not applicable) for the other models
     # Training, as the article's model.fit call.
     epochs: int = 100  # upper bound on epochs

@@ -22,6 +22,7 @@ NETWORK = "network"  # any other Keras model
 CLASSICAL = "classical"  # numpy, fitted in one shot, no epochs
 FAMILIES = (RECURRENT, NETWORK, CLASSICAL)
 ENTRY_POINT_GROUP = "sinelstm.models"
+ARTICLE = "lstm"  # the article's model: the config's default, the science's subject
 _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -74,19 +75,43 @@ class ModelKind:
     # (config, batch) -> (rows, inner, cols): the training product its floor is measured at;
     # None where there is none to time (a classical fit, a user's factory).
     floor_shape: Callable[[object, int], tuple[int, int, int]] | None = None
+    # "package.module:function": its cell's step on stacked members, (z_input, h, c,
+    # recurrent_kernel, recurrent_bias) -> (h, c); "" where its seeds train one by one.
+    member_cell: str = ""
 
     @property
     def is_network(self) -> bool:
         return self.family != CLASSICAL
 
+    @property
+    def is_classical(self) -> bool:
+        return self.family == CLASSICAL
+
+    @property
+    def is_recurrent(self) -> bool:
+        return self.family == RECURRENT
+
+    @property
+    def batchable(self) -> bool:
+        """Whether its seeds can train as members of one batch (sinelstm.experiment.batched)."""
+        return bool(self.member_cell)
+
     def builder_function(self) -> Callable:
         """The builder itself, imported (ImportError or AttributeError where it is missing)."""
-        module, _, function = self.builder.partition(":")
-        return getattr(importlib.import_module(module), function)
+        return _imported(self.builder)
+
+    def member_cell_function(self) -> Callable:
+        """Its batched cell step, imported."""
+        return _imported(self.member_cell)
 
     def build(self, cfg):
         """The untrained model of cfg: what the builder returns."""
         return self.builder_function()(cfg)
+
+
+def _imported(path: str) -> Callable:
+    module, _, function = path.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 _REGISTRY: dict[str, ModelKind] = {}
@@ -106,12 +131,14 @@ _RECURRENT = dict(
 )
 _NUMPY = dict(family=CLASSICAL, epoch_flops=no_flops)
 # The built-in kinds, one entry each; the article's LSTM first.
-register(ModelKind("lstm", builder=f"{_MODELS}:lstm", gates=4, implementations=("keras", "fused", "block"),
-                   summary="the article's LSTM(hidden) -> Dense(1)", **_RECURRENT))  # fmt: skip
-register(ModelKind("gru", builder=f"{_MODELS}:gru", gates=3, summary="GRU(hidden) -> Dense(1)", **_RECURRENT))
-register(
-    ModelKind("rnn", builder=f"{_MODELS}:rnn", gates=1, summary="SimpleRNN(hidden) -> Dense(1)", **_RECURRENT)
-)
+_CELLS = "sinelstm.experiment.batched"
+register(ModelKind(ARTICLE, builder=f"{_MODELS}:lstm", gates=4, implementations=("keras", "fused", "block"),
+                   summary="the article's LSTM(hidden) -> Dense(1)", member_cell=f"{_CELLS}:lstm_cell",
+                   **_RECURRENT))  # fmt: skip
+register(ModelKind("gru", builder=f"{_MODELS}:gru", gates=3, summary="GRU(hidden) -> Dense(1)",
+                   member_cell=f"{_CELLS}:gru_cell", **_RECURRENT))  # fmt: skip
+register(ModelKind("rnn", builder=f"{_MODELS}:rnn", gates=1, summary="SimpleRNN(hidden) -> Dense(1)",
+                   member_cell=f"{_CELLS}:rnn_cell", **_RECURRENT))  # fmt: skip
 register(ModelKind("cnn1d", NETWORK, f"{_MODELS}:cnn1d", epoch_flops=cnn1d_flops, floor_shape=cnn1d_shape,
                    summary="the author's follow-up 1D-CNN, as published"))  # fmt: skip
 register(
@@ -125,10 +152,38 @@ register(
 )
 
 
-def builtin_names() -> tuple[str, ...]:
-    """The registered kinds, in registration order (the article's first). Entry-point kinds
-    are not among them until named: a grid's cells must not depend on what is installed."""
-    return tuple(name for name, kind in _REGISTRY.items() if not kind.summary.startswith("entry point"))
+def builtin_names(but: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The registered kinds, in registration order (the article's first), less those in `but`.
+    Entry-point kinds are not among them until named: a grid's cells must not depend on what
+    is installed."""
+    return tuple(
+        name
+        for name, kind in _REGISTRY.items()
+        if not kind.summary.startswith("entry point") and name not in but
+    )
+
+
+def implementations() -> tuple[str, ...]:
+    """Every training pass a registered kind offers, each once, in registration order."""
+    return tuple(dict.fromkeys(i for kind in _REGISTRY.values() for i in kind.implementations))
+
+
+def default_implementation(name) -> str:
+    """The training pass a kind runs unless told: its first implementation, or "" (also for
+    a name that is no kind)."""
+    kind = lookup(name) if isinstance(name, str) else None
+    return kind.implementations[0] if kind is not None and kind.implementations else ""
+
+
+def is_article(name) -> bool:
+    """Whether `name` is the article's model."""
+    return name == ARTICLE
+
+
+def is_classical(name) -> bool:
+    """Whether `name` is a registered classical kind (False for any other name)."""
+    kind = _REGISTRY.get(name) if isinstance(name, str) else None
+    return kind is not None and kind.is_classical
 
 
 def factory_kind(name: str) -> ModelKind:

@@ -7,13 +7,15 @@ curves behind them; turning them into a result row is the sweep's job
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from sinelstm.experiment.batched import batchable, train_batched
+from sinelstm.experiment.batched import batchable, batched_checkpoints
 from sinelstm.experiment.canaries import metrics_checksum, series_checksum, weights_sum
 from sinelstm.experiment.config import ExperimentConfig, checkpointable, epoch_flops, steps_per_epoch
 from sinelstm.experiment.data import clean_sine, noisy_sine
@@ -22,7 +24,7 @@ from sinelstm.experiment.forecast import forget_compiled, rollout
 from sinelstm.experiment.metrics import fit_metrics, forecast_metrics, loss_drift
 from sinelstm.experiment.models import build_model, rollout_model
 from sinelstm.experiment.seeding import set_seed
-from sinelstm.experiment.train import Checkpoints, Mark, TrainResult, train
+from sinelstm.experiment.train import Checkpoint, Mark, TrainResult, checkpoints
 from sinelstm.experiment.windows import make_windows
 
 # Timed forecast rounds after the first (warm-up) call, per engine. The
@@ -114,15 +116,25 @@ def train_phase(cfg: ExperimentConfig) -> Trained:
     return train_members([cfg])[0]
 
 
-def train_members(cfgs: list[ExperimentConfig], then: Callable[[Trained], object] | None = None) -> list:
-    """Train the members of one config (cfgs differ in their seed and their epochs only):
-    each seed's cells of several epoch caps as one run to the largest, handed on at each
-    smaller cap (train.Checkpoints: a capped run is the first epochs of a longer one);
-    the seeds together, as one batch, where their trainer batches them
-    (sinelstm.experiment.batched), else one by one. then(trained) runs on each cell's
-    Trained while its model holds that cell's weights (a checkpoint's model trains on
-    after); the results, in cfgs' order. Without then, the Trained themselves (cells of
-    one cap only: a checkpoint's model would not keep its weights)."""
+def train_members(cfgs: list[ExperimentConfig], result_of: Callable[[Trained], object] | None = None) -> list:
+    """result_of(trained) for each of trained_cells(cfgs), run while its model holds that
+    cell's weights; the results, in cfgs' order. Without result_of, the Trained themselves
+    (cells of one mark only: a checkpoint's model would not keep its weights)."""
+    if len({Mark(cfg.epochs, cfg.patience) for cfg in cfgs}) > 1 and result_of is None:
+        raise ValueError("cells of several marks need `result_of`: a checkpoint's model trains on")
+    result_of = result_of or (lambda trained: trained)
+    with contextlib.closing(trained_cells(cfgs)) as cells:
+        done = {trained.config: result_of(trained) for trained in cells}
+    return [done[cfg] for cfg in cfgs]
+
+
+def trained_cells(cfgs: list[ExperimentConfig]) -> Iterator[Trained]:
+    """The cells of one config (cfgs differ in their seed, epochs and patience only), each
+    yielded while its model holds that cell's weights (a checkpoint's model trains on once
+    resumed): each seed's cells of several epoch caps as one run to the largest, handed on
+    at each smaller cap (train.Checkpoint: a capped run is the first epochs of a longer
+    one); the seeds together, as one batch, where their trainer batches them
+    (sinelstm.experiment.batched), else one by one."""
     import keras
 
     first = cfgs[0]
@@ -131,82 +143,62 @@ def train_members(cfgs: list[ExperimentConfig], then: Callable[[Trained], object
     ):
         raise ValueError("members of one batch must differ in their seed, epochs and patience only")
     marks = sorted({Mark(cfg.epochs, cfg.patience) for cfg in cfgs})
-    if len(marks) > 1 and then is None:
-        raise ValueError("cells of several marks need `then`: a checkpoint's model trains on")
     if len(marks) > 1 and not checkpointable(first):
-        return [one for cfg in cfgs for one in train_members([cfg], then)]
-    then = then or (lambda trained: trained)
-    wanted, done = set(cfgs), {}
+        for cfg in cfgs:
+            yield from trained_cells([cfg])
+        return
     # The run: to the largest cap, with the most patience; every other mark handed on.
     top = Mark(max(m.epochs for m in marks), max(m.patience for m in marks))
-    caps = [mark for mark in marks if mark != top]
+    caps = tuple(mark for mark in marks if mark != top)
     seeds = [first.replace(seed=seed, epochs=top.epochs, patience=top.patience)
              for seed in dict.fromkeys(c.seed for c in cfgs)]  # fmt: skip
     # A batch of one is the loop trainer itself: the same arithmetic, and Keras' own cell is
     # faster than a member axis of one (MAX_BATCHED_HIDDEN's note).
     if len(seeds) == 1 or not batchable(first, keras.backend.backend()):
-        for cfg in seeds:
-            _train_alone(cfg, caps, lambda trained: _settle(trained, wanted, then, done))
+        runs = itertools.chain.from_iterable(_train_alone(cfg, caps) for cfg in seeds)
     else:
-        _train_together(seeds, caps, lambda trained: _settle(trained, wanted, then, done))
-    return [done[cfg] for cfg in cfgs]
+        runs = _train_together(seeds, caps)
+    wanted = set(cfgs)
+    for trained in runs:
+        if trained.config in wanted:
+            # A checkpoint's model was forecast at an earlier cap with other weights.
+            forget_compiled(trained.model)
+            yield trained
 
 
-def _settle(trained: Trained, wanted: set, then, done: dict) -> None:
-    if trained.config in wanted:
-        # A checkpoint's model was forecast at an earlier cap with other weights.
-        forget_compiled(trained.model)
-        done[trained.config] = then(trained)
-
-
-def _handing_on(cfg: ExperimentConfig, caps: list[Mark], settle, made) -> Checkpoints | None:
-    """Checkpoints at marks (below cfg's): settle(made(member, cfg of that mark, its result))."""
-    if not caps:
-        return None
-
-    def then(at: Mark, results: list[TrainResult | None]) -> None:
-        for member, result in enumerate(results):
+def _cells(run: Iterator[Checkpoint], cfgs: list[ExperimentConfig]) -> Iterator[tuple]:
+    """(member, the cell's config, its TrainResult) of each member at each checkpoint of run."""
+    for checkpoint in run:
+        at = checkpoint.mark
+        for member, result in enumerate(checkpoint.results):
             if result is not None:
-                settle(made(member, cfg.replace(epochs=at.epochs, patience=at.patience), result))
-
-    return Checkpoints(tuple(caps), then)
+                yield member, cfgs[member].replace(epochs=at.epochs, patience=at.patience), result
 
 
-def _train_together(cfgs: list[ExperimentConfig], caps: list[Mark], settle) -> None:
+def _train_together(cfgs: list[ExperimentConfig], caps: tuple[Mark, ...]) -> Iterator[Trained]:
     prepared = [_prepared(cfg) for cfg in cfgs]
     models = [model for *_, model in prepared]
     init_weights = [weights_sum(model) for model in models]
     # (members, n_windows, window, 1), (members, n_windows, 1)
     inputs = np.stack([one[1] for one in prepared])
     targets = np.stack([one[2] for one in prepared])
-
-    def made(member: int, cfg: ExperimentConfig, training: TrainResult) -> Trained:
+    for member, cfg, training in _cells(batched_checkpoints(models, inputs, targets, cfgs, caps), cfgs):
         series, member_inputs, _, model = prepared[member]
-        cfg = cfg.replace(seed=cfgs[member].seed)
         in_sample = _in_sample(cfg, model, member_inputs)
-        return Trained(cfg, series, model, training, in_sample, init_weights[member])
-
-    checkpoints = _handing_on(cfgs[0], caps, settle, made)
-    trainings = train_batched(models, inputs, targets, cfgs, checkpoints=checkpoints)
-    for member, training in enumerate(trainings):
-        settle(made(member, cfgs[member], training))
+        yield Trained(cfg, series, model, training, in_sample, init_weights[member])
 
 
-def _train_alone(cfg: ExperimentConfig, caps: list[Mark], settle) -> None:
+def _train_alone(cfg: ExperimentConfig, caps: tuple[Mark, ...]) -> Iterator[Trained]:
     series, inputs, targets, model = _prepared(cfg)
     init_weights = weights_sum(model)
-
-    def made(_member: int, one: ExperimentConfig, training: TrainResult) -> Trained:
-        return Trained(one, series, model, training, _in_sample(one, model, inputs), init_weights)
-
-    checkpoints = _handing_on(cfg, caps, settle, made)
     if cfg.train_rollout > 1:
         # The remedy: train on k-step rollouts; (n, window, 1), (n, k).
         train_inputs, train_targets = make_windows(series, cfg.window, steps=cfg.train_rollout)
-        training = train(rollout_model(model, cfg), train_inputs, train_targets, cfg, checkpoints=checkpoints)
+        run = checkpoints(rollout_model(model, cfg), train_inputs, train_targets, cfg, caps)
     else:
-        training = train(model, inputs, targets, cfg, checkpoints=checkpoints)
-    settle(made(0, cfg, training))
+        run = checkpoints(model, inputs, targets, cfg, caps)
+    for _, one, training in _cells(run, [cfg]):
+        yield Trained(one, series, model, training, _in_sample(one, model, inputs), init_weights)
 
 
 def history_of(trained: Trained) -> np.ndarray:

@@ -43,18 +43,17 @@ class Mark:
 
 
 @dataclass(frozen=True)
-class Checkpoints:
-    """Marks (below the run's own cap and patience) at which a training hands its state on
-    and goes on: the cells of several budgets, and of early stopping, from one run. At each,
-    `then(mark, results)` is called while the models hold that epoch's weights, with each
-    member's TrainResult so far (None for a member not at that mark now; fit_s without the
-    time spent in earlier calls). A capped run is the first epochs of a longer one, and a
-    run stopped early is a snapshot of one with more patience (the validation losses are
-    the same), so a mark's cell is that cell trained alone; where the run ends sooner, the
-    marks it has not reached get its end."""
+class Checkpoint:
+    """A training handed on at `mark` while its models hold that epoch's weights: each
+    member's TrainResult so far (None for a member not at that mark now). At a mark below
+    the run's own cap and patience it goes on once resumed (fit_s leaves out the time until
+    then); its last checkpoint is its end, at its own mark. A capped run is the first epochs
+    of a longer one, and a run stopped early is a snapshot of one with more patience (the
+    validation losses are the same), so a mark's cell is that cell trained alone; where the
+    run ends sooner, the marks it has not reached get its end."""
 
-    at: tuple[Mark, ...]
-    then: Callable[[Mark, list[TrainResult | None]], None]
+    mark: Mark
+    results: tuple[TrainResult | None, ...]
 
 
 def _epoch_timer(after_epoch: Callable[[], None] | None = None):
@@ -82,7 +81,6 @@ def train(
     targets: np.ndarray,
     cfg: ExperimentConfig,
     after_epoch: Callable[[], None] | None = None,
-    checkpoints: Checkpoints | None = None,
 ) -> TrainResult:
     """Fit with Adam/MSE, cfg.batch_size, up to cfg.epochs, validation on the last
     cfg.validation_split of the windows and EarlyStopping(val_loss, cfg.patience).
@@ -94,24 +92,30 @@ def train(
     (sinelstm.experiment.batched); a model it cannot batch trains here by the loop.
     after_epoch, if given, runs after every epoch, outside the epoch's timing (the perf
     bench measures the machine's sgemm rate there, interleaved with the epochs).
-    checkpoints (the loop trainer's): hand the training on at those epochs (Checkpoints).
     """
-    start = time.perf_counter()
-    if checkpoints is not None and checkpoints.at and (not cfg.kind.is_network or cfg.trainer == "fit"):
+    (end,) = checkpoints(model, inputs, targets, cfg, (), after_epoch)
+    return end.results[0]
+
+
+def checkpoints(
+    model, inputs, targets, cfg: ExperimentConfig, marks: tuple[Mark, ...] = (), after_epoch=None
+) -> Iterator[Checkpoint]:
+    """train(), handed on at marks below cfg's own (the loop trainer's): a Checkpoint at each
+    as the run reaches it, the end's last."""
+    clock = FitClock(time.perf_counter())
+    if marks and (not cfg.kind.is_network or cfg.trainer == "fit"):
         raise ValueError(f"checkpoints need the loop trainer, not {cfg.trainer} on {cfg.model}")
     if not cfg.kind.is_network:
         seconds, losses = _fit_classical(model, inputs, targets, cfg)
     elif cfg.trainer == "fit":
         seconds, losses = _keras_fit(model, inputs, targets, cfg, after_epoch)
     else:
-        clock = FitClock(start)
-        seconds, losses = _loop(model, inputs, targets, cfg, after_epoch, checkpoints, clock)
-        return summarize(seconds, losses, clock.elapsed())
-    return summarize(seconds, losses, time.perf_counter() - start)
+        seconds, losses = yield from _loop(model, inputs, targets, cfg, after_epoch, marks, clock)
+    yield Checkpoint(Mark(cfg.epochs, cfg.patience), (summarize(seconds, losses, clock.elapsed()),))
 
 
 class FitClock:
-    """A fit's wall time, less the time its checkpoints spent measuring."""
+    """A fit's wall time, less the time it spent handed on at its checkpoints."""
 
     def __init__(self, start: float):
         self.start, self.paused = start, 0.0
@@ -119,10 +123,11 @@ class FitClock:
     def elapsed(self) -> float:
         return time.perf_counter() - self.start - self.paused
 
-    def pause(self, call: Callable[[], None]) -> None:
+    @contextlib.contextmanager
+    def pause(self) -> Iterator[None]:
         began = time.perf_counter()
         try:
-            call()
+            yield
         finally:
             self.paused += time.perf_counter() - began
 
@@ -219,29 +224,20 @@ def _in_place_of(model) -> Iterator[object]:
         lock.release()
 
 
-def _loop(model, inputs, targets, cfg, after_epoch=None, checkpoints=None, clock=None):
+def _loop(model, inputs, targets, cfg, after_epoch=None, marks=(), clock=None):
     """model.fit's algorithm, batch by batch: the last validation_split of the windows held
     out; each epoch the training windows shuffled and split into batches; the epoch's
     loss the batch-size-weighted mean; val_loss after each epoch; Keras' EarlyStopping
     rule (stop once val_loss has not improved for `patience` epochs, never after the first).
     It trains `model` through the template _in_place_of gives; at a checkpoint `model` is
-    given the trainee's weights of that epoch first.
+    given the trainee's weights of that epoch first. Yields the checkpoints at marks;
+    returns (seconds, losses).
     """
     with _in_place_of(model) as trainee:
-        handed = None
-        if checkpoints is not None:
-
-            def then(mark, results):
-                if trainee is not model:
-                    for target, source in zip(model.variables, trainee.variables, strict=True):
-                        target.assign(source.value)
-                checkpoints.then(mark, results)
-
-            handed = Checkpoints(checkpoints.at, then)
-        return _loop_on(trainee, inputs, targets, cfg, after_epoch, handed, clock)
+        return (yield from _loop_on(trainee, inputs, targets, cfg, after_epoch, marks, clock, model))
 
 
-def _loop_on(model, inputs, targets, cfg, after_epoch=None, checkpoints=None, clock=None):
+def _loop_on(model, inputs, targets, cfg, after_epoch=None, marks=(), clock=None, owner=None):
     n_train, _ = split_sizes(len(inputs), cfg.validation_split)
     x_train, y_train = inputs[:n_train], targets[:n_train]
     x_val, y_val = inputs[n_train:], targets[n_train:]
@@ -252,7 +248,7 @@ def _loop_on(model, inputs, targets, cfg, after_epoch=None, checkpoints=None, cl
     seconds: list[float] = []
     losses: dict[str, list[float]] = {"loss": [], "val_loss": []}
     best, wait = math.inf, 0
-    pending = list(checkpoints.at) if checkpoints is not None else []
+    pending = list(marks)
     for epoch in range(cfg.epochs):
         start = time.perf_counter()
         order = rng.permutation(n_train)
@@ -274,7 +270,12 @@ def _loop_on(model, inputs, targets, cfg, after_epoch=None, checkpoints=None, cl
         # Those due now, and (the run ending sooner) those it will not reach.
         for mark in [mark for mark in pending if stop or mark.reached(epoch + 1, wait)]:
             pending.remove(mark)
-            clock.pause(lambda mark=mark: checkpoints.then(mark, [so_far(seconds, losses, clock.elapsed())]))
+            with clock.pause():
+                checkpoint = Checkpoint(mark, (so_far(seconds, losses, clock.elapsed()),))
+                if owner is not None and owner is not model:  # it trained in owner's place
+                    for target, source in zip(owner.variables, model.variables, strict=True):
+                        target.assign(source.value)
+                yield checkpoint
         if stop:
             break
     return seconds, losses

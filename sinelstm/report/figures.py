@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sinelstm.analysis.frames import configs
+from sinelstm.experiment import kinds
 from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.experiment.data import clean_sine, noisy_sine
 from sinelstm.experiment.metrics import period_amplitudes
@@ -19,8 +20,8 @@ MAX_PLOTTED = 12  # configs drawn in the per-config figures
 
 # Configs drawn as the article's two figures, when the grid has them.
 ARTICLE_CELLS = {
-    "article-2017": dict(model="lstm", window=25, length=201, hidden=300, train_rollout=1),
-    "article-2020": dict(model="lstm", window=50, length=601, hidden=300, train_rollout=1),
+    "article-2017": dict(model=kinds.ARTICLE, window=25, length=201, hidden=300, train_rollout=1),
+    "article-2020": dict(model=kinds.ARTICLE, window=50, length=601, hidden=300, train_rollout=1),
 }
 
 
@@ -42,7 +43,7 @@ def plotted_configs(ok: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
     def article(group: pd.DataFrame) -> bool:
         row = group.iloc[0]
-        one_step = row["model"] == "lstm" and row["train_rollout"] == 1
+        one_step = kinds.is_article(row["model"]) and row["train_rollout"] == 1
         return one_step and bool(_at_article_settings(group).all())
 
     ordered = [g for g in groups if article(g[1])] + [g for g in groups if not article(g[1])]
@@ -169,7 +170,7 @@ def fit_time_chart(ok: pd.DataFrame, path: Path) -> bool:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     lines = list(ok.groupby(["model", "train_rollout", "window", "length"], sort=True))
     # The article's LSTM first: every line of it is drawn before any other model's.
-    lines.sort(key=lambda item: (item[0][0] != "lstm" or item[0][1] != 1, item[0]))
+    lines.sort(key=lambda item: (not kinds.is_article(item[0][0]) or item[0][1] != 1, item[0]))
     for (model, rollout, window, length), group in lines[:MAX_PLOTTED]:
         times = group.groupby("hidden")["fit_s"].median()
         remedy = f" rollout {rollout}" if rollout > 1 else ""

@@ -26,6 +26,7 @@ from sinelstm.analysis.plan import (
     test_budget,
 )
 from sinelstm.analysis.tables import arm_rows, effect_rows, table
+from sinelstm.experiment import kinds
 
 # The pilot's results, kept beside the science results under this name.
 PILOT_NAME = "pilot-science.csv"
@@ -43,7 +44,7 @@ def _pilot_lines(pilot: pd.DataFrame | None) -> list[str]:
         return []
     judged = judged_arms(pilot)
     found = effects(judged, effect_specs(judged, pick_budget(judged)))
-    arms = sorted({a for a in judged["arm"] if a.model == "lstm"}, key=_order)
+    arms = sorted({a for a in judged["arm"] if kinds.is_article(a.model)}, key=_order)
     configs = ", ".join(sorted({f"h{a.hidden} w{a.window} L{a.length}" for a in arms}))
     rollouts = ", ".join(str(k) for k in sorted({a.rollout for a in arms} - {1}))
     commits = ", ".join(sorted({str(c)[:7] for c in pilot["git_commit"].dropna()})) or "-"
@@ -115,7 +116,8 @@ def _overshoot_lines(judged: pd.DataFrame) -> list[str]:
 
 
 def _order(arm: Arm) -> tuple:
-    return (arm.model != "lstm", arm.period, arm.hidden, arm.rollout, arm.length, arm.window, arm.steps)
+    other = not kinds.is_article(arm.model)
+    return (other, arm.period, arm.hidden, arm.rollout, arm.length, arm.window, arm.steps)
 
 
 def science_section(ok: pd.DataFrame, pilot: pd.DataFrame | None = None) -> list[str]:
@@ -152,7 +154,7 @@ def science_section(ok: pd.DataFrame, pilot: pd.DataFrame | None = None) -> list
         "beats each classical forecaster on the same data. A budget in optimizer steps, epochs and training "
         "windows seen.",
         "",
-        table(arm_rows(judged, [a for a in arms if a.model == "lstm"])),
+        table(arm_rows(judged, [a for a in arms if kinds.is_article(a.model)])),
         "",
     ]
     titles = ((MECHANISM, "The mechanism"), (HEADLINE, "The headline"), (EXPLORATORY, "Exploratory"))

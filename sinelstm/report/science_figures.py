@@ -12,6 +12,7 @@ import pandas as pd
 
 from sinelstm.analysis.arms import Arm
 from sinelstm.analysis.judged import numeric
+from sinelstm.experiment import kinds
 from sinelstm.report.run_figures import pyplot, save_png
 
 
@@ -20,7 +21,7 @@ def _curves(judged: pd.DataFrame) -> dict[str, list[tuple[Arm, pd.DataFrame]]]:
     rows."""
     curves: dict[str, list[tuple[Arm, pd.DataFrame]]] = {}
     for arm, rows in judged.groupby("arm", sort=True):
-        if arm.model != "lstm":
+        if not kinds.is_article(arm.model):
             continue
         label = Arm(arm.hidden, arm.window, arm.length, 1, arm.rollout, arm.period).label.replace(
             " 1 steps", ""

@@ -35,7 +35,7 @@ AXES: tuple[Axis, ...] = (
     Axis(
         "model",
         parse_models,
-        lambda c: "" if c.model == "lstm" else c.model.replace(":", "."),
+        lambda c: "" if c.model == _ARTICLE.model else c.model.replace(":", "."),
         "lstm,gru, all, or package.module:function",
         lambda: ("all", *kinds.builtin_names()),
         lambda name: kinds.lookup(name) is not None,

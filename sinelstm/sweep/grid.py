@@ -102,7 +102,7 @@ GRIDS: dict[str, Grid] = {
     "paths": grid(
         "paths",
         _BLOCK,
-        model=tuple(name for name in kinds.builtin_names() if name != "gru"),
+        model=kinds.builtin_names(but=("gru",)),
         window=(25,),
         length=(201,),
         hidden=(64,),

@@ -97,7 +97,7 @@ def cell_flop(row) -> float:
 
 def _run_of(row):
     """The training run a row came from: cells of several marks of one seed are one run
-    (sinelstm.experiment.train.Checkpoints), counted once, at its largest cap."""
+    (sinelstm.experiment.train.Checkpoint), counted once, at its largest cap."""
     return run_of(config_of(row))
 
 

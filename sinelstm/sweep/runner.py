@@ -136,7 +136,7 @@ MEMBER_BYTES = 512 * 2**20
 
 def activation_bytes(cfg: ExperimentConfig) -> float:
     """What one member's training step keeps for its backward pass, bytes (an estimate)."""
-    gates = {"lstm": 4, "gru": 3}.get(cfg.model, 1)
+    gates = max(cfg.kind.gates, 1)
     return 8 * 4.0 * min(cfg.batch_size, cfg.n_windows) * cfg.window * gates * max(cfg.hidden, 1)
 
 

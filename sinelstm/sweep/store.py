@@ -18,6 +18,7 @@ import os
 import warnings
 from pathlib import Path
 
+from sinelstm.experiment import kinds
 from sinelstm.sweep.columns import METRIC_COLUMNS, TIMING_COLUMNS
 from sinelstm.sweep.rows import COLUMNS, KEY_COLUMNS, SCHEMA_VERSION, UPGRADABLE_VERSIONS, cell_key, config_of
 
@@ -256,7 +257,7 @@ def _upgrade(frame, version: int):
         frame.insert(
             frame.columns.get_loc("trainer") + 1 if "trainer" in frame else len(frame.columns),
             "implementation",
-            ["keras" if model == "lstm" else "" for model in frame["model"]],
+            [kinds.default_implementation(model) for model in frame["model"]],
         )
     from sinelstm.sweep.grid import cell_id
 
