@@ -216,7 +216,7 @@ def run_ab(variant: Variant, folder: Path) -> Trial:
 
 def _clean_at_head() -> str:
     """Why this checkout's working tree is not HEAD for the A/B's files ("" where it is)."""
-    from sinelstm.workflow.ab import COPIED
+    from sinelstm.workflow.ab_sides import COPIED
 
     done = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", *COPIED],
                           capture_output=True, text=True, check=False)  # fmt: skip

@@ -599,7 +599,8 @@ def test_the_settings_the_pages_quote_are_the_codes():
     ab_rules, timing, reproduction = gate["ab"], gate["timing"], gate["reproduction"]
     cfg = ExperimentConfig()
     ab_cells = GRIDS["ab"].cells()
-    repeats = _constant("sinelstm/cli/ab.py", "DEFAULT_REPEATS")
+    ab_job = "sinelstm/workflow/ab_job.py"
+    repeats = _constant(ab_job, "DEFAULT_REPEATS")
     pairs = min_pairs(ab_rules["confidence"])
     expected = {
         # docs/ab.md
@@ -607,15 +608,15 @@ def test_the_settings_the_pages_quote_are_the_codes():
         ("ab.md", r"threshold \+ (\d+)%"): round(100 * ab_rules["margin"]),
         ("ab.md", r"its \*\*(\d+)% interval\*\*"): round(100 * ab_rules["confidence"]),
         ("ab.md", r"the measured interval's top plus (\d+)%"): round(
-            100 * _constant("sinelstm/workflow/ab.py", "ACCEPT_SLACK")
+            100 * _constant("sinelstm/workflow/ab_sides.py", "ACCEPT_SLACK")
         ),
         ("ab.md", r"A slowdown of less than (\d+)% passes"): round(100 * ab_rules["threshold"]),
         ("ab.md", rf"\[1/{N}, \d+(?:\.\d+)?\]"): 1 + ab_rules["threshold"],
         ("ab.md", rf"catch slowdowns of {N}-\d+x"): 1 + timing["ratios"]["epoch_floor_ratio"],
         ("ab.md", r"catch slowdowns of \d+(?:\.\d+)?-(\d+)x"): 1 + timing["rel_tol"],
         ("ab.md", r"`--repeats` \((\d+)\)"): repeats,
-        ("ab.md", r"`--max-repeats` \((\d+)\)"): _constant("sinelstm/cli/ab.py", "DEFAULT_MAX_REPEATS"),
-        ("ab.md", r"`--budget` \((\d+) s\)"): _constant("sinelstm/cli/ab.py", "DEFAULT_BUDGET"),
+        ("ab.md", r"`--max-repeats` \((\d+)\)"): _constant(ab_job, "DEFAULT_MAX_REPEATS"),
+        ("ab.md", r"`--budget` \((\d+) s\)"): _constant(ab_job, "DEFAULT_BUDGET"),
         ("ab.md", r"lower their nice value by (\d+)"): _constant("sinelstm/runtime.py", "NICE"),
         ("ab.md", r"timed (\d+) times after its warm-up"): _constant(
             "sinelstm/sweep/ab.py", "FORECAST_ROUNDS"

@@ -250,12 +250,12 @@ def test_exit_codes_one_by_one(tiny, tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("sinelstm: error:") for line in err)
 
-    import sinelstm.workflow
+    from sinelstm.workflow import results_jobs
 
     def broken(*args, **kwargs):
         raise RuntimeError("an unexpected bug")
 
-    monkeypatch.setattr(sinelstm.workflow, "judge", broken)
+    monkeypatch.setattr(results_jobs, "judge", broken)
     assert main(["compare", str(base), "--baseline", str(base), *gate]) == 3  # internal error
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["sinelstm: internal error: RuntimeError: an unexpected bug (--debug shows the traceback)"]

@@ -226,7 +226,7 @@ def test_both_sides_are_fresh_copies_of_one_kind_whatever_they_name(tmp_path):
     """A commit, the working tree (what git would commit: untracked files in, ignored ones
     out) and a folder all become copies beside each other, of paths of one length, with
     their bytecode compiled before any worker starts, and gone afterwards."""
-    from sinelstm.workflow.ab import sides
+    from sinelstm.workflow.ab_sides import sides
 
     repo = tmp_path / "repo"
     (repo / "sinelstm").mkdir(parents=True)
@@ -294,7 +294,7 @@ def test_a_later_round_keeps_each_cells_order_balanced_by_its_place_in_the_grid(
 
 def test_a_side_without_a_sinelstm_package_is_refused_in_one_line(tmp_path):
     from sinelstm.sweep.ab import ABError
-    from sinelstm.workflow.ab import sides
+    from sinelstm.workflow.ab_sides import sides
 
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -282,3 +282,53 @@ def test_the_kind_name_check_catches_a_name_test():
     assert kind_name_tests('ok = model in ("lstm", "gru")\n', names) == [1]
     assert kind_name_tests('x = 1\nf = {"lstm": a, "rnn": b}[model]\n', names) == [2]
     assert kind_name_tests('grid(model=("gru",))\nif kinds.is_article(m):\n    pass\n', names) == []
+
+
+# The command line parses and dispatches: the jobs are sinelstm.workflow's. It may name the
+# errors of the stages below it (to map them to exit status 2), nothing else of theirs.
+JOB_STAGES = ("sinelstm.sweep", "sinelstm.history", "sinelstm.verdict", "sinelstm.analysis",
+              "sinelstm.report", "sinelstm.perf")  # fmt: skip
+MAX_HANDLER_LINES = 25
+
+
+def job_imports(source: str) -> list[str]:
+    """What a cli module imports from the job stages, other than error types."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [f"{node.lineno}: import {a.name}" for a in node.names if a.name.startswith(JOB_STAGES)]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(JOB_STAGES):
+            found += [
+                f"{node.lineno}: from {node.module} import {a.name}"
+                for a in node.names
+                if not a.name.endswith("Error")
+            ]
+    return found
+
+
+def long_handlers(source: str) -> list[str]:
+    """The cmd_* functions of a module over MAX_HANDLER_LINES lines."""
+    return [
+        f"{node.name}: {node.end_lineno - node.lineno + 1} lines"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef)
+        and node.name.startswith("cmd_")
+        and node.end_lineno - node.lineno + 1 > MAX_HANDLER_LINES
+    ]
+
+
+def test_the_command_line_holds_no_job_logic():
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        source = path.read_text()
+        assert job_imports(source) == [], f"{path.name} imports a job stage"
+        assert long_handlers(source) == [], f"{path.name}: a handler does a job's work"
+
+
+def test_the_command_line_check_catches_a_job_in_a_handler():
+    source = (
+        "def cmd_bench(args):\n"
+        "    from sinelstm.sweep.runner import run_grid\n"
+        "    from sinelstm.sweep.store import ResultsError\n" + "    x = 1\n" * 30
+    )
+    assert job_imports(source) == ["2: from sinelstm.sweep.runner import run_grid"]
+    assert long_handlers(source) == ["cmd_bench: 33 lines"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import sys
 
+from sinelstm.cli.exits import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED
 from sinelstm.cli.parser import build_parser
 from sinelstm.experiment.config import ConfigError
+from sinelstm.git import GitError
 from sinelstm.runtime import BackendError
 from sinelstm.workflow import UsageError
 
-EXIT_PASSED, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 __all__ = ["build_parser", "main"]
 
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     from sinelstm.sweep.ab import ABError
     from sinelstm.sweep.store import ResultsError
     from sinelstm.verdict.rules import GateConfigError
-    from sinelstm.workflow.ab import SpeedConfigError
+    from sinelstm.workflow.ab_sides import SpeedConfigError
 
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         HistoryError,
         ABError,
         SpeedConfigError,
+        GitError,
         OSError,
     ) as error:
         print(f"sinelstm: error: {error}", file=sys.stderr)
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("sinelstm: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the last line of defence: no tracebacks unless --debug.
         if debug:
             raise

@@ -9,7 +9,7 @@ import dataclasses
 
 from sinelstm import workflow
 from sinelstm.experiment import kinds
-from sinelstm.experiment.config import ENGINES, TRAINERS, ExperimentConfig, field_help, preset
+from sinelstm.experiment.config import ENGINES, ExperimentConfig, field_help, preset
 from sinelstm.runtime import BACKENDS
 from sinelstm.workflow import UsageError
 
@@ -39,10 +39,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         "(a Keras model factory)",
     )
     parser.add_argument("--engine", choices=ENGINES, help="forecast engine (compiled)")
-    parser.add_argument("--trainer", choices=TRAINERS, help="who drives training (loop)")
-    parser.add_argument(
-        "--implementation", choices=kinds.lookup("lstm").implementations, help=workflow.IMPLEMENTATION_HELP
-    )
+    workflow.add_training_flags(parser.add_argument)
 
 
 TIER_OPTION = dict(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from sinelstm import workflow
 from sinelstm.cli import commands as handlers
-from sinelstm.cli.ab import add_ab_command
-from sinelstm.cli.history import add_history_commands
-from sinelstm.cli.options import (
+from sinelstm.cli.flags import (
     LINK_BASE_HELP,
     TIER_OPTION,
     Parser,
@@ -14,7 +12,9 @@ from sinelstm.cli.options import (
     add_command,
     add_config_flags,
 )
+from sinelstm.cli.history_parser import add_history_commands
 from sinelstm.experiment.config import PRESETS
+from sinelstm.workflow import ab_job
 
 
 def build_parser() -> Parser:
@@ -161,6 +161,84 @@ def build_parser() -> Parser:
         action="store_true",
         help="replace the baseline with a run of another grid than the baseline's (refused otherwise)",
     )
-    add_ab_command(commands)
+    _add_ab_command(commands)
     add_history_commands(commands)
     return parser
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def environment(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise ValueError(text)
+    return name, value
+
+
+def _add_ab_command(commands) -> None:
+    ab = add_command(
+        commands,
+        "ab",
+        "run a grid on two revisions in one job and judge head against base",
+        "Run a grid's cells with the base's code and with the head's, taking turns on the same "
+        "cores (each cell on both sides back to back, A B then B A), on this install's stack. "
+        "Judge each config's timings (epoch, forecast step, compile and warm-up, cell wall) by "
+        "the head/base ratio's interval, and list every metric the head changes. Exit status: "
+        "0 passed, 1 a timing slower past the threshold or underpowered, or a cell a side could "
+        "not run, 2 bad input.",
+        handlers.cmd_ab,
+    )
+    ab.add_argument("base", nargs="?", default="HEAD^1", help="commit or folder of the base (HEAD^1)")
+    ab.add_argument("head", nargs="?", help="commit or folder of the head (default: the working tree)")
+    workflow.add_grid_options(ab.add_argument, default_grid="ab")
+    ab.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=ab_job.DEFAULT_REPEATS,
+        help=f"runs of each cell on each side ({ab_job.DEFAULT_REPEATS}): a config's pairs are its seeds "
+        "x repeats",
+    )
+    ab.add_argument(
+        "--max-repeats",
+        type=positive_int,
+        default=ab_job.DEFAULT_MAX_REPEATS,
+        help="where a config's verdict is underpowered or inconclusive after a round, run its cells "
+        f"another --repeats times, up to this many in all ({ab_job.DEFAULT_MAX_REPEATS})",
+    )
+    ab.add_argument(
+        "--budget",
+        type=float,
+        default=ab_job.DEFAULT_BUDGET,
+        help=f"seconds past which no further round starts ({ab_job.DEFAULT_BUDGET:g})",
+    )
+    ab.add_argument("--streams", type=positive_int, help="cells run at once, one per core (every core)")
+    ab.add_argument(
+        "--threads", type=positive_int, default=1, help="compute threads of each worker (1; more: unpinned)"
+    )
+    ab.add_argument(
+        "--env",
+        type=environment,
+        action="append",
+        metavar="NAME=VALUE",
+        help="an environment variable of both sides' workers (repeatable), e.g. TF_ENABLE_ONEDNN_OPTS=0",
+    )
+    out = ab_job.DEFAULT_OUT
+    ab.add_argument("-o", "--out", default=str(out), help=f"the pairs CSV ({out}); .md beside it")
+    ab.add_argument("--gate-config", help="pyproject.toml with [tool.sinelstm.gate.ab]")
+    ab.add_argument(
+        "--accept",
+        metavar="REASON",
+        help="accept every slower timing of this run, up to its interval's top plus 5%%, into "
+        "results/speed-accepted.csv with REASON (commit it with the change that slows)",
+    )
+    ab.add_argument(
+        "--skip-without-base",
+        action="store_true",
+        help="where BASE names no commit (a shallow clone, the first commit), say so and exit 0",
+    )
+    add_backend_flag(ab)

@@ -22,29 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sinelstm.experiment.config import ExperimentConfig
+from sinelstm.git import GitError, git
 from sinelstm.history.store import HistoryError
 from sinelstm.sweep.grid import AXES, BASE_FIELDS, GRIDS, Grid
 
 # Seconds a commit's grid may run before it is stopped and recorded as skipped.
 DEFAULT_TIMEOUT = 3600.0
-
-
-def git(repo: Path, *args: str) -> str:
-    """A git command's output; its own one-line error as a HistoryError."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=120, check=False
-        )
-    except (OSError, subprocess.SubprocessError) as error:
-        raise HistoryError(f"git {args[0]}: {error}") from None
-    if done.returncode != 0:
-        message = (done.stderr.strip().splitlines() or ["failed"])[-1]
-        raise HistoryError(f"git {' '.join(args[:2])}: {message}")
-    return done.stdout.strip()
-
-
-def repo_root(start: Path | None = None) -> Path:
-    return Path(git(Path(start or Path.cwd()), "rev-parse", "--show-toplevel"))
 
 
 def rev_list(repo: Path, rev_range: str) -> list[str]:
@@ -125,9 +108,9 @@ def worktree(repo: Path, sha: str):
     finally:
         try:
             git(repo, "worktree", "remove", "--force", str(tree))
-        except HistoryError:
+        except GitError:
             shutil.rmtree(tree, ignore_errors=True)
-            with contextlib.suppress(HistoryError):
+            with contextlib.suppress(GitError):
                 git(repo, "worktree", "prune")
         shutil.rmtree(scratch, ignore_errors=True)
 

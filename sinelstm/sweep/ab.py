@@ -1,6 +1,6 @@
 """An A/B run: the same cells run by two revisions of the code, taking turns on the same cores.
 
-Each side is a fresh copy of its code (sinelstm.workflow.ab.sides) and its own worker
+Each side is a fresh copy of its code (sinelstm.workflow.ab_sides.sides) and its own worker
 processes (abworker.py), which import that copy's sinelstm on this install's stack. One
 stream per core; each stream's base and head workers are pinned to its core and run each
 cell back to back, the order flipping every repeat (A B, then B A), so drift, clock

@@ -7,9 +7,10 @@ import hashlib
 import os
 import platform
 import socket
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sinelstm.git import GitError, git
 
 PROVENANCE_COLUMNS = (
     "utc_time",
@@ -33,14 +34,11 @@ PROVENANCE_COLUMNS = (
 
 
 def _git(*args: str) -> str:
-    root = Path(__file__).resolve().parents[2]  # the checkout that holds the package
+    """git's output in the checkout that holds the package; "" outside one."""
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
+        return git(Path(__file__).resolve().parents[2], *args, timeout=10)
+    except GitError:
         return ""
-    return done.stdout.strip()
 
 
 def git_commit() -> str:

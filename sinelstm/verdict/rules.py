@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from sinelstm.sweep.columns import EXACT, GATED, METRIC_COLUMNS, SCALE, TIMING_COLUMNS
+from sinelstm.verdict.speed import TIMINGS, SpeedRules
 
 DIRECTIONS = ("lower", "higher", "target")
 
@@ -95,6 +96,7 @@ class GateConfig:
     overrides: tuple[tuple[str, MetricRule], ...] = ()  # (config-id pattern, rule)
     timing: TimingRules | None = TimingRules()  # None: timings are not judged (bench --no-timing-gate)
     reproduction: ReproductionRules = ReproductionRules()
+    speed: SpeedRules = SpeedRules()  # the A/B's ([tool.sinelstm.gate.ab])
 
     def rule_for(self, config: str, metric: str) -> MetricRule:
         for pattern, rule in self.overrides:
@@ -171,6 +173,33 @@ def declared_rules() -> dict[str, dict]:
     return {column.name: {key: getattr(column, key) for key in keys} for column in GATED}
 
 
+def _speed_rules(spec: dict, path: Path) -> SpeedRules:
+    """[tool.sinelstm.gate.ab]: the A/B's speed rules; the defaults where it has none."""
+    where = f"{path}: [tool.sinelstm.gate.ab]"
+    spec = dict(spec)
+    known = {"threshold", "margin", "confidence", "thresholds", "informational"}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise GateConfigError(f"{where}: unknown keys {', '.join(unknown)}")
+    thresholds = spec.pop("thresholds", {})
+    bad = sorted(set(thresholds) | set(spec.get("informational", ())) - set(TIMINGS))
+    if bad:
+        raise GateConfigError(f"{where}: not A/B timings: {', '.join(bad)}; expected {', '.join(TIMINGS)}")
+    try:
+        rules = SpeedRules(
+            threshold=float(spec.get("threshold", SpeedRules.threshold)),
+            margin=float(spec.get("margin", SpeedRules.margin)),
+            confidence=float(spec.get("confidence", SpeedRules.confidence)),
+            thresholds=tuple((k, float(v)) for k, v in thresholds.items()),
+            informational=tuple(spec.get("informational", ())),
+        )
+    except (TypeError, ValueError) as error:
+        raise GateConfigError(f"{where}: {error}") from None
+    if not (0 < rules.threshold < 1 and 0 <= rules.margin < 1 and 0.5 < rules.confidence < 1):
+        raise GateConfigError(f"{where}: threshold, margin or confidence out of range")
+    return rules
+
+
 def load_gate_config(path: Path) -> GateConfig:
     """The declared rules, each overridden by [tool.sinelstm.gate] of a pyproject.toml (a
     table of its metrics.NAME keys; a metric with no declared rule needs a direction),
@@ -212,4 +241,5 @@ def load_gate_config(path: Path) -> GateConfig:
     reproduction = _section(
         ReproductionRules, table.get("reproduction", {}), "[tool.sinelstm.gate.reproduction]"
     )
-    return GateConfig(rules=rules, overrides=tuple(overrides), timing=timing, reproduction=reproduction)
+    speed = _speed_rules(table.get("ab", {}), path)
+    return GateConfig(rules, tuple(overrides), timing, reproduction, speed)

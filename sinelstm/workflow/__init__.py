@@ -1,6 +1,7 @@
-"""The jobs the CLI and the pytest plugin run, end to end: where files go and the grid a
-user asked for (options), gate-then-report and the history (gating), one run's
-artifacts (runs), a grid's wall time against its floor (timing)."""
+"""The jobs the CLI and the pytest plugin run, end to end, each a function of typed options:
+bench (bench_job), the A/B (ab_job), the history (history_jobs), one run or results file
+(results_jobs); and what they share: where files go and the grid a user asked for
+(options), gate-then-report (gating), a grid's wall time against its floor (timing)."""
 
 from sinelstm.workflow.answering import check_answer_target, write_answer_into
 from sinelstm.workflow.confirming import confirm_suspects, recorded_rerun, seed_runner
@@ -18,6 +19,8 @@ from sinelstm.workflow.options import (
     Choices,
     UsageError,
     add_grid_options,
+    add_training_flags,
+    axis_flags_given,
     baseline_for,
     check_same_grid,
     check_writable,
@@ -41,6 +44,8 @@ __all__ = [
     "Output",
     "UsageError",
     "add_grid_options",
+    "add_training_flags",
+    "axis_flags_given",
     "announce",
     "baseline_for",
     "check_answer_target",

@@ -15,16 +15,15 @@ import csv
 import io
 import math
 import shutil
-import subprocess
 import tarfile
 import tempfile
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+from sinelstm.git import GitError, git, git_bytes
 from sinelstm.sweep.ab import SIDES, ABError, Pair, Side
 from sinelstm.verdict.pairs import ABRun, timing
-from sinelstm.verdict.speed import TIMINGS, Acceptance, SpeedRules, SpeedVerdict
+from sinelstm.verdict.speed import TIMINGS, Acceptance, SpeedVerdict
 
 # Reviewed slowdowns, committed like a baseline; one applies to the A/B of the diff that
 # adds it (a row the base's copy of the file does not hold).
@@ -44,12 +43,9 @@ COPIED = ("sinelstm", "pyproject.toml", "constraints.txt", str(ACCEPTED))
 
 def commit_of(repo: Path, rev: str) -> str | None:
     """The full sha of rev, or None where it names no commit here."""
-    from sinelstm.history.commits import git
-    from sinelstm.history.store import HistoryError
-
     try:
         return git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") or None
-    except HistoryError:
+    except GitError:
         return None
 
 
@@ -84,8 +80,6 @@ def _copy_side(repo: Path | None, spec: str | None, name: str, tree: Path) -> st
         raise ABError(
             f"{name.upper()}: {spec or 'the working tree'} needs a git checkout; run sinelstm ab inside one"
         )
-    from sinelstm.history.commits import git
-
     if spec is None:
         listed = git(repo, "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", *COPIED)
         files = [Path(path) for path in sorted(set(listed.split("\0"))) if path and (repo / path).is_file()]
@@ -99,17 +93,13 @@ def _copy_side(repo: Path | None, spec: str | None, name: str, tree: Path) -> st
     present = git(repo, "ls-tree", "--name-only", sha, "--", *COPIED).split()
     if "sinelstm" not in present:
         raise ABError(f"{name.upper()}: {sha[:10]} holds no sinelstm package")
-    archive = subprocess.run(
-        ["git", "-C", str(repo), "archive", "--format=tar", sha, "--", *present],
-        capture_output=True,
-        check=False,
-    )
-    if archive.returncode != 0:
-        message = (archive.stderr.decode(errors="replace").strip().splitlines() or ["failed"])[-1]
-        raise ABError(f"{name.upper()}: git archive {sha[:10]}: {message}")
+    try:
+        archive = git_bytes(repo, "archive", "--format=tar", sha, "--", *present)
+    except GitError as error:
+        raise ABError(f"{name.upper()}: {sha[:10]}: {error}") from None
     tree.mkdir(parents=True)
     try:
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             if hasattr(tarfile, "data_filter"):  # Python 3.11.4 on: no path out of the tree
                 tar.extractall(tree, filter="data")
             else:
@@ -135,41 +125,6 @@ def _copy(source: Path, files: list[Path], tree: Path) -> None:
     for relative in files:
         (tree / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / relative, tree / relative)
-
-
-def speed_rules(pyproject: Path) -> SpeedRules:
-    """[tool.sinelstm.gate.ab] of a pyproject.toml; the defaults where it has none."""
-    try:
-        table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("sinelstm", {}).get("gate", {})
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise SpeedConfigError(f"{pyproject}: {error}") from None
-    spec = dict(table.get("ab", {}))
-    known = {"threshold", "margin", "confidence", "thresholds", "informational"}
-    unknown = sorted(set(spec) - known)
-    if unknown:
-        raise SpeedConfigError(f"{pyproject}: [tool.sinelstm.gate.ab]: unknown keys {', '.join(unknown)}")
-    thresholds = spec.pop("thresholds", {})
-    bad = sorted(set(thresholds) | set(spec.get("informational", ())) - set(TIMINGS))
-    if bad:
-        raise SpeedConfigError(
-            f"{pyproject}: [tool.sinelstm.gate.ab]: not A/B timings: {', '.join(bad)}; "
-            f"expected {', '.join(TIMINGS)}"
-        )
-    try:
-        rules = SpeedRules(
-            threshold=float(spec.get("threshold", SpeedRules.threshold)),
-            margin=float(spec.get("margin", SpeedRules.margin)),
-            confidence=float(spec.get("confidence", SpeedRules.confidence)),
-            thresholds=tuple((k, float(v)) for k, v in thresholds.items()),
-            informational=tuple(spec.get("informational", ())),
-        )
-    except (TypeError, ValueError) as error:
-        raise SpeedConfigError(f"{pyproject}: [tool.sinelstm.gate.ab]: {error}") from None
-    if not (0 < rules.threshold < 1 and 0 <= rules.margin < 1 and 0.5 < rules.confidence < 1):
-        raise SpeedConfigError(
-            f"{pyproject}: [tool.sinelstm.gate.ab]: threshold, margin or confidence out of range"
-        )
-    return rules
 
 
 def read_acceptances(path: Path) -> tuple[Acceptance, ...]:

@@ -24,6 +24,9 @@ class Output:
     link_base: str | None = None  # absolute URL the summary's figure links start with
 
 
+PRINTED = Output()  # every message printed, at the default verbosity
+
+
 def judge(
     current: Path,
     baseline: Path,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 from pathlib import Path
 
+from sinelstm.git import GitError, git
 from sinelstm.workflow.options import UsageError, grid_of_baseline, grid_of_run
 
 BEGIN = "<!-- results-index:begin: written by `sinelstm index`; edit the prose outside it -->"
@@ -21,10 +21,8 @@ def tracked_files(folder: Path) -> list[str]:
     """The files git tracks under folder (and that are there), relative to it, sorted."""
     folder = Path(folder)
     try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--", "."], cwd=folder, capture_output=True, check=True
-        ).stdout.decode()
-    except (OSError, subprocess.CalledProcessError) as error:
+        listed = git(folder, "ls-files", "-z", "--", ".")
+    except GitError as error:
         raise UsageError(f"{folder}: not in a git checkout; the index lists committed files") from error
     return sorted(name for name in listed.split("\0") if name and (folder / name).is_file())
 

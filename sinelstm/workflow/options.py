@@ -55,8 +55,18 @@ def add_grid_options(add, default_grid: str = "default") -> None:
             extra = {"choices": Choices(axis.names(), axis.accepts, many=True), "metavar": "LIST"}
         add(axis.flag, dest=axis.field, help=f"{axis.field} axis, e.g. {axis.example}", **extra)
     add("--epochs", type=int, help="maximum epochs of every cell (100)")
-    add("--trainer", choices=TRAINERS, help="who drives training in every cell (loop)")
-    add("--implementation", choices=kinds.lookup("lstm").implementations, help=IMPLEMENTATION_HELP)
+    add_training_flags(add, " in every cell")
+
+
+def add_training_flags(add, scope: str = "") -> None:
+    """--trainer and --implementation, for a run (scope "") or every cell of a grid."""
+    add("--trainer", choices=TRAINERS, help=f"who drives training{scope} (loop)")
+    add("--implementation", choices=kinds.implementations(), help=IMPLEMENTATION_HELP)
+
+
+def axis_flags_given(options) -> bool:
+    """Whether any grid axis was given as a flag (an argparse namespace)."""
+    return any(getattr(options, axis.field, None) is not None for axis in grids.AXES)
 
 
 def grid_from_options(options) -> grids.Grid:
