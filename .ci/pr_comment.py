@@ -68,7 +68,7 @@ PARTS = (
     Part("mutations", "Planted regressions through the quick gate", None, False),
     Part("ab", "A/B, head against base", "latest-ab.summary.md", True),
 )
-# The first heading of a summary says its verdict (sinelstm/report/summary.py, report/ab.py).
+# The first heading of a summary says its verdict (sinelstm/report/summary.py, report/ab_table.py).
 PASSED = re.compile(r"#{1,6} (?:sinelstm gate: ✅ PASSED|Speed and results, head against base \(passed\))")
 FAILED = re.compile(r"#{1,6} .*\bFAILED\b")
 MARKS = {"passed": "✅"} | dict.fromkeys(("failed", "missing", "unreadable", "cancelled", "skipped"), "❌")

@@ -16,7 +16,7 @@ import pytest
 from sinelstm.experiment.config import ExperimentConfig, preset
 from sinelstm.experiment.forecast import rollout
 from sinelstm.experiment.run import history_of, train_phase
-from sinelstm.perf.floor import floor_figures, training_sgemm_gflops
+from sinelstm.perf.measurements import floor_figures, training_sgemm_gflops
 from sinelstm.perf.peak import core_peak
 from sinelstm.perf.probes import grid_peak_rss_mb, time_members, time_training
 

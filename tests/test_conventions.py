@@ -220,7 +220,7 @@ def test_workers_keep_tensorflows_native_log_lines_to_themselves_unless_verbose(
     if printed:  # the lines are TensorFlow's: -v lets them through
         assert printed[0].split("]", 1)[-1] in loud.stderr
     # Both runs were kept in the history beside their results, one row per cell.
-    from sinelstm.history.store import read_history
+    from sinelstm.history.history_csv import read_history
 
     history = read_history(tmp_path / "history.csv")
     assert list(history["config"]) == ["window25-length201-hidden64"] * 2

@@ -619,7 +619,7 @@ def test_the_settings_the_pages_quote_are_the_codes():
         ("ab.md", r"`--budget` \((\d+) s\)"): _constant(ab_job, "DEFAULT_BUDGET"),
         ("ab.md", r"lower their nice value by (\d+)"): _constant("sinelstm/runtime.py", "NICE"),
         ("ab.md", r"timed (\d+) times after its warm-up"): _constant(
-            "sinelstm/sweep/ab.py", "FORECAST_ROUNDS"
+            "sinelstm/sweep/ab_pairs.py", "FORECAST_ROUNDS"
         ),
         ("ab.md", r"the grid's own runs time it (\d+) times"): _constant(
             "sinelstm/experiment/run.py", "DEFAULT_FORECAST_ROUNDS"

@@ -386,7 +386,7 @@ def test_a_broken_gate_config_is_refused_before_anything_runs(toml, message, tmp
 
 
 def test_the_gate_markdown_names_each_configs_tier_and_what_it_detects(tmp_path):
-    from sinelstm.verdict.markdown import gate_markdown
+    from sinelstm.verdict.gate_table import gate_markdown
 
     result = judge(tmp_path, grid_rows(), grid_rows(), tier="auto")
     markdown = gate_markdown(result, Path("cur.csv"), Path("base.csv"))

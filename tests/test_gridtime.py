@@ -95,7 +95,7 @@ def test_a_bad_record_is_refused(tmp_path, text, why):
 def test_the_cores_a_grid_runs_on():
     from types import SimpleNamespace
 
-    from sinelstm.workflow.timing import executor_workers
+    from sinelstm.workflow.grid_wall import executor_workers
 
     # A process pool of 16 workers runs 4 cells on 4 cores, 40 cells on 16.
     assert executor_workers(SimpleNamespace(workers=16), 4) == 4
@@ -106,9 +106,9 @@ def test_the_cores_a_grid_runs_on():
 
 def _wall(results, wall_s, workers=1, grid="", before=None):
     """A GridWall that reads wall_s seconds (after `before`, a record of earlier parts)."""
-    from sinelstm.workflow import timing
+    from sinelstm.workflow import grid_wall
 
-    wall = timing.GridWall.__new__(timing.GridWall)
+    wall = grid_wall.GridWall.__new__(grid_wall.GridWall)
     wall.results, wall.grid, wall.workers = results, grid, workers
     wall._clock, wall.start = (lambda: wall_s), 0.0
     earlier = (before.wall_s, before.parts + 1, before.cells) if before else (0.0, 1, 0)
@@ -120,7 +120,7 @@ def test_a_bench_records_its_grid_and_prints_its_floor(tmp_path, monkeypatch):
     from helpers import write
 
     from sinelstm.perf import peak
-    from sinelstm.workflow import timing
+    from sinelstm.workflow import grid_wall
 
     results = write(tmp_path, "latest.csv", frame().to_dict("records")[:2])
 
@@ -129,10 +129,10 @@ def test_a_bench_records_its_grid_and_prints_its_floor(tmp_path, monkeypatch):
         write_record(results, record)
         return record
 
-    monkeypatch.setattr(timing, "record_grid", record_grid)
+    monkeypatch.setattr(grid_wall, "record_grid", record_grid)
     monkeypatch.setattr(peak, "core_peak", lambda: peak.Peak(10.0, "made up"))
     lines = []
-    timing.report_grid(results, _wall(results, 0.4), 2, lines.append)
+    grid_wall.report_grid(results, _wall(results, 0.4), 2, lines.append)
     # 0.1 s + 0.1 s on one core; rates 3.792 and 7.584: median 5.688, 57% of a 10 GFLOP/s peak.
     assert lines == [
         "grid floor 0.2 s (0.00114 TFLOP on 1 core at each cell's best product rate), wall 0.4 s: 2.0x its "
@@ -142,14 +142,14 @@ def test_a_bench_records_its_grid_and_prints_its_floor(tmp_path, monkeypatch):
     assert read_record(results).wall_s == 0.4
     # A run killed after 0.4 s and resumed for 0.3 s: its record sums the two parts.
     lines.clear()
-    timing.report_grid(results, _wall(results, 0.3, before=read_record(results)), 2, lines.append)
+    grid_wall.report_grid(results, _wall(results, 0.3, before=read_record(results)), 2, lines.append)
     assert "2 parts" in lines[0]
     assert read_record(results).wall_s == pytest.approx(0.7) and read_record(results).parts == 2
 
 
 def test_a_resumed_grid_starts_from_its_records_wall_time_only_at_the_same_grid_and_commit(tmp_path):
     from sinelstm.sweep.provenance import git_commit
-    from sinelstm.workflow.timing import GridWall
+    from sinelstm.workflow.grid_wall import GridWall
 
     results = tmp_path / "latest.csv"
     write_record(results, GridRecord(100.0, 2, 40, commit=git_commit(), utc="u", grid="science", parts=1))

@@ -16,7 +16,7 @@ from helpers import row
 from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.history.detect import change_points, detect, series
 from sinelstm.history.find import bisect, has_moved, max_runs
-from sinelstm.history.store import (
+from sinelstm.history.history_csv import (
     HISTORY_COLUMNS,
     HISTORY_METRICS,
     HistoryError,
@@ -113,7 +113,7 @@ def test_an_unknown_history_schema_is_refused_by_name(tmp_path):
 def test_a_history_of_an_older_schema_reads_and_is_upgraded_in_place_on_its_next_append(tmp_path):
     """Version 1 had no `flat`: its rows read with it empty (not recorded then), and the next
     append rewrites the file as this version's, every old row kept."""
-    from sinelstm.history.store import HISTORY_COLUMNS
+    from sinelstm.history.history_csv import HISTORY_COLUMNS
 
     history = tmp_path / "history.csv"
     append_run(results(tmp_path, quick_rows()), history, "quick")
@@ -505,7 +505,7 @@ def test_find_names_the_commit_that_slowed_the_epoch_by_an_ab_of_each_probe(tmp_
 def test_a_grid_of_many_configs_is_drawn_in_parts_of_at_most_twelve_panels(tmp_path, monkeypatch):
     """20 configs: every metric in two figures (10 panels each), each listed on the page, the
     title above the top row's panel titles, never over them."""
-    import sinelstm.history.figures as figures_module
+    import sinelstm.history.trend_figures as figures_module
     from sinelstm.history.report import build_history_report
 
     drawn = {}
@@ -553,7 +553,7 @@ def test_the_committed_history_page_states_the_committed_history_files_size_and_
     committed: its size and run count are the file's own (rerun the command after a run)."""
     import re
 
-    from sinelstm.history.store import run_size
+    from sinelstm.history.history_csv import run_size
 
     size, runs = run_size(committed_results / "history.csv")
     page = (committed_results / "HISTORY.md").read_text()
@@ -567,7 +567,7 @@ def test_the_committed_history_page_states_the_committed_history_files_size_and_
 def test_an_upgrade_in_place_sets_a_torn_line_aside_and_keeps_the_files_mode(tmp_path):
     import os
 
-    from sinelstm.history.store import HISTORY_COLUMNS
+    from sinelstm.history.history_csv import HISTORY_COLUMNS
 
     history = tmp_path / "history.csv"
     append_run(results(tmp_path, quick_rows()), history, "quick")

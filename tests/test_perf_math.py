@@ -7,7 +7,7 @@ import pytest
 from sinelstm.experiment import floor
 from sinelstm.experiment.config import epoch_flops, preset
 from sinelstm.experiment.floor import sgemm_probe, training_shape
-from sinelstm.perf.floor import floor_figures
+from sinelstm.perf.measurements import floor_figures
 
 MAX_FLOOR_RATIO = 1.5  # bench/test_perf.py's target
 

@@ -156,7 +156,7 @@ def test_a_run_that_did_not_conclude_in_success_is_red_whatever_its_parts(tmp_pa
 def test_the_summaries_sinelstm_writes_are_read_as_it_means_them(tmp_path, committed_results):
     """The headings come from the real writers, so a change to their wording cannot turn every
     verdict unreadable (or worse, passed) unnoticed."""
-    from sinelstm.report.ab import markdown
+    from sinelstm.report.ab_table import markdown
 
     def ab_run(passed: bool) -> SimpleNamespace:
         rules = SimpleNamespace(confidence=0.95, threshold=0.05, margin=0.02, informational=())

@@ -206,7 +206,7 @@ def test_a_killed_ab_leaves_no_worker_computing(tmp_path):
 def test_each_cell_runs_base_first_as_often_as_head_first():
     from collections import Counter
 
-    from sinelstm.sweep.ab import SIDES, schedule
+    from sinelstm.sweep.ab_pairs import SIDES, schedule
     from sinelstm.sweep.grid import GRIDS, cell_id
 
     cells = GRIDS["ab"].cells()
@@ -259,7 +259,7 @@ def test_both_sides_are_fresh_copies_of_one_kind_whatever_they_name(tmp_path):
 
 
 def test_a_worker_that_imports_another_tree_is_refused(tmp_path, monkeypatch):
-    from sinelstm.sweep.ab import ABError, Side, Worker
+    from sinelstm.sweep.ab_pairs import ABError, Side, Worker
 
     worker = Worker(Side("head", tmp_path, "working tree"), None, {}, tmp_path / "log")
     elsewhere = {"fields": [], "package": "/somewhere/else/sinelstm", "nice": 0}
@@ -276,7 +276,7 @@ def test_a_worker_that_imports_another_tree_is_refused(tmp_path, monkeypatch):
 def test_a_later_round_keeps_each_cells_order_balanced_by_its_place_in_the_grid():
     from collections import Counter
 
-    from sinelstm.sweep.ab import schedule
+    from sinelstm.sweep.ab_pairs import schedule
     from sinelstm.sweep.grid import GRIDS, cell_id
 
     cells = GRIDS["ab"].cells()
@@ -293,7 +293,7 @@ def test_a_later_round_keeps_each_cells_order_balanced_by_its_place_in_the_grid(
 
 
 def test_a_side_without_a_sinelstm_package_is_refused_in_one_line(tmp_path):
-    from sinelstm.sweep.ab import ABError
+    from sinelstm.sweep.ab_pairs import ABError
     from sinelstm.workflow.ab_sides import sides
 
     repo = tmp_path / "repo"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sinelstm.analysis.arm_tables import CLASSICAL, MEDIAN_DRIFT, MEDIAN_ERROR, arm_rows, table
 from sinelstm.analysis.arms import Arm, median_steps, rows_of, with_arms
 from sinelstm.analysis.effects import Effect, effects
 from sinelstm.analysis.judged import with_judgement
 from sinelstm.analysis.plan import EXPLORATORY, ROLLOUT, TARGET_POWER, equal_windows, test_budget
-from sinelstm.analysis.tables import CLASSICAL, MEDIAN_DRIFT, MEDIAN_ERROR, arm_rows, table
 from sinelstm.experiment import kinds
 
 BEGIN, END = "<!-- science-answer:begin -->", "<!-- science-answer:end -->"

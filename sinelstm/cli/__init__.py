@@ -20,8 +20,8 @@ __all__ = ["build_parser", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sinelstm.history.store import HistoryError
-    from sinelstm.sweep.ab import ABError
+    from sinelstm.history.history_csv import HistoryError
+    from sinelstm.sweep.ab_pairs import ABError
     from sinelstm.sweep.store import ResultsError
     from sinelstm.verdict.rules import GateConfigError
     from sinelstm.workflow.ab_sides import SpeedConfigError

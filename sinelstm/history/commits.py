@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sinelstm.experiment.config import ExperimentConfig
 from sinelstm.git import GitError, git
-from sinelstm.history.store import HistoryError
+from sinelstm.history.history_csv import HistoryError
 from sinelstm.sweep.grid import AXES, BASE_FIELDS, GRIDS, Grid
 
 # Seconds a commit's grid may run before it is stopped and recorded as skipped.

@@ -19,7 +19,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from sinelstm.history.store import SKIPPED, STACK_COLUMNS
+from sinelstm.history.history_csv import SKIPPED, STACK_COLUMNS
 from sinelstm.verdict.rules import GateConfig, MetricRule
 
 MIN_SEGMENT = 2  # commits: a segment shorter than this is a blip, not a level

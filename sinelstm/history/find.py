@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sinelstm.history.store import STACK_COLUMNS, HistoryError
+from sinelstm.history.history_csv import STACK_COLUMNS, HistoryError
 from sinelstm.sweep.grid import Grid
 from sinelstm.verdict.rules import GateConfig
 from sinelstm.verdict.tiers import aggregate
@@ -158,8 +158,8 @@ def find_commit(
     range's first commit, running only that config's cells of the grid where the history
     does not already hold them (each run is appended to it)."""
     from sinelstm.history.commits import bench_flags, rev_list
-    from sinelstm.history.run import measure
-    from sinelstm.history.store import SKIPPED, grid_label, read_history
+    from sinelstm.history.history_csv import SKIPPED, grid_label, read_history
+    from sinelstm.history.walk import measure
 
     cells = config_cells(grid, config)
     if not Path(history).is_file():

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sinelstm.history.find import Found, bisect, config_cells
-from sinelstm.sweep.ab import SIDES, Side
+from sinelstm.sweep.ab_pairs import SIDES, Side
 from sinelstm.sweep.grid import Grid
 from sinelstm.verdict.pairs import Rounds, run_rounds, timing, unpaired
 from sinelstm.verdict.rules import GateConfig

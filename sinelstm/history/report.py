@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sinelstm.history.commits import baseline_commits, first_parent_order, subjects
 from sinelstm.history.detect import SERIES_KEY, detect, ratio_rules, series, skipped
-from sinelstm.history.figures import trend_figure
-from sinelstm.history.store import SKIPPED, read_history, run_size
+from sinelstm.history.history_csv import SKIPPED, read_history, run_size
+from sinelstm.history.trend_figures import trend_figure
 from sinelstm.verdict.rules import GateConfig
 
 

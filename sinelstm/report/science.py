@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from sinelstm.analysis.answer import answer_arms, judged_arms
+from sinelstm.analysis.arm_tables import arm_rows, effect_rows, table
 from sinelstm.analysis.arms import Arm, rows_of
 from sinelstm.analysis.effects import effects
 from sinelstm.analysis.intervals import rank_sentence, seeds_for_power
@@ -25,7 +26,6 @@ from sinelstm.analysis.plan import (
     pick_budget,
     test_budget,
 )
-from sinelstm.analysis.tables import arm_rows, effect_rows, table
 from sinelstm.experiment import kinds
 
 # The pilot's results, kept beside the science results under this name.

@@ -1,7 +1,7 @@
 """One side's worker of an A/B run: a process that imports that side's own sinelstm and runs
 the cells it is sent, one at a time, on the core it is pinned to.
 
-The driver (sinelstm.sweep.ab) starts it as `python -c SOURCE` with the side's tree first on
+The driver (sinelstm.sweep.ab_pairs) starts it as `python -c SOURCE` with the side's tree first on
 PYTHONPATH, so `import sinelstm` is that side's code. This file imports only the standard
 library, and of the side's package only what every revision has: ExperimentConfig and
 sweep.runner.run_cell. It speaks newline-delimited JSON on a private copy of stdout: first

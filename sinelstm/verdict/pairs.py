@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sinelstm.experiment.config import ExperimentConfig
-from sinelstm.sweep.ab import SIDES, Pair, Side, cores, run_ab
+from sinelstm.sweep.ab_pairs import SIDES, Pair, Side, cores, run_ab
 from sinelstm.sweep.grid import cell_id, config_id
 from sinelstm.verdict.rules import ReproductionRules
 from sinelstm.verdict.speed import TIMINGS, Acceptance, SpeedRules, SpeedVerdict, judge_pairs

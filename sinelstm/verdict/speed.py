@@ -1,7 +1,7 @@
 """The speed verdict of an A/B run: head against base, from paired timings taken in one job.
 
 A pair is one cell run by base's code and by head's, one right after the other on the same
-core (sinelstm.sweep.ab); it gives one log ratio per timing metric. Per config, the ratio is
+core (sinelstm.sweep.ab_pairs); it gives one log ratio per timing metric. Per config, the ratio is
 the Hodges-Lehmann estimate and its interval the Wilcoxon signed-rank interval: exact at
 any n, and an outlier weighs one rank. Verdicts: slower (fails), faster, same, inconclusive
 (passes: the run could have seen threshold + margin), underpowered (fails), accepted. Only

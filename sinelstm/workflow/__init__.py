@@ -13,6 +13,7 @@ from sinelstm.workflow.gating import (
     record_history,
     write_gate_table,
 )
+from sinelstm.workflow.grid_wall import GridWall, executor_workers, forget_grid, report_grid
 from sinelstm.workflow.options import (
     BASE_OPTIONS,
     IMPLEMENTATION_HELP,
@@ -35,7 +36,6 @@ from sinelstm.workflow.options import (
     report_path_for,
 )
 from sinelstm.workflow.runs import write_run
-from sinelstm.workflow.timing import GridWall, executor_workers, forget_grid, report_grid
 
 __all__ = [
     "BASE_OPTIONS",

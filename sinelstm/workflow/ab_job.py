@@ -47,8 +47,8 @@ def run_ab(options: ABOptions) -> ABOutcome:
     """Run the A/B, print its table and headline, write its files; passed where no timing
     is slower past the threshold or underpowered and every cell ran on both sides (or
     where the slower timings were accepted)."""
-    from sinelstm.report.ab import headline, markdown
-    from sinelstm.sweep.ab import cores
+    from sinelstm.report.ab_table import headline, markdown
+    from sinelstm.sweep.ab_pairs import cores
     from sinelstm.verdict.pairs import Rounds, run_rounds
 
     echo, verbosity = options.output.echo, options.output.verbosity

@@ -1,7 +1,7 @@
 """`sinelstm ab`: a grid run by two revisions in one job, judged for speed and for results.
 
 The sides (a commit, a folder, or the working tree, each copied alike), the run
-(sinelstm.sweep.ab), the speed verdict per config and timing metric
+(sinelstm.sweep.ab_pairs), the speed verdict per config and timing metric
 (sinelstm.verdict.speed), the results each side gave compared at the reproduction tier
 (both sides run on this one stack), and the files: the pairs as CSV, the full table and
 a PR-sized summary as markdown.
@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sinelstm.git import GitError, git, git_bytes
-from sinelstm.sweep.ab import SIDES, ABError, Pair, Side
+from sinelstm.sweep.ab_pairs import SIDES, ABError, Pair, Side
 from sinelstm.verdict.pairs import ABRun, timing
 from sinelstm.verdict.speed import TIMINGS, Acceptance, SpeedVerdict
 
@@ -190,7 +190,7 @@ def _csv_number(value: float) -> str:
 
 def write(run: ABRun, out: Path) -> list[Path]:
     """out (the pairs CSV), and beside it OUT.md (the full table) and OUT.summary.md."""
-    from sinelstm.report.ab import markdown
+    from sinelstm.report.ab_table import markdown
 
     write_pairs(run.pairs, out)
     full, summary = out.with_suffix(".md"), out.with_suffix(".summary.md")

@@ -12,8 +12,8 @@ from pathlib import Path
 from sinelstm.sweep.grid import Grid
 from sinelstm.workflow.confirming import seed_runner
 from sinelstm.workflow.gating import PRINTED, Output, gate_and_report, record_history
+from sinelstm.workflow.grid_wall import GridWall, executor_workers, forget_grid, report_grid
 from sinelstm.workflow.options import check_same_grid, check_writable, default_paths, load_gate, make_executor
-from sinelstm.workflow.timing import GridWall, executor_workers, forget_grid, report_grid
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def judge(
 
 
 def write_gate_table(result, current: Path, baseline: Path) -> None:
-    from sinelstm.verdict.markdown import gate_markdown
+    from sinelstm.verdict.gate_table import gate_markdown
 
     current.with_suffix(".gate.md").write_text(gate_markdown(result, current, baseline))
 
@@ -54,7 +54,7 @@ def write_gate_table(result, current: Path, baseline: Path) -> None:
 def announce(result, current: Path, baseline: Path, report: Path | None, output: Output) -> None:
     """Write the summary (RUN.summary.md) and tell the verdict, as much as output asks for."""
     from sinelstm.report.summary import gate_summary, summary_path
-    from sinelstm.verdict.markdown import gate_markdown
+    from sinelstm.verdict.gate_table import gate_markdown
 
     summary = gate_summary(result, current, baseline, report, output.link_base)
     summary_path(current).write_text(summary)
@@ -103,7 +103,7 @@ def record_history(results: Path, grid: grids.Grid, output: Output = Output()) -
     """Append a finished run's per-config summaries to the history beside it. A history that
     cannot take them (another schema, an unwritable file) is a warning: the run's results
     are written already, and the gate still judges them."""
-    from sinelstm.history.store import HistoryError, append_run, grid_label
+    from sinelstm.history.history_csv import HistoryError, append_run, grid_label
     from sinelstm.sweep.store import ResultsError
 
     history = history_path_for(results)

@@ -8,7 +8,7 @@ from pathlib import Path
 from sinelstm.git import repo_root
 from sinelstm.history.commits import DEFAULT_TIMEOUT
 from sinelstm.history.find_speed import SPEED_METRICS
-from sinelstm.history.store import HISTORY_METRICS, HistoryError
+from sinelstm.history.history_csv import HISTORY_METRICS, HistoryError
 from sinelstm.sweep.grid import Grid
 from sinelstm.workflow.gating import PRINTED, Output
 from sinelstm.workflow.options import load_gate
@@ -28,7 +28,7 @@ def run(
     output: Output = PRINTED,
 ):
     """Run the grid at each commit of rev_range and append it to the history; the Walk."""
-    from sinelstm.history.run import run_history
+    from sinelstm.history.walk import run_history
 
     walk = run_history(
         repo_root(), rev_range, grid, history, resume=resume, own_grid=own_grid, timeout=timeout

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sinelstm.history.commits import DEFAULT_TIMEOUT, bench_flags, rev_list, run_at
-from sinelstm.history.store import (
+from sinelstm.history.history_csv import (
     REQUIRED_RESULTS,
     SKIPPED,
     append_run,
