@@ -4,6 +4,7 @@ package here, or the README says it is not."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def _git(*args: str) -> subprocess.CompletedProcess:
 
 # Said in the README's science section while the rows predate the package that ships them.
 STALE = "sinelstm/ has changed since these rows were made"
+# ... and where code that makes rows changed, the commit that was shown to give identical rows
+# (docs/identical_rows.py on the quick and paths grids, before and after; docs/science.md).
+IDENTICAL = r"a refactor that gave identical rows at ([0-9a-f]{7,40})"
 
 
 def test_the_rows_come_from_a_clean_commit_and_a_later_package_says_so(science):
@@ -70,7 +74,14 @@ def test_the_rows_come_from_a_clean_commit_and_a_later_package_says_so(science):
         assert STALE not in readme
         return
     assert STALE in readme and f"`sinelstm/` at {commits[0][:7]}" in readme, diff.stdout
-    # What changed since reads rows and never makes them: the rows are the shipping code's.
+    # What changed since reads rows and never makes them, or since a commit where a change that
+    # must not move a result (a refactor) was shown to give identical rows: the rows are the
+    # shipping code's.
+    verified = re.search(IDENTICAL, readme)
+    if verified:
+        since = verified.group(1)
+        assert _git("merge-base", "--is-ancestor", commits[0], since).returncode == 0, since
+        diff = _git("diff", "--name-only", since, "HEAD", "--", "sinelstm/")
     reads = ("sinelstm/analysis/", "sinelstm/report/")
     makes = [path for path in diff.stdout.split() if not path.startswith(reads)]
     assert makes == [], f"code that makes rows changed since the rows were made: {makes}"
@@ -96,3 +107,17 @@ def test_every_cell_of_the_science_grid_finished(science):
     expected = {cell_id(cell) for cell in make_grid("science").cells()}
     ok = set(science.loc[science["status"] == "ok", "cell"])
     assert expected - ok == set(), f"{len(expected - ok)} cells missing or failed"
+
+
+def test_identical_rows_finds_a_moved_value_and_a_missing_cell():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "docs"))
+    from identical_rows import differences
+
+    before = pd.DataFrame({"cell": ["a", "b"], "forecast_rmse": [0.1, 0.2], "flat": [False, False]})
+    assert differences(before, before.copy())[2] == []
+    after = before.copy()
+    after.loc[1, "forecast_rmse"] = 0.2000001
+    assert differences(before, after)[2] == ["b: forecast_rmse 0.2 -> 0.2000001"]
+    assert differences(before, after.iloc[:1])[2] == ["b: only in one run"]
