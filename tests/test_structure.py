@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import io
 import os
+import re
+import tokenize
 from pathlib import Path
 
 import pandas as pd
@@ -332,3 +335,45 @@ def test_the_command_line_check_catches_a_job_in_a_handler():
     )
     assert job_imports(source) == ["2: from sinelstm.sweep.runner import run_grid"]
     assert long_handlers(source) == ["cmd_bench: 33 lines"]
+
+
+# Code that reads short: a module docstring says what the module is for; rationale,
+# measurements and history live in docs/, not in comments.
+MAX_DOCSTRING_LINES = 10
+COMMIT_HASH = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b")
+MEASUREMENT = re.compile(
+    r"\b\d+(?:\.\d+)?\s?(?:ms|s|seconds|GFLOP/s|MiB|GiB|GB)\b|\b\d+(?:\.\d+)?x (?:faster|slower)\b"
+)
+
+
+def notebook_lines(source: str) -> list[str]:
+    """A docstring over MAX_DOCSTRING_LINES, and each comment that carries a commit hash or a
+    measurement."""
+    found = []
+    docstring = ast.get_docstring(ast.parse(source), clean=False) or ""
+    if len(docstring.strip().splitlines()) > MAX_DOCSTRING_LINES:
+        found.append(f"docstring of {len(docstring.strip().splitlines())} lines")
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT and (
+            COMMIT_HASH.search(token.string) or MEASUREMENT.search(token.string)
+        ):
+            found.append(f"{token.start[0]}: {token.string}")
+    return found
+
+
+def test_no_module_reads_as_a_lab_notebook():
+    found = {
+        path.relative_to(ROOT).as_posix(): notebook_lines(path.read_text()) for path in PACKAGE.rglob("*.py")
+    }
+    assert {path: lines for path, lines in found.items() if lines} == {}
+
+
+def test_the_notebook_check_catches_a_long_docstring_a_hash_and_a_timing():
+    source = (
+        '"""' + "line\n" * 11 + '"""\nx = 1  # 3.2x faster at 449e84b\ny = 2  # took 12 s\nz = 3  # 4 gates\n'
+    )
+    assert notebook_lines(source) == [
+        "docstring of 11 lines",
+        "13: # 3.2x faster at 449e84b",
+        "14: # took 12 s",
+    ]
